@@ -1,0 +1,1 @@
+"""lcad_bench.baselines (installed from the top-level `baselines/` folder)."""

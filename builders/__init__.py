@@ -1,0 +1,1 @@
+"""lcad_bench.builders (installed from the top-level `builders/` folder)."""

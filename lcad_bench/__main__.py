@@ -1,0 +1,5 @@
+"""``python -m lcad_bench`` = ``lcad-bench``."""
+
+from lcad_bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The ``lcad-bench`` command line. Each subcommand lives in its own module of this package
+with ``register(subparsers)`` (adds its parser, sets ``func``) and is imported lazily enough
+that ``lcad-bench --help`` never imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from lcad_bench import __version__
+from lcad_bench.errors import ExitCode, LcadBenchError
+
+# (module, one-line summary with an example) in the order --help lists them
+COMMANDS: list[tuple[str, str]] = [
+    ("describe", 'colour phrases and any-level descriptions: lcad-bench describe "a red car"'),
+    ("demo", "the main job on the embedded demo data: lcad-bench demo"),
+]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    epilog = "commands (examples):\n" + "\n".join(f"  {name:<20} {summary}" for name, summary in COMMANDS)
+    parser = argparse.ArgumentParser(
+        prog="lcad-bench",
+        description="Benchmark for language-based image colorization at any level of description.",
+        epilog=epilog,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lcad-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, _summary in COMMANDS:
+        module = importlib.import_module(f"lcad_bench.cli.{name.replace('-', '_')}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lcad-bench`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    try:
+        return int(args.func(args) or 0)
+    except LcadBenchError as exc:
+        print(f"lcad-bench {args.command}: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted; everything already written is kept.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # a bug: show it in full
+        traceback.print_exc()
+        print("lcad-bench: unexpected error (a bug); please report it with the traceback above.", file=sys.stderr)
+        return int(ExitCode.BUG)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The reference L-CAD model on diffusers/transformers (see docs/lcad.md)."""

@@ -1,0 +1,1 @@
+"""Evaluation metrics (benchmark-protocol.md section 6)."""

@@ -1,0 +1,963 @@
+"""Colour-phrase extraction with spaCy (benchmark-protocol.md section 4).
+
+``extract(text)`` / ``extract_many(texts)`` return, per caption, the :class:`ColorPhrase` records
+found in it; ``analyse(text)`` / ``analyse_many(texts)`` also return the object mentions the
+description levels need. All spans are 0-based, end-exclusive character offsets into the input,
+so ``text[start:end]`` is always the reported text.
+
+How a colour word is linked to its object (rules of the protocol):
+
+* R1  the colour directly modifies a noun ("a red bus"); the noun is found by position (the noun
+  run right after the colour, which survives the parser's frequent mis-attachments) and, failing
+  that, by the ``amod``/``compound``/``nmod`` arc;
+* R2  a chain of colours joined by "and", "or", commas, slashes or hyphens ("black and white dog",
+  "red, white and blue flag") is one phrase with several colours;
+* R3  a predicate after be/look/appear/seem/turn/painted ("the car is white"): the subject, a
+  relative pronoun resolving to the noun its clause modifies;
+* R4  "X-colored", "X colored", "X color" before a noun;
+* R5  "in X color(s)" / "X in color";
+* R6  a colour as garment ("wearing yellow", "dressed in blue", "the goalkeeper in orange"): the
+  wearer, with ``garment=True``;
+* R7  compound objects keep their compound words ("a red fire hydrant" -> "fire hydrant").
+
+Modifiers (light, dark, sky in "sky blue", the ``ish`` of "reddish") attach to their colour.
+A negated colour ("not red") drops its phrase. Stop phrases of the lexicon ("gold medal",
+"white wine") and "black and white photo" are not colour phrases; the latter sets
+``bw_photo_mention``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from lcad_bench.lexicon import ALL_RULES, Lexicon, load_lexicon
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.tokens import Doc, Token
+
+RULES_VERSION = "1"
+
+Span = tuple[int, int]
+
+COLORED_WORDS = frozenset({"colored", "coloured", "color", "colour", "colors", "colours"})
+CHAIN_JOINERS = frozenset({"and", "or", ",", "/", "-", "&", "n", "'n", "n'", "with"})
+PRED_VERBS = frozenset(
+    {"be", "look", "appear", "seem", "turn", "become", "paint", "color", "colour", "dye", "get",
+     "remain", "stay", "go", "spray", "stain", "tint", "coat", "shade", "glow"}
+)  # fmt: skip
+PRED_DEPS = frozenset({"acomp", "attr", "oprd", "xcomp", "ccomp", "dobj", "advmod", "npadvmod",
+                       "conj", "dep", "amod"})  # fmt: skip
+WEAR_VERBS = frozenset({"wear", "don", "sport", "have"})
+DRESS_VERBS = frozenset({"dress", "clothe", "clad", "garb", "attire", "outfit"})
+REL_PRONOUNS = frozenset({"which", "that", "who", "whom"})
+PERSON_NOUNS = frozenset(
+    """man men woman women boy boys girl girls person people child children kid kids lady ladies
+    guy guys gentleman gentlemen player players goalkeeper goalie skier skiers surfer surfers
+    skateboarder skateboarders snowboarder rider riders batter catcher pitcher umpire referee
+    bride groom baby babies toddler teenager teen student students officer officers cop police
+    policeman worker workers chef cook waiter waitress soldier soldiers athlete athletes team
+    runner biker cyclist couple friends family adult adults individual someone somebody fan fans
+    dancer dancers singer musician tourist tourists crowd spectator spectators male female
+    daughter son mother father mom dad grandmother grandfather""".split()
+)
+GARMENT_NOUNS = frozenset(
+    """shirt shirts t-shirt tshirt tee top tops jacket jackets coat coats sweater sweaters hoodie
+    vest dress dresses skirt skirts pants trousers jeans shorts suit suits uniform uniforms tie
+    ties hat hats cap caps helmet helmets shoes shoe sneakers boots socks gloves glove scarf
+    scarves jersey jerseys outfit outfits clothes clothing gown robe apron bikini swimsuit
+    wetsuit overalls sweatshirt blouse hood goggles glasses sunglasses backpack bag""".split()
+)
+PHOTO_WORDS = frozenset(
+    {"photo", "photograph", "picture", "image", "shot", "snapshot", "film", "filter", "pic",
+     "photography", "print", "version", "tone", "tones", "scene", "view"}
+)  # fmt: skip
+# Noun-chunk heads that are not objects of the scene (protocol section 5, "stop list").
+MENTION_STOP = frozenset(
+    """image images photo photos photograph photographs picture pictures pic shot snapshot view
+    views scene scenes background foreground side sides front back top bottom middle center
+    centre area areas part parts lot lots couple group groups bunch bunches pair pairs number
+    variety kind kinds type types sort way ways thing things something anything everything
+    nothing one ones other others color colors colour colours shade shades day night time times
+    while close closeup close-up angle image setting distance edge corner display it they them
+    he she him her his its their this that these those there here what which who you we us i
+    me one""".split()
+)
+PARTIAL_SEED_PREFIX = "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class ColourTerm:
+    """One colour word of a phrase ("navy" in "navy blue" is a modifier, not a term)."""
+
+    text: str
+    canonical: str
+    category: str | None  # basic category; None for non-hue words
+    span: Span
+    modifiers: tuple[str, ...] = ()
+    modifier_spans: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """The object a colour phrase describes."""
+
+    text: str  # the head with its compound words ("fire hydrant")
+    lemma: str  # lemma of the head ("hydrant")
+    head: str  # the head token's text
+    span: Span  # of ``text``
+    head_span: Span
+    noun_span: Span  # the whole noun phrase, determiner to head ("a red fire hydrant")
+    plural: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ColorPhrase:
+    """A colour-object phrase of a caption.
+
+    ``removal`` are the character ranges a sparse rewrite deletes for this phrase and
+    ``replacement`` the text put at the first of them (``"clothes"`` for garment colours).
+    """
+
+    phrase_id: int
+    rule: str
+    colours: tuple[ColourTerm, ...]
+    object: ObjectRef | None
+    nonhue: bool = False
+    garment: bool = False
+    span: Span = (0, 0)  # from the first colour/modifier to the end of the construction
+    removal: tuple[Span, ...] = ()
+    replacement: str = ""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Colour words as written, in order."""
+        return tuple(c.text for c in self.colours)
+
+    @property
+    def canonical(self) -> tuple[str, ...]:
+        """Normalised colour names ("grey" -> "gray")."""
+        return tuple(c.canonical for c in self.colours)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Basic categories of the hue terms ("navy" -> "blue")."""
+        return tuple(c.category for c in self.colours if c.category)
+
+    @property
+    def modifiers(self) -> tuple[str, ...]:
+        """All modifiers of all terms, in order."""
+        return tuple(m for c in self.colours for m in c.modifiers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (protocol section 4 record)."""
+        return {
+            "phrase_id": self.phrase_id,
+            "rule": self.rule,
+            "nonhue": self.nonhue,
+            "garment": self.garment,
+            "modifiers": list(self.modifiers),
+            "colours": [
+                {
+                    "text": c.text,
+                    "canonical": c.canonical,
+                    "category": c.category,
+                    "span": list(c.span),
+                    "modifiers": list(c.modifiers),
+                    "modifier_spans": [list(s) for s in c.modifier_spans],
+                }
+                for c in self.colours
+            ],
+            "object": None
+            if self.object is None
+            else {
+                "text": self.object.text,
+                "lemma": self.object.lemma,
+                "head": self.object.head,
+                "span": list(self.object.span),
+                "head_span": list(self.object.head_span),
+                "noun_span": list(self.object.noun_span),
+                "plural": self.object.plural,
+            },
+            "span": list(self.span),
+            "removal": [list(s) for s in self.removal],
+            "replacement": self.replacement,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColorPhrase:
+        """Inverse of :meth:`to_dict`."""
+        obj = d.get("object")
+        return cls(
+            phrase_id=int(d["phrase_id"]),
+            rule=d["rule"],
+            colours=tuple(
+                ColourTerm(
+                    text=c["text"],
+                    canonical=c["canonical"],
+                    category=c.get("category"),
+                    span=tuple(c["span"]),  # type: ignore[arg-type]
+                    modifiers=tuple(c.get("modifiers", ())),
+                    modifier_spans=tuple(tuple(s) for s in c.get("modifier_spans", ())),  # type: ignore[misc]
+                )
+                for c in d["colours"]
+            ),
+            object=None
+            if obj is None
+            else ObjectRef(
+                text=obj["text"],
+                lemma=obj["lemma"],
+                head=obj["head"],
+                span=tuple(obj["span"]),  # type: ignore[arg-type]
+                head_span=tuple(obj["head_span"]),  # type: ignore[arg-type]
+                noun_span=tuple(obj["noun_span"]),  # type: ignore[arg-type]
+                plural=bool(obj.get("plural", False)),
+            ),
+            nonhue=bool(d.get("nonhue", False)),
+            garment=bool(d.get("garment", False)),
+            span=tuple(d.get("span", (0, 0))),  # type: ignore[arg-type]
+            removal=tuple(tuple(s) for s in d.get("removal", ())),  # type: ignore[misc]
+            replacement=d.get("replacement", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMention:
+    """A noun-chunk head that names something in the scene."""
+
+    text: str
+    lemma: str
+    span: Span
+    has_colour: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything extraction knows about one caption."""
+
+    text: str
+    phrases: tuple[ColorPhrase, ...]
+    mentions: tuple[ObjectMention, ...] = ()
+    bw_photo_mention: bool = False
+    log: tuple[str, ...] = field(default=())
+
+    @property
+    def hue_phrases(self) -> tuple[ColorPhrase, ...]:
+        """Phrases with at least one hue term (the protocol's P)."""
+        return tuple(p for p in self.phrases if not p.nonhue)
+
+
+# --------------------------------------------------------------------------------------------
+# fast pre-filter: a caption without any lexicon word cannot yield a phrase
+
+
+@cache
+def _prefilter() -> re.Pattern[str]:
+    lex = load_lexicon()
+    words = set(lex.words(("basic", "extended", "nonhue"))) | COLORED_WORDS
+    alt = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+    # A spaCy token equal to a word is never glued to another letter in the text, so a match
+    # bounded by non-letters is a superset of every token the extractor can look at.
+    return re.compile(rf"(?<![^\W\d_])(?:{alt})(?![^\W\d_])")
+
+
+def may_contain_colour(text: str) -> bool:
+    """Cheap test: False means :func:`extract` is certain to return no phrase."""
+    return _prefilter().search(text.lower()) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# the extractor
+
+
+class _Extractor:
+    def __init__(self, doc: Doc, lex: Lexicon) -> None:
+        self.doc = doc
+        self.lex = lex
+        self.n = len(doc)
+        self.low = [t.lower_ for t in doc]
+        self.log: list[str] = []
+        self.bw_photo = False
+
+    # -- small helpers ------------------------------------------------------------------------
+    def _span(self, i: int, j: int) -> Span:
+        """Character span of tokens i..j inclusive."""
+        d = self.doc
+        return (d[i].idx, d[j].idx + len(d[j].text))
+
+    def _next(self, i: int, skip_hyphen: bool = True) -> int:
+        j = i + 1
+        while skip_hyphen and j < self.n and self.low[j] in ("-", "–"):
+            j += 1
+        return j
+
+    def _is_noun(self, i: int) -> bool:
+        return 0 <= i < self.n and self.doc[i].pos_ in ("NOUN", "PROPN")
+
+    def _stop_tokens(self) -> set[int]:
+        """Token indices inside lexicon stop phrases; sets bw_photo for "black and white photo"."""
+        out: set[int] = set()
+        texts = [t.text for t in self.doc]
+        for i, w in enumerate(self.low):
+            for words, case_sensitive, phrase in self.lex.stops_by_word.get(w, ()):
+                seq = texts if case_sensitive else self.low
+                key = w if not case_sensitive else texts[i]
+                if key not in words:
+                    continue
+                k = words.index(key)
+                start = i - k
+                if start < 0 or start + len(words) > self.n:
+                    continue
+                if tuple(seq[start : start + len(words)]) == words:
+                    out.update(range(start, start + len(words)))
+                    if self.lex.stops[phrase].canonical == "bw photo":
+                        self.bw_photo = True
+        return out
+
+    def _colour_tokens(self, stopped: set[int]) -> dict[int, str]:
+        """Candidate colour tokens -> their lexicon key (hue, non-hue, or 'multicolored')."""
+        lex = self.lex
+        cand: dict[int, str] = {}
+        for i, w in enumerate(self.low):
+            if i in stopped:
+                continue
+            if w in lex.colours or w in lex.nonhue:
+                if w in ("checked",) and not self._is_noun(self._next(i)):
+                    continue  # "checked" is non-hue only when it modifies a noun
+                cand[i] = w
+            elif w in ("colored", "coloured"):
+                # "multi-colored" / "multi colored" and bare "colored pencils" are non-hue
+                prev = i - 1
+                while prev >= 0 and self.low[prev] in ("-",):
+                    prev -= 1
+                if prev >= 0 and self.low[prev] == "multi":
+                    cand[i] = "multicolored"
+                elif prev >= 0 and (self.low[prev] in lex.colours):
+                    continue  # "X colored": part of R4
+                elif self._is_noun(self._next(i)) or self.doc[i].dep_ in ("acomp", "amod"):
+                    cand[i] = "colored"
+        return cand
+
+    def _modifier_tokens(self, i: int, cand: dict[int, str]) -> list[int]:
+        """Modifiers of colour token i: words right before it (a hyphen may sit between) that are
+        lexicon modifiers, hue-compound words, -ly adverbs of non-hue words, or noun-sense colour
+        words in a hue compound ("navy blue"); plus tree children that are lexicon modifiers."""
+        lex = self.lex
+        mods: list[int] = []
+        j = i - 1
+        while j >= 0:
+            w = self.low[j]
+            if w in ("-", "–"):
+                j -= 1
+                continue
+            e = lex.colours.get(w)
+            if w in lex.modifiers or w in lex.hue_compounds:
+                mods.append(j)
+            elif e is not None and j in cand and self._hue_compound_modifier(j, i, cand):
+                mods.append(j)
+            elif w in ("very", "really", "bright", "all") and mods:
+                mods.append(j)
+            elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
+                if w.endswith("ly") and w not in ("only", "family", "early"):
+                    mods.append(j)
+                else:
+                    break
+            else:
+                break
+            j -= 1
+        for ch in self.doc[i].children:
+            if ch.i not in mods and ch.i < i and ch.lower_ in lex.modifiers and ch.i >= i - 3:
+                mods.append(ch.i)
+        return sorted(mods)
+
+    def _hue_compound_modifier(self, j: int, i: int, cand: dict[int, str]) -> bool:
+        """Is colour token j a modifier of the colour token i that follows it ("navy blue")?"""
+        lex = self.lex
+        wj, wi = self.low[j], self.low[i]
+        ej, ei = lex.colours.get(wj), lex.colours.get(wi)
+        if ej is None or ei is None:
+            return False
+        between = self.low[j + 1 : i]
+        if any(b not in ("-", "–") for b in between):
+            return False
+        if ej.implied_modifier:  # "reddish brown"
+            return True
+        # noun-sense colour words (restricted rules with HC) qualify a following colour:
+        # "navy blue", "lime green", "olive green"
+        return ej.rules != ALL_RULES and "HC" in ej.rules
+
+    def _chains(self, cand: dict[int, str], modifier_of: dict[int, int]) -> list[list[int]]:
+        """Group colour tokens joined by and/or/commas/hyphens into chains (R2)."""
+        heads = sorted(i for i in cand if i not in modifier_of)
+        chains: list[list[int]] = []
+        for i in heads:
+            if chains:
+                prev = chains[-1][-1]
+                gap = [k for k in range(prev + 1, i) if modifier_of.get(k) != i]
+                same_kind = (cand[prev] in self.lex.colours) == (cand[i] in self.lex.colours)
+                joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap)
+                if same_kind and joiners_ok and len(gap) <= 3 and not (
+                    gap and self.low[gap[-1]] == "with"
+                ):
+                    if not gap or any(self.low[k] in ("and", "or", ",", "/", "-", "&") for k in gap):
+                        chains[-1].append(i)
+                        continue
+            chains.append([i])
+        return chains
+
+    def _noun_run_head(self, start: int) -> int | None:
+        """The head noun of the noun run beginning at ``start``: adjectives, nouns, numbers and
+        hyphens up to the last noun before anything else ("red double decker bus" -> bus)."""
+        k = start
+        last_noun = None
+        while k < self.n:
+            t = self.doc[k]
+            nominal_vbg = (
+                t.tag_ == "VBG" and t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass")
+                and not any(c.dep_ in ("dobj", "prep", "advmod", "prt") for c in t.children)
+            )
+            if t.pos_ in ("NOUN", "PROPN") or nominal_vbg:
+                if self.low[k] in self.lex.colour_bearing and last_noun is not None:
+                    break
+                last_noun = k
+            elif t.pos_ in ("ADJ", "NUM") or t.text in ("-", "–") or (
+                t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG") and t.dep_ in ("amod", "compound")
+            ):
+                if last_noun is not None and t.text not in ("-", "–"):
+                    break
+            else:
+                break
+            k += 1
+        if last_noun is None:
+            return None
+        # the noun run must not end at a noun that governs an "of"-phrase back at the colour
+        return last_noun
+
+    def _object(self, h: int) -> ObjectRef:
+        doc = self.doc
+        tok = doc[h]
+        # compound words directly left of the head, not colours or modifiers
+        s = h
+        while s - 1 >= 0 and doc[s - 1].pos_ in ("NOUN", "PROPN") and doc[s - 1].dep_ in (
+            "compound", "nmod", "amod"
+        ) and self.low[s - 1] not in self.lex.colour_bearing and self.low[s - 1] not in (
+            self.lex.modifiers
+        ):
+            s -= 1
+        text_span = (doc[s].idx, tok.idx + len(tok.text))
+        # noun phrase: leftmost token of the head's left subtree
+        left = tok.left_edge.i
+        if left > h:
+            left = h
+        noun_span = (doc[left].idx, tok.idx + len(tok.text))
+        return ObjectRef(
+            text=doc.text[text_span[0] : text_span[1]],
+            lemma=tok.lemma_.lower(),
+            head=tok.text,
+            span=text_span,
+            head_span=(tok.idx, tok.idx + len(tok.text)),
+            noun_span=noun_span,
+            plural=tok.tag_ in ("NNS", "NNPS"),
+        )
+
+    def _subject_of(self, v: Token) -> Token | None:
+        for ch in v.children:
+            if ch.dep_ in ("nsubj", "nsubjpass", "expl"):
+                if ch.lower_ in REL_PRONOUNS and v.dep_ == "relcl":
+                    return v.head
+                return ch
+        if v.dep_ in ("acl", "relcl", "advcl", "amod") and v.head.pos_ in ("NOUN", "PROPN", "PRON"):
+            return v.head
+        if v.dep_ == "conj":
+            return self._subject_of(v.head)
+        return None
+
+    def _pred_start(self, v: Token, first: int) -> int:
+        """Left end of a removed predicate: the relative pronoun or the first auxiliary."""
+        start = v.i
+        for ch in v.children:
+            if ch.i < start and (
+                ch.dep_ in ("aux", "auxpass", "neg")
+                or (ch.dep_ in ("nsubj", "nsubjpass") and ch.lower_ in REL_PRONOUNS)
+            ):
+                start = ch.i
+        return min(start, first)
+
+    def _garment_by_position(self, m_first: int, end_tok: int) -> int | None:
+        """R6 by word order: "<person> in (all) X", "dressed (all) in X", "wearing X" where X is
+        not followed by a garment noun (then R1 names the garment). Returns the wearer's token
+        index, -1 for a garment colour without a wearer, or None when the pattern is absent."""
+        low = self.low
+        nxt = self._next(end_tok)
+        h = self._noun_run_head(nxt)
+        if h is not None and (low[h] in GARMENT_NOUNS or self.doc[h].lemma_.lower() in GARMENT_NOUNS):
+            return None  # the garment is named: R1 handles it
+        p = m_first - 1
+        while p >= 0 and low[p] in ("all", "mostly", "entirely", "mainly"):
+            p -= 1
+        if p < 0:
+            return None
+        if low[p] == "in":
+            q = p - 1
+            while q >= 0 and low[q] in ("all", "dressed", "clad", "clothed", "dress") and not (
+                self.doc[q].lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed")
+            ):
+                q -= 1
+            if q < 0:
+                return None
+            tq = self.doc[q]
+            if tq.lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed"):
+                w = self._wearer(tq)
+                if w is None:
+                    w = self._person_before(q)
+                return w.i if w is not None else -1
+            if tq.pos_ in ("NOUN", "PROPN") and (
+                low[q] in PERSON_NOUNS or tq.lemma_.lower() in PERSON_NOUNS
+            ):
+                return q
+            return None
+        tp = self.doc[p]
+        if tp.lemma_ in ("wear", "don", "sport") and tp.pos_ in ("VERB", "AUX", "NOUN"):
+            w = self._wearer(tp)
+            if w is None:
+                w = self._person_before(p)
+            return w.i if w is not None else -1
+        return None
+
+    def _person_before(self, q: int) -> Token | None:
+        for k in range(q - 1, max(-1, q - 6), -1):
+            t = self.doc[k]
+            if t.pos_ in ("NOUN", "PROPN"):
+                return t
+        return None
+
+    def _wearer(self, v: Token) -> Token | None:
+        subj = self._subject_of(v)
+        if subj is not None and subj.pos_ in ("NOUN", "PROPN"):
+            return subj
+        return None
+
+    # -- main ---------------------------------------------------------------------------------
+    def run(self) -> list[ColorPhrase]:
+        lex = self.lex
+        stopped = self._stop_tokens()
+        cand = self._colour_tokens(stopped)
+        if not cand:
+            return []
+        mods: dict[int, list[int]] = {}
+        modifier_of: dict[int, int] = {}
+        for i in sorted(cand, reverse=True):
+            if i in modifier_of:
+                continue
+            m = self._modifier_tokens(i, cand)
+            mods[i] = m
+            for j in m:
+                modifier_of[j] = i
+        chains = self._chains(cand, modifier_of)
+        phrases: list[ColorPhrase] = []
+        for chain in chains:
+            p = self._resolve(chain, cand, mods)
+            if p is not None:
+                phrases.append(p)
+        return [
+            ColorPhrase(
+                phrase_id=k,
+                rule=p.rule,
+                colours=p.colours,
+                object=p.object,
+                nonhue=p.nonhue,
+                garment=p.garment,
+                span=p.span,
+                removal=p.removal,
+                replacement=p.replacement,
+            )
+            for k, p in enumerate(sorted(phrases, key=lambda p: p.span))
+        ]
+
+    def _terms(self, chain: list[int], cand: dict[int, str], mods: dict[int, list[int]]):
+        lex = self.lex
+        terms = []
+        for i in chain:
+            key = cand[i]
+            e = lex.colours.get(key)
+            tok = self.doc[i]
+            if e is not None:
+                canonical, category = e.canonical, e.category
+            else:
+                ne = lex.nonhue.get(key)
+                canonical, category = (ne.canonical if ne else key), None
+            m_idx = mods.get(i, [])
+            m_text = [self.low[j] for j in m_idx if self.low[j] not in ("very", "really", "all")]
+            m_spans = [self._span(j, j) for j in m_idx if self.low[j] not in ("very", "really", "all")]
+            if e is not None and e.implied_modifier:
+                m_text.append(e.implied_modifier)
+                m_spans.append((tok.idx, tok.idx + len(tok.text)))
+            terms.append(
+                ColourTerm(
+                    text=tok.text,
+                    canonical=canonical,
+                    category=category,
+                    span=(tok.idx, tok.idx + len(tok.text)),
+                    modifiers=tuple(m_text),
+                    modifier_spans=tuple(m_spans),
+                )
+            )
+        return tuple(terms)
+
+    def _negated(self, chain: list[int], v: Token | None) -> bool:
+        toks = [self.doc[i] for i in chain] + ([v] if v is not None else [])
+        for t in toks:
+            if any(ch.dep_ == "neg" for ch in t.children):
+                return True
+        first = chain[0]
+        return first > 0 and self.low[first - 1] in ("not", "n't", "no", "never")
+
+    def _resolve(
+        self, chain: list[int], cand: dict[int, str], mods: dict[int, list[int]]
+    ) -> ColorPhrase | None:
+        doc, low, lex = self.doc, self.low, self.lex
+        first, last = chain[0], chain[-1]
+        nonhue = cand[first] not in lex.colours
+        m_first = min([first, *mods.get(first, [])])
+        start_tok = m_first
+        rule = None
+        obj_tok: int | None = None
+        garment = False
+        end_tok = last
+        rem_start, rem_end = m_first, last
+        replacement = ""
+        v = None
+
+        j = self._next(last)
+        # R4 / R5: "X colored", "X-colored", "X color", "in X color(s)"
+        if j < self.n and low[j] in COLORED_WORDS:
+            cw = doc[j]
+            p = m_first - 1
+            while p >= 0 and low[p] in ("a", "an", "the", "all", "mostly", "mainly"):
+                p -= 1
+            if p >= 0 and low[p] == "in":
+                rule = "R5"
+                prep = doc[p]
+                att = prep.head
+                end_tok = j
+                if att.pos_ in ("NOUN", "PROPN") and att.i < p:
+                    obj_tok = att.i
+                    rem_start, rem_end = p, j
+                else:
+                    v = att
+                    subj = self._subject_of(att)
+                    obj_tok = subj.i if subj is not None and subj.pos_ in ("NOUN", "PROPN") else None
+                    if att.lemma_ == "be" or att.pos_ == "AUX":
+                        rem_start, rem_end = self._pred_start(att, p), j
+                    else:
+                        rem_start, rem_end = p, j
+            else:
+                rule = "R4"
+                end_tok = j
+                rem_start, rem_end = m_first, j
+                h = self._noun_run_head(j + 1)
+                if h is not None:
+                    obj_tok = h
+                elif cw.head.pos_ in ("NOUN", "PROPN") and cw.head.i != j and cw.head.i not in chain:
+                    obj_tok = cw.head.i
+                else:
+                    # "the car is red colored": a predicate
+                    vt = cw.head if cw.head.i != j else doc[first].head
+                    subj = self._subject_of(vt)
+                    if subj is not None and subj.pos_ in ("NOUN", "PROPN"):
+                        obj_tok = subj.i
+                        v = vt
+                        rem_start = self._pred_start(vt, m_first)
+        # "X in color" trailing: extend the construction
+        if rule is None and j + 1 < self.n and low[j] == "in" and low[j + 1] in COLORED_WORDS:
+            end_tok = j + 1
+        if rule is None:
+            g = self._garment_by_position(m_first, end_tok)
+            if g is not None:
+                rule, garment, replacement = "R6", True, "clothes"
+                obj_tok = g if g >= 0 else None
+        if rule is None:
+            # R1 by position: a noun run right after the chain
+            nxt = self._next(end_tok)
+            h = self._noun_run_head(nxt) if end_tok == last else None
+            if h is not None and low[h] not in PHOTO_WORDS | {"color", "colour"}:
+                rule, obj_tok = "R1", h
+            elif h is not None and low[h] in PHOTO_WORDS:
+                if {cand[i] for i in chain} <= {"black", "white"} and len(chain) == 2:
+                    self.bw_photo = True
+                    return None
+                rule, obj_tok = "R1", h
+        if rule is None:
+            f = doc[first]
+            while f.dep_ == "conj" and f.head.i in chain and f.head.i != f.i:
+                f = f.head
+            head = f.head
+            dep = f.dep_
+            # R6: garments
+            if dep == "dobj" and head.lemma_ in WEAR_VERBS and head.lemma_ != "have":
+                w = self._wearer(head)
+                rule, garment = "R6", True
+                obj_tok = w.i if w is not None else None
+                replacement = "clothes"
+            elif dep == "pobj" and head.lower_ == "in":
+                p = head.head
+                if p.lemma_ in DRESS_VERBS:
+                    w = self._wearer(p)
+                    rule, garment, replacement = "R6", True, "clothes"
+                    obj_tok = w.i if w is not None else None
+                elif p.pos_ in ("NOUN", "PROPN") and (
+                    p.lemma_.lower() in PERSON_NOUNS or p.lower_ in PERSON_NOUNS
+                ):
+                    rule, garment, replacement = "R6", True, "clothes"
+                    obj_tok = p.i
+                elif p.pos_ in ("VERB", "AUX") and head.i == first - 1 - len(mods.get(first, [])):
+                    w = self._wearer(p)
+                    if w is not None and (w.lemma_.lower() in PERSON_NOUNS or w.lower_ in PERSON_NOUNS):
+                        rule, garment, replacement = "R6", True, "clothes"
+                        obj_tok = w.i
+            elif dep in ("amod", "compound", "nmod") and head.pos_ in ("NOUN", "PROPN") and (
+                head.i not in chain and head.i > last
+            ):
+                rule, obj_tok = "R1", head.i
+            elif head.pos_ in ("AUX", "VERB") and (
+                head.lemma_ in PRED_VERBS or head.pos_ == "AUX"
+            ) and dep in PRED_DEPS:
+                subj = self._subject_of(head)
+                if subj is not None:
+                    rule = "R3"
+                    v = head
+                    obj_tok = subj.i if subj.pos_ in ("NOUN", "PROPN") else None
+                    rem_start, rem_end = self._pred_start(head, m_first), end_tok
+        if rule is None:
+            return None
+        # lexicon restrictions for words with a common-noun sense
+        used_rule = "R2" if len(chain) > 1 else rule
+        for i in chain:
+            e = lex.colours.get(cand[i])
+            if e is not None and used_rule not in e.rules and rule not in e.rules:
+                if len(chain) == 1:
+                    self.log.append(f"{doc[i].text!r} at {doc[i].idx} is not a colour under {rule}")
+                    return None
+        if self._negated(chain, v):
+            self.log.append(f"negated colour {doc.text[doc[first].idx:doc[last].idx+len(doc[last].text)]!r} dropped")
+            return None
+        obj = self._object(obj_tok) if obj_tok is not None else None
+        if obj is not None and low[obj_tok] in PHOTO_WORDS and {cand[i] for i in chain} <= {
+            "black", "white"
+        }:
+            self.bw_photo = True
+            return None
+        final_rule = "R2" if len(chain) > 1 else rule
+        if final_rule == "R1" and obj is not None and obj.text != obj.head:
+            final_rule = "R7"
+        removal = [self._span(rem_start, max(rem_end, end_tok) if rule in ("R3",) else rem_end)]
+        if rule in ("R1", "R6") or (rule == "R3" and end_tok > last):
+            removal = [self._span(rem_start, end_tok)]
+        span_start = min(doc[start_tok].idx, removal[0][0])
+        span_end = max(doc[end_tok].idx + len(doc[end_tok].text), removal[-1][1])
+        return ColorPhrase(
+            phrase_id=0,
+            rule=final_rule,
+            colours=self._terms(chain, cand, mods),
+            object=obj,
+            nonhue=nonhue,
+            garment=garment,
+            span=(span_start, span_end),
+            removal=tuple(removal),
+            replacement=replacement,
+        )
+
+    def mentions(self, phrases: Sequence[ColorPhrase]) -> list[ObjectMention]:
+        coloured = {p.object.head_span for p in phrases if p.object is not None and not p.nonhue}
+        seen: set[Span] = set()
+        out: list[ObjectMention] = []
+        for chunk in self.doc.noun_chunks:
+            root = chunk.root
+            if root.pos_ not in ("NOUN", "PROPN"):
+                continue
+            w = root.lower_
+            if w in MENTION_STOP or w in self.lex.colour_bearing or not any(c.isalpha() for c in w):
+                continue
+            hs = (root.idx, root.idx + len(root.text))
+            seen.add(hs)
+            out.append(ObjectMention(root.text, root.lemma_.lower(), hs, hs in coloured))
+        for p in phrases:
+            if p.object is not None and p.object.head_span not in seen and not p.nonhue:
+                seen.add(p.object.head_span)
+                out.append(
+                    ObjectMention(p.object.head, p.object.lemma, p.object.head_span, True)
+                )
+        return sorted(out, key=lambda m: m.span)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def _analyse_doc(doc: Doc, lex: Lexicon, with_mentions: bool) -> Analysis:
+    ex = _Extractor(doc, lex)
+    phrases = ex.run()
+    mentions = ex.mentions(phrases) if with_mentions else []
+    return Analysis(
+        text=doc.text,
+        phrases=tuple(phrases),
+        mentions=tuple(mentions),
+        bw_photo_mention=ex.bw_photo,
+        log=tuple(ex.log),
+    )
+
+
+class PhraseExtractor:
+    """Colour-phrase extraction bound to one spaCy pipeline.
+
+    >>> ex = PhraseExtractor()                       # doctest: +SKIP
+    >>> [p.terms for p in ex.extract("a black and white dog")]   # doctest: +SKIP
+    [('black', 'white')]
+    """
+
+    def __init__(self, pipeline: str | None = None, nlp: Any = None, batch_size: int = 256) -> None:
+        from lcad_bench.nlp import load_pipeline, pipeline_info
+
+        self.nlp = nlp if nlp is not None else load_pipeline(pipeline)
+        self.info = pipeline_info(self.nlp)
+        self.lexicon = load_lexicon()
+        self.batch_size = batch_size
+
+    # -- single ---------------------------------------------------------------------------------
+    def analyse(self, text: str) -> Analysis:
+        """Phrases and object mentions of one caption (always parsed)."""
+        return _analyse_doc(self.nlp(_clean(text)), self.lexicon, True)
+
+    def extract(self, text: str) -> list[ColorPhrase]:
+        """Colour phrases of one caption."""
+        if not may_contain_colour(text):
+            return []
+        return list(_analyse_doc(self.nlp(_clean(text)), self.lexicon, False).phrases)
+
+    # -- batched --------------------------------------------------------------------------------
+    def analyse_many(self, texts: Iterable[str], progress: Any = None) -> Iterator[Analysis]:
+        """Like :meth:`analyse` over many captions, through ``nlp.pipe``."""
+        for doc in self.nlp.pipe((_clean(t) for t in texts), batch_size=self.batch_size):
+            if progress is not None:
+                progress.update(1)
+            yield _analyse_doc(doc, self.lexicon, True)
+
+    def extract_many(
+        self,
+        texts: Sequence[str],
+        progress: Any = None,
+        fast: bool = True,
+        n_process: int | None = None,
+    ) -> list[list[ColorPhrase]]:
+        """Colour phrases of many captions.
+
+        With ``fast=True`` (the default) only captions that contain a lexicon word are parsed
+        (the others cannot yield a phrase), duplicate captions are parsed once, and large jobs
+        are split over ``n_process`` forked workers (default: the CPU count, for 2,000 or more
+        captions to parse) that return phrases rather than spaCy ``Doc`` objects. The output is
+        identical to ``fast=False``, which parses every caption in this process (the benchmark
+        asserts it over COCO val2017, a test on a sample).
+        """
+        out: list[list[ColorPhrase]] = [[] for _ in texts]
+        if not fast:
+            docs = self.nlp.pipe((_clean(t) for t in texts), batch_size=self.batch_size)
+            for i, doc in enumerate(docs):
+                out[i] = _Extractor(doc, self.lexicon).run()
+                if progress is not None:
+                    progress.update(1)
+            return out
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            if may_contain_colour(_clean(t)):
+                todo.setdefault(t, []).append(i)
+            elif progress is not None:
+                progress.update(1)
+        uniq = list(todo)
+        for t, phrases in zip(uniq, self._parse_unique(uniq, n_process)):
+            for i in todo[t]:
+                out[i] = phrases
+            if progress is not None:
+                progress.update(len(todo[t]))
+        return out
+
+    def _parse_unique(self, texts: list[str], n_process: int | None) -> Iterator[list[ColorPhrase]]:
+        n = _worker_count(len(texts), n_process)
+        if n <= 1:
+            for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
+                yield _Extractor(doc, self.lexicon).run()
+            return
+        import multiprocessing as mp
+
+        global _FORK_EXTRACTOR
+        _FORK_EXTRACTOR = self
+        size = max(64, len(texts) // (n * 4) + 1)
+        chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
+        try:
+            with mp.get_context("fork").Pool(n) as pool:
+                for res in pool.imap(_extract_chunk, chunks):
+                    yield from res
+        finally:
+            _FORK_EXTRACTOR = None
+
+
+_FORK_EXTRACTOR: PhraseExtractor | None = None
+PARALLEL_MIN_CAPTIONS = 2000
+
+
+def _worker_count(n_texts: int, n_process: int | None) -> int:
+    """Forked workers for a parse of ``n_texts`` captions (1 = in this process)."""
+    import multiprocessing as mp
+    import os
+
+    if n_process is not None:
+        want = n_process
+    elif n_texts < PARALLEL_MIN_CAPTIONS:
+        return 1
+    else:
+        want = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # Workers only run spaCy's own (numpy/blis) ops, never torch's OpenMP pool, so forking a
+    # process that imported torch is safe here; platforms without fork parse in-process.
+    if want <= 1 or "fork" not in mp.get_all_start_methods():
+        return 1
+    return want
+
+
+def _extract_chunk(texts: list[str]) -> list[list[ColorPhrase]]:
+    ex = _FORK_EXTRACTOR
+    assert ex is not None
+    return [_Extractor(doc, ex.lexicon).run() for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)]
+
+
+def _clean(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"caption must be a string, got {type(text).__name__}")
+    return text
+
+
+_default: dict[str | None, PhraseExtractor] = {}
+
+
+def get_extractor(pipeline: str | None = None) -> PhraseExtractor:
+    """A cached :class:`PhraseExtractor` for ``pipeline`` (default resolution when None)."""
+    ex = _default.get(pipeline)
+    if ex is None:
+        ex = _default[pipeline] = PhraseExtractor(pipeline)
+    return ex
+
+
+def extract(text: str, pipeline: str | None = None) -> list[ColorPhrase]:
+    """Colour phrases of one caption."""
+    return get_extractor(pipeline).extract(text)
+
+
+def extract_many(texts: Sequence[str], pipeline: str | None = None, **kw: Any) -> list[list[ColorPhrase]]:
+    """Colour phrases of many captions (fast path; see :meth:`PhraseExtractor.extract_many`)."""
+    return get_extractor(pipeline).extract_many(texts, **kw)
+
+
+def analyse(text: str, pipeline: str | None = None) -> Analysis:
+    """Phrases and object mentions of one caption."""
+    return get_extractor(pipeline).analyse(text)

@@ -1,0 +1,1 @@
+"""lcad_bench.leaderboard (installed from the top-level `leaderboard/` folder)."""
