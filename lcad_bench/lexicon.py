@@ -11,7 +11,9 @@ Every colour-related word the project knows lives in that TSV with its kind:
 * ``stop``      -- word sequences whose colour word is not a colour (gold medal, white wine).
 
 The ``rules`` column restricts the extraction rules (R1..R6, HC = inside a hue compound) under
-which a word with a common-noun sense counts as a colour; ``*`` allows all of them.
+which a word with a common-noun sense counts as a colour; ``*`` allows all of them. ``S`` marks a
+word with another sense (noun or verb: "an orange", "the navy", "he checked") that it has when it
+heads its own phrase; such a use is neither a colour phrase nor removed from sparse text.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class LexiconEntry:
     srgb_hex: str = ""
     lab: tuple[float, float, float] | None = None
     rules: frozenset[str] = ALL_RULES
+    other_sense: bool = False  # "S" in rules: a noun/verb sense when it heads its own phrase
     source: str = ""
     note: str = ""
 
@@ -121,8 +124,10 @@ def _parse_row(row: dict[str, str]) -> LexiconEntry:
     lab = None
     if row.get("lab_l"):
         lab = (float(row["lab_l"]), float(row["lab_a"]), float(row["lab_b"]))
-    rules_s = (row.get("rules") or "*").strip()
-    rules = ALL_RULES if rules_s in ("", "*") else frozenset(rules_s.split())
+    tokens = set((row.get("rules") or "*").split()) or {"*"}
+    other_sense = "S" in tokens
+    tokens.discard("S")
+    rules = ALL_RULES if tokens <= {"*"} else frozenset(tokens)
     unknown = rules - ALL_RULES
     if unknown:
         raise ValueError(f"colour lexicon: unknown rule(s) {sorted(unknown)} for {row['name']!r}")
@@ -137,6 +142,7 @@ def _parse_row(row: dict[str, str]) -> LexiconEntry:
         srgb_hex=row.get("srgb_hex") or "",
         lab=lab,
         rules=rules,
+        other_sense=other_sense,
         source=row.get("source") or "",
         note=row.get("note") or "",
     )

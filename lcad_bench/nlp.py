@@ -12,6 +12,8 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from lcad_bench.errors import MissingInputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
@@ -24,7 +26,7 @@ _lock = threading.Lock()
 _cache: dict[str, Language] = {}
 
 
-class SpacyModelMissingError(RuntimeError):
+class SpacyModelMissingError(MissingInputError):
     """No usable spaCy English pipeline is installed."""
 
 

@@ -55,21 +55,10 @@ WEAR_VERBS = frozenset({"wear", "don", "sport", "have"})
 DRESS_VERBS = frozenset({"dress", "clothe", "clad", "garb", "attire", "outfit"})
 REL_PRONOUNS = frozenset({"which", "that", "who", "whom"})
 PERSON_NOUNS = frozenset(
-    """man men woman women boy boys girl girls person people child children kid kids lady ladies
-    guy guys gentleman gentlemen player players goalkeeper goalie skier skiers surfer surfers
-    skateboarder skateboarders snowboarder rider riders batter catcher pitcher umpire referee
-    bride groom baby babies toddler teenager teen student students officer officers cop police
-    policeman worker workers chef cook waiter waitress soldier soldiers athlete athletes team
-    runner biker cyclist couple friends family adult adults individual someone somebody fan fans
-    dancer dancers singer musician tourist tourists crowd spectator spectators male female
-    daughter son mother father mom dad grandmother grandfather""".split()
+    ["man", "men", "woman", "women", "boy", "boys", "girl", "girls", "person", "people", "child", "children", "kid", "kids", "lady", "ladies", "guy", "guys", "gentleman", "gentlemen", "player", "players", "goalkeeper", "goalie", "skier", "skiers", "surfer", "surfers", "skateboarder", "skateboarders", "snowboarder", "rider", "riders", "batter", "catcher", "pitcher", "umpire", "referee", "bride", "groom", "baby", "babies", "toddler", "teenager", "teen", "student", "students", "officer", "officers", "cop", "police", "policeman", "worker", "workers", "chef", "cook", "waiter", "waitress", "soldier", "soldiers", "athlete", "athletes", "team", "runner", "biker", "cyclist", "couple", "friends", "family", "adult", "adults", "individual", "someone", "somebody", "fan", "fans", "dancer", "dancers", "singer", "musician", "tourist", "tourists", "crowd", "spectator", "spectators", "male", "female", "daughter", "son", "mother", "father", "mom", "dad", "grandmother", "grandfather"]
 )
 GARMENT_NOUNS = frozenset(
-    """shirt shirts t-shirt tshirt tee top tops jacket jackets coat coats sweater sweaters hoodie
-    vest dress dresses skirt skirts pants trousers jeans shorts suit suits uniform uniforms tie
-    ties hat hats cap caps helmet helmets shoes shoe sneakers boots socks gloves glove scarf
-    scarves jersey jerseys outfit outfits clothes clothing gown robe apron bikini swimsuit
-    wetsuit overalls sweatshirt blouse hood goggles glasses sunglasses backpack bag""".split()
+    ["shirt", "shirts", "t-shirt", "tshirt", "tee", "top", "tops", "jacket", "jackets", "coat", "coats", "sweater", "sweaters", "hoodie", "vest", "dress", "dresses", "skirt", "skirts", "pants", "trousers", "jeans", "shorts", "suit", "suits", "uniform", "uniforms", "tie", "ties", "hat", "hats", "cap", "caps", "helmet", "helmets", "shoes", "shoe", "sneakers", "boots", "socks", "gloves", "glove", "scarf", "scarves", "jersey", "jerseys", "outfit", "outfits", "clothes", "clothing", "gown", "robe", "apron", "bikini", "swimsuit", "wetsuit", "overalls", "sweatshirt", "blouse", "hood", "goggles", "glasses", "sunglasses", "backpack", "bag"]
 )
 PHOTO_WORDS = frozenset(
     {"photo", "photograph", "picture", "image", "shot", "snapshot", "film", "filter", "pic",
@@ -77,14 +66,7 @@ PHOTO_WORDS = frozenset(
 )  # fmt: skip
 # Noun-chunk heads that are not objects of the scene (protocol section 5, "stop list").
 MENTION_STOP = frozenset(
-    """image images photo photos photograph photographs picture pictures pic shot snapshot view
-    views scene scenes background foreground side sides front back top bottom middle center
-    centre area areas part parts lot lots couple group groups bunch bunches pair pairs number
-    variety kind kinds type types sort way ways thing things something anything everything
-    nothing one ones other others color colors colour colours shade shades day night time times
-    while close closeup close-up angle image setting distance edge corner display it they them
-    he she him her his its their this that these those there here what which who you we us i
-    me one""".split()
+    ["image", "images", "photo", "photos", "photograph", "photographs", "picture", "pictures", "pic", "shot", "snapshot", "view", "views", "scene", "scenes", "background", "foreground", "side", "sides", "front", "back", "top", "bottom", "middle", "center", "centre", "area", "areas", "part", "parts", "lot", "lots", "couple", "group", "groups", "bunch", "bunches", "pair", "pairs", "number", "variety", "kind", "kinds", "type", "types", "sort", "way", "ways", "thing", "things", "something", "anything", "everything", "nothing", "one", "ones", "other", "others", "color", "colors", "colour", "colours", "shade", "shades", "day", "night", "time", "times", "while", "close", "closeup", "close-up", "angle", "image", "setting", "distance", "edge", "corner", "display", "it", "they", "them", "he", "she", "him", "her", "his", "its", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "you", "we", "us", "i", "me", "one"]
 )
 PARTIAL_SEED_PREFIX = "partial"
 
@@ -241,6 +223,7 @@ class Analysis:
     text: str
     phrases: tuple[ColorPhrase, ...]
     mentions: tuple[ObjectMention, ...] = ()
+    strays: tuple[Span, ...] = ()  # colour words outside any phrase (removed at sparse)
     bw_photo_mention: bool = False
     log: tuple[str, ...] = field(default=())
 
@@ -281,6 +264,7 @@ class _Extractor:
         self.low = [t.lower_ for t in doc]
         self.log: list[str] = []
         self.bw_photo = False
+        self.negated_removals: list[Span] = []
 
     # -- small helpers ------------------------------------------------------------------------
     def _span(self, i: int, j: int) -> Span:
@@ -348,17 +332,18 @@ class _Extractor:
         lex = self.lex
         mods: list[int] = []
         j = i - 1
+        if cand.get(i) == "multicolored" and self.low[i] in ("colored", "coloured"):
+            while j >= 0 and self.low[j] in ("-", "–", "multi"):
+                j -= 1  # "multi-colored" is one term; its first tokens are part of it
         while j >= 0:
             w = self.low[j]
             if w in ("-", "–"):
                 j -= 1
                 continue
             e = lex.colours.get(w)
-            if w in lex.modifiers or w in lex.hue_compounds:
-                mods.append(j)
-            elif e is not None and j in cand and self._hue_compound_modifier(j, i, cand):
-                mods.append(j)
-            elif w in ("very", "really", "bright", "all") and mods:
+            if w in lex.modifiers or w in lex.hue_compounds or e is not None and j in cand and self._hue_compound_modifier(j, i, cand) or w in ("very", "really", "all", "mostly", "entirely") and (
+                mods or not (j >= 1 and self.low[j - 1] == "in") and w in ("very", "really")
+            ):
                 mods.append(j)
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
                 if w.endswith("ly") and w not in ("only", "family", "early"):
@@ -399,12 +384,13 @@ class _Extractor:
                 gap = [k for k in range(prev + 1, i) if modifier_of.get(k) != i]
                 same_kind = (cand[prev] in self.lex.colours) == (cand[i] in self.lex.colours)
                 joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap)
-                if same_kind and joiners_ok and len(gap) <= 3 and not (
-                    gap and self.low[gap[-1]] == "with"
-                ):
-                    if not gap or any(self.low[k] in ("and", "or", ",", "/", "-", "&") for k in gap):
-                        chains[-1].append(i)
-                        continue
+                ends_with_with = bool(gap) and self.low[gap[-1]] == "with"
+                has_joiner = not gap or any(
+                    self.low[k] in ("and", "or", ",", "/", "-", "&") for k in gap
+                )
+                if same_kind and joiners_ok and len(gap) <= 3 and not ends_with_with and has_joiner:
+                    chains[-1].append(i)
+                    continue
             chains.append([i])
         return chains
 
@@ -436,22 +422,36 @@ class _Extractor:
         # the noun run must not end at a noun that governs an "of"-phrase back at the colour
         return last_noun
 
-    def _object(self, h: int) -> ObjectRef:
+    def _object(self, h: int, run_start: int | None = None) -> ObjectRef:
         doc = self.doc
         tok = doc[h]
-        # compound words directly left of the head, not colours or modifiers
+        # compound words directly left of the head, not colours or modifiers: by the parse's
+        # compound arcs, or (when the head was found by position) every noun of the noun run
         s = h
-        while s - 1 >= 0 and doc[s - 1].pos_ in ("NOUN", "PROPN") and doc[s - 1].dep_ in (
-            "compound", "nmod", "amod"
+        while s - 1 >= 0 and doc[s - 1].pos_ in ("NOUN", "PROPN") and (
+            doc[s - 1].dep_ in ("compound", "nmod", "amod")
+            or (run_start is not None and s - 1 >= run_start)
         ) and self.low[s - 1] not in self.lex.colour_bearing and self.low[s - 1] not in (
             self.lex.modifiers
         ):
             s -= 1
         text_span = (doc[s].idx, tok.idx + len(tok.text))
-        # noun phrase: leftmost token of the head's left subtree
-        left = tok.left_edge.i
-        if left > h:
-            left = h
+        # noun phrase, by position: determiners, numbers, adjectives, colours and modifiers
+        # (with their joiners) left of the compound words; the parse's subtree is unreliable
+        # when the parser mis-attaches the head (it is then often the whole sentence)
+        left = s
+        k = s - 1
+        while k >= 0:
+            t, w = doc[k], self.low[k]
+            if t.pos_ in ("DET", "ADJ", "NUM") or t.tag_ == "PRP$" or w in self.lex.colour_bearing or (
+                w in self.lex.modifiers or w in self.lex.hue_compounds or w in ("colored", "coloured")
+            ):
+                left = k
+                if t.pos_ == "DET" or t.tag_ == "PRP$":
+                    break
+            elif w not in ("-", "–", "and", ",", "or", "/", "very"):
+                break
+            k -= 1
         noun_span = (doc[left].idx, tok.idx + len(tok.text))
         return ObjectRef(
             text=doc.text[text_span[0] : text_span[1]],
@@ -468,6 +468,12 @@ class _Extractor:
             if ch.dep_ in ("nsubj", "nsubjpass", "expl"):
                 if ch.lower_ in REL_PRONOUNS and v.dep_ == "relcl":
                     return v.head
+                if v.tag_ == "VBZ" or any(a.tag_ == "VBZ" for a in v.children if a.dep_ in ("aux", "auxpass")):
+                    # "a red car and the bus is white": a singular verb agrees with the
+                    # conjunct nearest to it, which the parser attaches as conj of the first
+                    conj = [c for c in ch.conjuncts if ch.i < c.i < v.i]
+                    if conj:
+                        return conj[-1]
                 return ch
         if v.dep_ in ("acl", "relcl", "advcl", "amod") and v.head.pos_ in ("NOUN", "PROPN", "PRON"):
             return v.head
@@ -542,7 +548,6 @@ class _Extractor:
 
     # -- main ---------------------------------------------------------------------------------
     def run(self) -> list[ColorPhrase]:
-        lex = self.lex
         stopped = self._stop_tokens()
         cand = self._colour_tokens(stopped)
         if not cand:
@@ -584,6 +589,12 @@ class _Extractor:
             key = cand[i]
             e = lex.colours.get(key)
             tok = self.doc[i]
+            t_start = tok.idx
+            if key == "multicolored" and self.low[i] in ("colored", "coloured"):
+                k = i - 1
+                while k >= 0 and self.low[k] in ("-", "–", "multi"):
+                    t_start = self.doc[k].idx
+                    k -= 1
             if e is not None:
                 canonical, category = e.canonical, e.category
             else:
@@ -595,12 +606,13 @@ class _Extractor:
             if e is not None and e.implied_modifier:
                 m_text.append(e.implied_modifier)
                 m_spans.append((tok.idx, tok.idx + len(tok.text)))
+            t_end = tok.idx + len(tok.text)
             terms.append(
                 ColourTerm(
-                    text=tok.text,
+                    text=self.doc.text[t_start:t_end],
                     canonical=canonical,
                     category=category,
-                    span=(tok.idx, tok.idx + len(tok.text)),
+                    span=(t_start, t_end),
                     modifiers=tuple(m_text),
                     modifier_spans=tuple(m_spans),
                 )
@@ -622,6 +634,9 @@ class _Extractor:
         first, last = chain[0], chain[-1]
         nonhue = cand[first] not in lex.colours
         m_first = min([first, *mods.get(first, [])])
+        if cand[first] == "multicolored" and low[first] in ("colored", "coloured"):
+            while m_first - 1 >= 0 and low[m_first - 1] in ("-", "–", "multi"):
+                m_first -= 1
         start_tok = m_first
         rule = None
         obj_tok: int | None = None
@@ -630,6 +645,7 @@ class _Extractor:
         rem_start, rem_end = m_first, last
         replacement = ""
         v = None
+        run_start: int | None = None
 
         j = self._next(last)
         # R4 / R5: "X colored", "X-colored", "X color", "in X color(s)"
@@ -684,7 +700,7 @@ class _Extractor:
             nxt = self._next(end_tok)
             h = self._noun_run_head(nxt) if end_tok == last else None
             if h is not None and low[h] not in PHOTO_WORDS | {"color", "colour"}:
-                rule, obj_tok = "R1", h
+                rule, obj_tok, run_start = "R1", h, nxt
             elif h is not None and low[h] in PHOTO_WORDS:
                 if {cand[i] for i in chain} <= {"black", "white"} and len(chain) == 2:
                     self.bw_photo = True
@@ -731,20 +747,35 @@ class _Extractor:
                     v = head
                     obj_tok = subj.i if subj.pos_ in ("NOUN", "PROPN") else None
                     rem_start, rem_end = self._pred_start(head, m_first), end_tok
+                    k = self._next(end_tok)
+                    if (
+                        k + 1 < self.n
+                        and low[k] in ("and", ",")
+                        and doc[k + 1].pos_ in ("ADJ", "VERB")
+                        and low[k + 1] not in lex.colour_bearing
+                        and m_first > head.i
+                    ):
+                        # "the sky is blue and clear" -> "the sky is clear"
+                        rem_start, rem_end = m_first, k
+                        end_tok = k
         if rule is None:
             return None
         # lexicon restrictions for words with a common-noun sense
         used_rule = "R2" if len(chain) > 1 else rule
         for i in chain:
             e = lex.colours.get(cand[i])
-            if e is not None and used_rule not in e.rules and rule not in e.rules:
-                if len(chain) == 1:
-                    self.log.append(f"{doc[i].text!r} at {doc[i].idx} is not a colour under {rule}")
-                    return None
+            if e is not None and used_rule not in e.rules and rule not in e.rules and len(chain) == 1:
+                self.log.append(f"{doc[i].text!r} at {doc[i].idx} is not a colour under {rule}")
+                return None
         if self._negated(chain, v):
-            self.log.append(f"negated colour {doc.text[doc[first].idx:doc[last].idx+len(doc[last].text)]!r} dropped")
+            c_span = (doc[first].idx, doc[last].idx + len(doc[last].text))
+            self.log.append(f"negated colour {doc.text[c_span[0]:c_span[1]]!r} dropped")
+            if rule == "R3" and v is not None:  # "the car is not white" -> "the car"
+                self.negated_removals.append(self._span(min(rem_start, self._pred_start(v, m_first)), end_tok))
+            else:
+                self.negated_removals.append(self._span(m_first, end_tok))
             return None
-        obj = self._object(obj_tok) if obj_tok is not None else None
+        obj = self._object(obj_tok, run_start) if obj_tok is not None else None
         if obj is not None and low[obj_tok] in PHOTO_WORDS and {cand[i] for i in chain} <= {
             "black", "white"
         }:
@@ -769,6 +800,62 @@ class _Extractor:
             removal=tuple(removal),
             replacement=replacement,
         )
+
+    def strays(self, phrases: Sequence[ColorPhrase]) -> list[Span]:
+        """Removal spans of colour-bearing words outside every phrase ("gold" of "gold medal",
+        "white" of "white wine", a dangling "red"), with their modifiers and chain joiners.
+        Words with another sense (lexicon ``S``) that head their own phrase ("an orange on a
+        bench", "the navy") are kept: there they are not colour words."""
+        covered = [p.span for p in phrases] + self.negated_removals
+        lex = self.lex
+        idx: list[int] = []
+        for i, w in enumerate(self.low):
+            if w not in lex.colour_bearing and not (
+                w in ("colored", "coloured") and i >= 1 and self.low[i - 1] in ("-", "multi")
+            ):
+                continue
+            start = self.doc[i].idx
+            if any(a <= start < b for a, b in covered):
+                continue
+            e = lex.lookup(w)
+            if e is not None and e.other_sense and not self._is_noun(self._next(i)):
+                continue
+            idx.append(i)
+        spans: list[Span] = []
+        starts: list[int] = []
+        prev_end_tok = -10
+        for i in idx:
+            s = i
+            while s - 1 >= 0 and (self.low[s - 1] in lex.modifiers or self.low[s - 1] in ("-", "multi")):
+                s -= 1
+            gap = self.low[prev_end_tok + 1 : s]
+            if spans and len(gap) <= 2 and all(g in CHAIN_JOINERS for g in gap):
+                spans[-1] = (spans[-1][0], self._span(i, i)[1])
+            else:
+                spans.append(self._span(s, i))
+                starts.append(s)
+            prev_end_tok = i
+        out: list[Span] = []
+        for (a, b), s_tok in zip(spans, starts):
+            # "a photo in black and white of a dog": the "in" goes with the colours
+            e_tok = next(k for k in range(self.n) if self.doc[k].idx + len(self.doc[k].text) == b)
+            if s_tok >= 1 and self.low[s_tok - 1] == "in" and not self._is_noun(self._next(e_tok)):
+                a = self.doc[s_tok - 1].idx
+            out.append((a, b))
+        # colour words glued inside one token by non-letters ("red\x00car"): remove the part
+        pattern = _prefilter()
+        for t in self.doc:
+            w = self.low[t.i]
+            if w in lex.colour_bearing or len(w) != len(t.text):
+                continue
+            for m in pattern.finditer(w):
+                e = lex.lookup(m.group(0))
+                if e is None or e.other_sense or m.group(0) in COLORED_WORDS:
+                    continue
+                a = t.idx + m.start()
+                if not any(x <= a < y for x, y in covered):
+                    out.append((a, t.idx + m.end()))
+        return out + list(self.negated_removals)
 
     def mentions(self, phrases: Sequence[ColorPhrase]) -> list[ObjectMention]:
         coloured = {p.object.head_span for p in phrases if p.object is not None and not p.nonhue}
@@ -801,10 +888,12 @@ def _analyse_doc(doc: Doc, lex: Lexicon, with_mentions: bool) -> Analysis:
     ex = _Extractor(doc, lex)
     phrases = ex.run()
     mentions = ex.mentions(phrases) if with_mentions else []
+    strays = ex.strays(phrases) if with_mentions else []
     return Analysis(
         text=doc.text,
         phrases=tuple(phrases),
         mentions=tuple(mentions),
+        strays=tuple(strays),
         bw_photo_mention=ex.bw_photo,
         log=tuple(ex.log),
     )
@@ -838,12 +927,19 @@ class PhraseExtractor:
         return list(_analyse_doc(self.nlp(_clean(text)), self.lexicon, False).phrases)
 
     # -- batched --------------------------------------------------------------------------------
-    def analyse_many(self, texts: Iterable[str], progress: Any = None) -> Iterator[Analysis]:
-        """Like :meth:`analyse` over many captions, through ``nlp.pipe``."""
-        for doc in self.nlp.pipe((_clean(t) for t in texts), batch_size=self.batch_size):
+    def analyse_many(
+        self, texts: Sequence[str], progress: Any = None, n_process: int | None = None
+    ) -> list[Analysis]:
+        """Like :meth:`analyse` over many captions (every caption is parsed; mentions need it).
+        Large jobs are split over forked workers as in :meth:`extract_many`."""
+        for t in texts:
+            _clean(t)
+        out: list[Analysis] = []
+        for a in self._run_parallel(list(texts), n_process, _analyse_chunk):
+            out.append(a)
             if progress is not None:
                 progress.update(1)
-            yield _analyse_doc(doc, self.lexicon, True)
+        return out
 
     def extract_many(
         self,
@@ -884,20 +980,28 @@ class PhraseExtractor:
         return out
 
     def _parse_unique(self, texts: list[str], n_process: int | None) -> Iterator[list[ColorPhrase]]:
+        return self._run_parallel(texts, n_process, _extract_chunk)
+
+    def _run_parallel(self, texts: list[str], n_process: int | None, fn: Any) -> Iterator[Any]:
+        """``fn`` over chunks of ``texts``, in order, in this process or in forked workers."""
+        global _FORK_EXTRACTOR
         n = _worker_count(len(texts), n_process)
         if n <= 1:
-            for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
-                yield _Extractor(doc, self.lexicon).run()
+            prev, _FORK_EXTRACTOR = _FORK_EXTRACTOR, self
+            try:
+                for k in range(0, len(texts), 4096):
+                    yield from fn(texts[k : k + 4096])
+            finally:
+                _FORK_EXTRACTOR = prev
             return
         import multiprocessing as mp
 
-        global _FORK_EXTRACTOR
         _FORK_EXTRACTOR = self
         size = max(64, len(texts) // (n * 4) + 1)
         chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
         try:
             with mp.get_context("fork").Pool(n) as pool:
-                for res in pool.imap(_extract_chunk, chunks):
+                for res in pool.imap(fn, chunks):
                     yield from res
         finally:
             _FORK_EXTRACTOR = None
@@ -923,6 +1027,12 @@ def _worker_count(n_texts: int, n_process: int | None) -> int:
     if want <= 1 or "fork" not in mp.get_all_start_methods():
         return 1
     return want
+
+
+def _analyse_chunk(texts: list[str]) -> list[Analysis]:
+    ex = _FORK_EXTRACTOR
+    assert ex is not None
+    return [_analyse_doc(doc, ex.lexicon, True) for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)]
 
 
 def _extract_chunk(texts: list[str]) -> list[list[ColorPhrase]]:

