@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmarks: timing, environment record, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def shared_data() -> Path | None:
+    """$LCAD_BENCH_SHARED_DATA as a folder, or None."""
+    root = os.environ.get("LCAD_BENCH_SHARED_DATA", "")
+    return Path(root) if root and Path(root).is_dir() else None
+
+
+def environment() -> dict[str, Any]:
+    """Where a benchmark ran."""
+    import lcad_bench
+
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "lcad_bench": lcad_bench.__version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write benchmarks/results/<name>.json and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "environment": environment(), **payload}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
