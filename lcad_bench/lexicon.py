@@ -1,4 +1,4 @@
-"""The colour lexicon: one table (``data/colour_lexicon.tsv``), one source of truth.
+"""The colour lexicon: one table (``resources/colour_lexicon.tsv``), one source of truth.
 
 Every colour-related word the project knows lives in that TSV with its kind:
 
@@ -151,7 +151,7 @@ def _parse_row(row: dict[str, str]) -> LexiconEntry:
 @cache
 def load_lexicon() -> Lexicon:
     """The packaged lexicon (parsed once per process)."""
-    text = (files("lcad_bench") / "data" / "colour_lexicon.tsv").read_text(encoding="utf-8")
+    text = (files("lcad_bench") / "resources" / "colour_lexicon.tsv").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
     return Lexicon([_parse_row(r) for r in reader])

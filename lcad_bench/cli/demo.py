@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from lcad_bench.describe import Caption, describe_analyses
     from lcad_bench.phrases import get_extractor
 
-    text = (files("lcad_bench") / "data" / "demo_captions.txt").read_text(encoding="utf-8")
+    text = (files("lcad_bench") / "resources" / "demo_captions.txt").read_text(encoding="utf-8")
     caps = [
         Caption(f"demo{i}", line.strip())
         for i, line in enumerate(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
