@@ -1,0 +1,124 @@
+"""What every builder shares: reading JSON inputs with clear errors, problem accounting
+(skip-and-count by default, stop before writing with ``--strict``), image checks, progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lcad_bench.data import Exclusion
+from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
+
+
+class StrictBuildError(LcadBenchError):
+    """``--strict`` and the build met a bad item: nothing was written."""
+
+    exit_code = ExitCode.VERIFY
+
+
+@dataclass
+class Problems:
+    """Bad items met during a build. Each is reported once on stderr with the item and the fix;
+    by default the item is skipped and counted (manifest ``exclusions``), with ``strict`` the
+    first one stops the build before anything is written."""
+
+    strict: bool = False
+    quiet: bool = False
+    items: list[Exclusion] = field(default_factory=list)
+    review: list[Exclusion] = field(default_factory=list)
+
+    def skip(self, item: str, reason: str, detail: str = "") -> None:
+        """Record a skipped item (or stop, under ``strict``)."""
+        msg = f"{item}: {reason}" + (f" ({detail})" if detail else "")
+        if self.strict:
+            raise StrictBuildError(f"{msg}. --strict stops here; nothing was written. Fix the input or drop --strict to skip such items.")
+        self.items.append(Exclusion(item=item, reason=reason, detail=detail))
+        if not self.quiet:
+            print(f"skipped {msg}", file=sys.stderr)
+
+    def flag(self, item: str, reason: str, detail: str = "") -> None:
+        """Record an item kept but queued for manual review."""
+        self.review.append(Exclusion(item=item, reason=reason, detail=detail))
+
+    def counts(self) -> dict[str, int]:
+        """Skipped items per reason."""
+        return dict(Counter(e.reason for e in self.items))
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse a JSON input; a missing, unreadable or malformed file is a clear error."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no such file ({what}).")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"{p}: not UTF-8 ({what}); re-download it.") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated; re-download it)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        raise InputFormatError(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what}).") from exc
+
+
+def require_keys(obj: Any, keys: tuple[str, ...], where: str, fix: str) -> None:
+    """A mapping must hold ``keys``; else an error naming the first missing one."""
+    if not isinstance(obj, dict):
+        raise InputFormatError(f"{where}: expected a JSON object, got {type(obj).__name__}. {fix}")
+    for k in keys:
+        if k not in obj:
+            raise InputFormatError(f"{where}: missing key {k!r}. {fix}")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedImage:
+    """An image that passed the checks, as uint8 RGB."""
+
+    rgb: np.ndarray
+    width: int
+    height: int
+    sha256: str
+
+
+def check_image(path: Path) -> CheckedImage | tuple[str, str]:
+    """Open an image and accept only 8-bit RGB; else (reason, detail) for the problem report.
+
+    CMYK, 16-bit, palette, RGBA/LA, grayscale and unreadable files are refused rather than
+    converted, so a split never holds silently changed pixels."""
+    import hashlib
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        return ("missing image", f"{path} not found")
+    try:
+        data = path.read_bytes()
+        import io
+
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            mode = im.mode
+            if mode != "RGB":
+                kind = {
+                    "CMYK": "CMYK image", "P": "palette image", "RGBA": "RGBA image", "LA": "gray+alpha image",
+                    "L": "grayscale image", "1": "1-bit image", "I;16": "16-bit image", "I;16B": "16-bit image",
+                    "I": "32-bit integer image", "F": "float image",
+                }.get(mode, f"{mode} image")  # fmt: skip
+                return ("non-RGB image", f"{path.name} is a {kind} (mode {mode}); convert it to 8-bit RGB")
+            rgb = np.asarray(im, dtype=np.uint8)
+            return CheckedImage(rgb, im.width, im.height, hashlib.sha256(data).hexdigest())
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        return ("unreadable image", f"{path.name}: {exc}")
+
+
+def progress(total: int, desc: str, quiet: bool = False) -> Any:
+    """A tqdm bar on stderr (hidden when quiet or not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, disable=True if quiet else None)
