@@ -7,7 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from lcad_bench.data import Instance, Manifest, PairRecord, content_hash, load_split, now_iso, write_split
+from lcad_bench.data import (
+    Instance,
+    Manifest,
+    PairRecord,
+    content_hash,
+    load_split,
+    now_iso,
+    write_split,
+)
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
 
 

@@ -17,6 +17,7 @@ from lcad_bench.errors import ExitCode, LcadBenchError
 COMMANDS: list[tuple[str, str]] = [
     ("describe", 'colour phrases and any-level descriptions: lcad-bench describe "a red car"'),
     ("demo", "the main job on the embedded demo data: lcad-bench demo"),
+    ("build", "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT"),
 ]
 
 
