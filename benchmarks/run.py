@@ -12,7 +12,7 @@ import sys
 
 from benchmarks.common import write_result
 
-BENCHMARKS = ["extract"]
+BENCHMARKS = ["extract", "build"]
 
 
 def main(argv: list[str]) -> int:

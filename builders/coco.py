@@ -265,6 +265,28 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
     return images, anns, caps
 
 
+def caption_stage(
+    items: list[tuple[int, int, str]], ex: Any, problems: Problems, quiet: bool = True
+) -> tuple[dict[int, list[tuple[int, str, Analysis]]], set[int], int]:
+    """Keep the (image_id, k, caption) items with a hue colour phrase; captions without a
+    lexicon word are never parsed. Returns kept captions per image, images whose captions say
+    "black and white photo" (queued for review), and the number of captions parsed."""
+    cand = [it for it in items if may_contain_colour(it[2])]
+    bar = progress(len(cand), "parse captions", quiet)
+    analyses = ex.analyse_many([c[2] for c in cand], progress=bar)
+    bar.close()
+    kept: dict[int, list[tuple[int, str, Analysis]]] = defaultdict(list)
+    review_images: set[int] = set()
+    for (iid, k, text), a in zip(cand, analyses):
+        if a.bw_photo_mention:
+            review_images.add(iid)
+            problems.flag(f"image {iid}", "caption says black and white", text)
+            continue
+        if a.hue_phrases:
+            kept[iid].append((k, text, a))
+    return kept, review_images, len(cand)
+
+
 def build_coco(
     kind: str,
     captions: str | Path,
@@ -306,20 +328,8 @@ def build_coco(
         for k, (_cid, text) in enumerate(sorted(caps[iid])):
             items.append((iid, k, text))
     n_captions = len(items)
-    cand = [it for it in items if may_contain_colour(it[2])]
     ex = get_extractor(spacy_model)
-    bar = progress(len(cand), "parse captions", quiet)
-    analyses = ex.analyse_many([c[2] for c in cand], progress=bar)
-    bar.close()
-    kept: dict[int, list[tuple[int, str, Analysis]]] = defaultdict(list)
-    review_images: set[int] = set()
-    for (iid, k, text), a in zip(cand, analyses):
-        if a.bw_photo_mention:
-            review_images.add(iid)
-            problems.flag(f"image {iid}", "caption says black and white", text)
-            continue
-        if a.hue_phrases:
-            kept[iid].append((k, text, a))
+    kept, review_images, n_cand = caption_stage(items, ex, problems, quiet)
     caption_stage_s = time.perf_counter() - t0
 
     # image stage ------------------------------------------------------------------------------
@@ -382,7 +392,7 @@ def build_coco(
         ),
         counts={
             "captions_read": n_captions,
-            "captions_with_lexicon_word": len(cand),
+            "captions_with_lexicon_word": n_cand,
             "captions_with_hue_phrase": sum(len(v) for v in kept.values()),
             "achromatic_images_dropped": n_achromatic,
             "caption_stage_seconds": round(caption_stage_s, 3),
