@@ -128,3 +128,31 @@ def saturation_test(rgb_eval: np.ndarray) -> SaturationTest:
     else:
         verdict = "colour"
     return SaturationTest(p99, r, verdict)
+
+
+def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`srgb_to_lab`: float64 sRGB in [0, 1] (clipped), shape (..., 3)."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    fx = fy + lab[..., 1] / 500.0
+    fz = fy - lab[..., 2] / 200.0
+    f = np.stack([fx, fy, fz], axis=-1)
+    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * np.array([0.95047, 1.0, 1.08883])
+    m = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
+    lin = xyz @ np.linalg.inv(m).T
+    lin = np.clip(lin, 0.0, None)
+    rgb = np.where(lin > 0.0031308, 1.055 * lin ** (1 / 2.4) - 0.055, 12.92 * lin)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def to_uint8(rgb01: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> uint8 with rounding (the protocol rounds; it never truncates)."""
+    return np.clip(np.rint(np.asarray(rgb01) * 255.0), 0, 255).astype(np.uint8)
+
+
+def luminance_and_gray(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model inputs of a uint8 RGB ground truth: L* (float32, [0, 100]) and the uint8 gray
+    rendering of (L*, 0, 0)."""
+    L = srgb_to_lab(rgb)[..., 0]
+    lab = np.stack([L, np.zeros_like(L), np.zeros_like(L)], axis=-1)
+    return L.astype(np.float32), to_uint8(lab_to_srgb(lab))

@@ -1,0 +1,115 @@
+"""The model interface: one batched method, metadata, and a registry.
+
+A colorizer receives :class:`ColorizationRequest` batches (luminance at the protocol resolution,
+a gray rendering, the description, optional instance prompt and masks, a seed) and returns one
+uint8 H x W x 3 RGB image per request. Requests never carry the ground truth.
+
+Plug in a model by decorator (``@models.register("mine")``), by a ``module:Class`` path
+(``--model my_pkg.colorizers:Mine``), or from another distribution through the entry-point group
+``lcad_bench.models``::
+
+    [project.entry-points."lcad_bench.models"]
+    mine = "my_pkg.colorizers:Mine"
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lcad_bench.errors import UsageError
+from lcad_bench.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class ColorizationRequest:
+    """One (pair, level, seed) to colorize."""
+
+    key: str  # output-cache key of this request
+    pair_id: str
+    level: str
+    luminance: np.ndarray  # float32 L* in [0, 100], H x W
+    gray: np.ndarray  # uint8 H x W x 3 rendering of (L*, 0, 0)
+    description: str  # "" at level none
+    instance_prompt: str | None = None
+    masks: np.ndarray | None = None  # bool K x H x W; mask k belongs to phrase k
+    phrases: tuple[dict[str, Any], ...] = ()  # colour phrases linked to the masks (k order)
+    seed: int = 0
+
+
+class Colorizer(ABC):
+    """Base class of every model. Subclasses set ``name``/``version`` and implement
+    :meth:`colorize`; constructor keyword arguments are the model's ``--model-arg`` options."""
+
+    name: ClassVar[str] = "colorizer"
+    version: ClassVar[str] = "0"
+    uses_instance_masks: ClassVar[bool] = False
+    luminance_replaced: ClassVar[bool] = False
+    empty_prompt_substitute: ClassVar[str | None] = None
+
+    @abstractmethod
+    def colorize(self, batch: Sequence[ColorizationRequest]) -> list[np.ndarray]:
+        """One uint8 H x W x 3 RGB image per request, same order."""
+
+    def config(self) -> dict[str, Any]:
+        """Everything that can change pixels (hashed into the output-cache key)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """Metadata for results.json."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "config": self.config(),
+            "uses_instance_masks": self.uses_instance_masks,
+            "luminance_replaced": self.luminance_replaced,
+            "empty_prompt_substitute": self.empty_prompt_substitute,
+        }
+
+
+models: Registry[Colorizer] = Registry("model", base=Colorizer, group="lcad_bench.models")
+models.register("gray", "lcad_bench.baselines.gray:GrayColorizer")
+models.register("text-tint", "lcad_bench.baselines.text_tint:TextTintColorizer")
+models.register("oracle-palette", "lcad_bench.baselines.oracle_palette:OraclePaletteColorizer")
+models.register("sd-img2img", "lcad_bench.baselines.sd_img2img:SDImg2ImgColorizer")
+
+
+def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
+    """``["steps=50", "fp16=true", "name=x"]`` -> {"steps": 50, "fp16": True, "name": "x"}:
+    values that parse as JSON scalars are converted, the rest stay strings."""
+    out: dict[str, Any] = {}
+    for it in items:
+        key, sep, value = it.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--model-arg {it!r}: expected key=value (e.g. --model-arg steps=50)")
+        try:
+            v = json.loads(value)
+            out[key] = v if isinstance(v, (int, float, bool)) or v is None else value
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def create_model(name: str, args: dict[str, Any] | None = None) -> Colorizer:
+    """Instantiate a registered model with keyword arguments; unknown arguments are a usage
+    error naming the accepted ones (checked before any weights load)."""
+    cls = models.get(name)
+    args = dict(args or {})
+    sig = inspect.signature(cls.__init__)
+    params = {k: p for k, p in sig.parameters.items() if k != "self"}
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(args) - set(params))
+        if unknown:
+            accepted = ", ".join(params) or "none"
+            raise UsageError(f"model {name!r} does not take {', '.join(unknown)}; accepted --model-arg keys: {accepted}")
+    try:
+        return cls(**args)
+    except TypeError as exc:
+        raise UsageError(f"model {name!r}: bad arguments ({exc})") from exc
