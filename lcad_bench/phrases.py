@@ -524,6 +524,10 @@ class _Extractor:
                 low[q] in PERSON_NOUNS or tq.lemma_.lower() in PERSON_NOUNS
             ):
                 return q
+            if tq.lemma_ == "be":  # "a young man is in blue and white"
+                w = self._subject_of(tq)
+                if w is not None and (w.lower_ in PERSON_NOUNS or w.lemma_.lower() in PERSON_NOUNS):
+                    return w.i
             return None
         tp = self.doc[p]
         if tp.lemma_ in ("wear", "don", "sport") and tp.pos_ in ("VERB", "AUX", "NOUN"):
