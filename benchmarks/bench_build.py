@@ -21,6 +21,7 @@ def run() -> dict[str, Any]:
         return {"skipped": "LCAD_BENCH_SHARED_DATA is unset"}
     from lcad_bench.builders.coco import build_coco, caption_stage
     from lcad_bench.builders.common import Problems
+
     from lcad_bench.phrases import get_extractor
 
     ex = get_extractor()

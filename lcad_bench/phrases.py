@@ -29,7 +29,7 @@ A negated colour ("not red") drops its phrase. Stop phrases of the lexicon ("gol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
