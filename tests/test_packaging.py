@@ -45,12 +45,12 @@ def test_help_lists_every_command_with_an_example():
     from lcad_bench.cli import COMMANDS, build_parser
 
     text = build_parser().format_help()
-    for name, summary in COMMANDS:
+    for name, _module, summary in COMMANDS:
         assert name in text
         assert "lcad-bench" in summary, f"{name}: the summary must carry an example"
     out = subprocess.run([sys.executable, "-m", "lcad_bench", "--help"], capture_output=True, text=True, check=True)
     assert "describe" in out.stdout and "examples" in out.stdout
-    for name, _ in COMMANDS:
+    for name, _module, _summary in COMMANDS:
         sub = subprocess.run([sys.executable, "-m", "lcad_bench", name, "--help"], capture_output=True, text=True, check=False)
         assert sub.returncode == 0, sub.stderr
         assert "examples:" in sub.stdout and f"lcad-bench {name}" in sub.stdout

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from lcad_bench import __version__
 from lcad_bench.errors import ExitCode, LcadBenchError
 
-# (module, one-line summary with an example) in the order --help lists them
-COMMANDS: list[tuple[str, str]] = [
-    ("describe", 'colour phrases and any-level descriptions: lcad-bench describe "a red car"'),
-    ("demo", "the main job on the embedded demo data: lcad-bench demo"),
-    ("build", "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT"),
+# (command, module, one-line summary with an example) in the order --help lists them
+COMMANDS: list[tuple[str, str, str]] = [
+    ("describe", "describe", 'colour phrases and any-level descriptions: lcad-bench describe "a red car"'),
+    ("demo", "demo", "the main job on the embedded demo data: lcad-bench demo"),
+    ("build", "build", "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT"),
+    ("evaluate", "evaluate", "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray"),
+    ("show", "evaluate", "print a run's per-level table: lcad-bench show runs/gray"),
 ]
 
 
@@ -27,7 +29,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
-    epilog = "commands (examples):\n" + "\n".join(f"  {name:<20} {summary}" for name, summary in COMMANDS)
+    epilog = "commands (examples):\n" + "\n".join(f"  {name:<20} {summary}" for name, _m, summary in COMMANDS)
     parser = argparse.ArgumentParser(
         prog="lcad-bench",
         description="Benchmark for language-based image colorization at any level of description.",
@@ -36,9 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lcad-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, _summary in COMMANDS:
-        module = importlib.import_module(f"lcad_bench.cli.{name.replace('-', '_')}")
-        module.register(sub)
+    done: set[str] = set()
+    for _name, module_name, _summary in COMMANDS:
+        if module_name not in done:
+            done.add(module_name)
+            importlib.import_module(f"lcad_bench.cli.{module_name}").register(sub)
     return parser
 
 
