@@ -35,13 +35,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         if mod in seen:
             continue
         seen.add(mod)
-        try:
-            module = importlib.import_module(f"lcad_bench.builders.{mod}")
-        except ModuleNotFoundError as exc:  # a builder module not present in this checkout
-            if exc.name != f"lcad_bench.builders.{mod}":
-                raise
-            continue
-        module.register(bsub)
+        importlib.import_module(f"lcad_bench.builders.{mod}").register(bsub)
     p.set_defaults(func=_no_split, build_parser=p)
     return p
 

@@ -1,0 +1,547 @@
+"""``lcad-bench build import``: importers for published caption manifests (protocol section 2.4).
+
+Formats:
+
+==================  ====================================================  =====================
+``--format``        key format                                            pair id
+==================  ====================================================  =====================
+coco-lc-extended    ``{"<12-digit id>.jpg_<k>": caption}``                ``<id>#<k>``
+coco-lc-multi       ``{"<source>_<file>.jpg_<k>": caption}``              ``<source>_<stem>#<k>``
+coco-lc-imagenet    ``{"ILSVRC2012_val_<8 digits>.JPEG": caption}``       ``<stem>#0`` (blip_gt)
+lcad-captions       ``{"<id>.jpg": [caption, ...]}`` (L-CAD / L-CoDe)     ``<id>#<list index>``
+==================  ====================================================  =====================
+
+Text is kept verbatim. Images resolve under ``--images ROOT``: ``ROOT/<file>``; for coco-lc-multi
+``coco_<id>.jpg`` -> ``ROOT/<id>.jpg`` and other sources ``ROOT/<source>/<file>``. Missing or bad
+images are skipped and counted (``--strict`` stops before writing). The manifest file's sha256 is
+recorded and compared with the published prefixes; a mismatch only warns (edited copies are allowed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lcad_bench.builders.common import CheckedImage, Problems, check_image, progress
+
+from lcad_bench.data import (
+    Instance,
+    Manifest,
+    PairRecord,
+    default_protocol,
+    input_file,
+    now_iso,
+    write_split,
+)
+from lcad_bench.errors import InputFormatError, MissingInputError
+
+BUILDER_VERSION = "1"
+CLIP_WORD_LIMIT = 75
+
+
+@dataclass(frozen=True)
+class Format:
+    """One importable manifest format."""
+
+    name: str
+    key_re: re.Pattern[str]
+    expected: str  # the key format, for error messages
+    list_values: bool  # {"<id>.jpg": [caption, ...]} rather than {key: caption}
+    split: str
+    published: dict[str, str]  # sha256 prefix -> published file
+    license: str
+    sources: str
+
+
+FORMATS: dict[str, Format] = {
+    "coco-lc-extended": Format(
+        "coco-lc-extended",
+        re.compile(r"^(\d{12})\.jpg_(\d+)$"),
+        "'<12-digit id>.jpg_<k>' (e.g. '000000414340.jpg_0')",
+        False,
+        "coco_lc_extended",
+        {"b3827abdffc5c614": "Extended_COCO_Stuff.json (COCO-LC)"},
+        "other",
+        "COCO-LC `Extended_COCO_Stuff.json` (no licence; not redistributed) over COCO 2017 val images (CC BY 4.0).",
+    ),
+    "coco-lc-multi": Format(
+        "coco-lc-multi",
+        re.compile(r"^([A-Za-z0-9]+)_(.+\.(?:jpe?g|png))_(\d+)$", re.IGNORECASE),
+        "'<source>_<file>.jpg_<k>' (e.g. 'coco_000000317935.jpg_0')",
+        False,
+        "coco_lc_multi",
+        {"1193499246450e56": "Multi-instances.json (COCO-LC)"},
+        "other",
+        "COCO-LC `Multi-instances.json` (no licence; not redistributed) over COCO, Visual Genome, GQA, Open Images, "
+        "Flickr30k and ADE20K images under their own licences.",
+    ),
+    "coco-lc-imagenet": Format(
+        "coco-lc-imagenet",
+        re.compile(r"^(ILSVRC2012_val_\d{8})\.JPEG$"),
+        "'ILSVRC2012_val_<8 digits>.JPEG' (e.g. 'ILSVRC2012_val_00000001.JPEG')",
+        False,
+        "coco_lc_imagenet_blip_gt",
+        {"53d18fde65b130a3": "ImageNetVal5k.json (COCO-LC)"},
+        "other",
+        "COCO-LC `ImageNetVal5k.json`: BLIP captions of the colour ground truth (leaks_gt), over ILSVRC2012 val images.",
+    ),
+    "lcad-captions": Format(
+        "lcad-captions",
+        re.compile(r"^(.+)\.(?:jpe?g|png)$", re.IGNORECASE),
+        "'<id>.jpg' mapping to a list of captions (e.g. '000000414340.jpg': ['a red bus ...'])",
+        True,
+        "lcad_captions",
+        {
+            "7ff925745a7f1a33": "resources/coco/caption_val.json (L-CAD)",
+            "7eb5078137bffa67": "resources/selected_val.json (L-CoDe)",
+        },  # fmt: skip
+        "cc-by-nc-4.0",
+        "L-CAD / L-CoDe caption file (CC BY-NC 4.0; not redistributed) over COCO images (CC BY 4.0).",
+    ),
+}
+
+EXAMPLES = """examples:
+  lcad-bench build import --format coco-lc-extended --manifest Extended_COCO_Stuff.json --images coco/val2017 --instances instances_val2017.json --out data/coco_lc_extended
+  lcad-bench build import --format lcad-captions --manifest caption_val.json --images coco/val2017 --out data/lcad_val
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One (image, caption) pair of an imported manifest."""
+
+    key: str  # the manifest key
+    image_key: str
+    source: str
+    rel_path: str  # image path relative to --images
+    k: int
+    caption: str
+    coco_id: int | None
+
+
+# --------------------------------------------------------------------------------------------
+# parsing
+
+
+def read_json_pairs(path: Path, what: str, problems: Problems) -> Any:
+    """Parse JSON like ``common.read_json``, reporting duplicate object keys (which ``json.loads``
+    silently collapses) as skipped items; the first occurrence is kept."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no such file ({what}).")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"{p}: not UTF-8 ({what}); re-download it.") from exc
+    dups: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in d:
+                dups.append(k)
+                continue
+            d[k] = v
+        return d
+
+    try:
+        data = json.loads(text, object_pairs_hook=hook)
+    except json.JSONDecodeError as exc:
+        hint = (
+            " (the file looks truncated; re-download it)"
+            if exc.pos >= len(text.rstrip()) - 1
+            else ""
+        )
+        raise InputFormatError(
+            f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what})."
+        ) from exc
+    for k in dups:
+        problems.skip(
+            k, "duplicate id", f"key {k!r} occurs more than once in {p.name}; the first is kept"
+        )
+    return data
+
+
+def parse_entries(data: Any, fmt: Format, path: Path) -> list[Entry]:
+    """The pairs of a parsed manifest; a wrong key format or caption type is an error naming the key."""
+    if not isinstance(data, dict):
+        raise InputFormatError(
+            f"{path}: expected a JSON object {{key: caption}} for --format {fmt.name}, got a {type(data).__name__}"
+        )
+    out: list[Entry] = []
+    for key, value in data.items():
+        m = fmt.key_re.match(key)
+        if not m:
+            raise InputFormatError(
+                f"{path}: key {key!r} does not match the {fmt.name} key format {fmt.expected}; is --format right?"
+            )
+        if fmt.list_values:
+            if not isinstance(value, list):
+                raise InputFormatError(
+                    f"{path}: key {key!r}: expected a list of caption strings, got {type(value).__name__}"
+                )
+            caps = list(enumerate(value))
+        else:
+            caps = [(0, value)]
+        for i, cap in caps:
+            if not isinstance(cap, str):
+                where = f"key {key!r}" + (f", caption {i}" if fmt.list_values else "")
+                raise InputFormatError(
+                    f"{path}: {where}: captions must be strings, got {type(cap).__name__} ({json.dumps(cap)[:60]})"
+                )
+        out.extend(_entries(key, m, caps, fmt))
+    return out
+
+
+def _entries(key: str, m: re.Match[str], caps: list[tuple[int, str]], fmt: Format) -> list[Entry]:
+    if fmt.name == "coco-lc-extended":
+        cid = m.group(1)
+        return [Entry(key, cid, "coco", f"{cid}.jpg", int(m.group(2)), caps[0][1], int(cid))]
+    if fmt.name == "coco-lc-multi":
+        src, fname, k = m.group(1), m.group(2), int(m.group(3))
+        stem = fname.rsplit(".", 1)[0]
+        if src.lower() == "coco":
+            coco_id = int(stem) if stem.isdigit() else None
+            return [Entry(key, f"{src}_{stem}", src, fname, k, caps[0][1], coco_id)]
+        return [Entry(key, f"{src}_{stem}", src, f"{src}/{fname}", k, caps[0][1], None)]
+    if fmt.name == "coco-lc-imagenet":
+        return [Entry(key, m.group(1), "blip_gt", key, 0, caps[0][1], None)]
+    stem = m.group(1)
+    return [
+        Entry(key, stem, "coco", key, i, c, int(stem) if stem.isdigit() else None) for i, c in caps
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# optional COCO instances: link phrases to instance masks (protocol section 2.1, step 3)
+
+
+class CocoInstances:
+    """COCO ``instances_*.json`` annotations and the noun -> category table."""
+
+    def __init__(self, path: Path) -> None:
+        from lcad_bench.builders.common import read_json
+
+        d = read_json(path, "COCO instances file")
+        if not isinstance(d, dict) or not all(
+            k in d for k in ("images", "annotations", "categories")
+        ):
+            raise InputFormatError(
+                f"{path}: not a COCO instances file (needs 'images', 'annotations', 'categories')"
+            )
+        self.cats = {c["id"]: c["name"] for c in d["categories"]}
+        self.images = {im["id"]: im for im in d["images"]}
+        self.anns: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for a in d["annotations"]:
+            self.anns[a["image_id"]].append(a)
+        self.noun_to_cat = _noun_table(set(self.cats.values()))
+
+    def category_of(self, text: str) -> str | None:
+        """Category of an object lemma or text ("fire hydrant", "man" -> "person")."""
+        return self.noun_to_cat.get(text.lower())
+
+    def instances(self, coco_id: int, analysis: Any) -> tuple[tuple[Instance, ...], set[str]]:
+        """The image's instances linked to ``analysis``'s hue phrases, and its large categories."""
+        import numpy as np
+        from pycocotools import mask as mask_utils
+
+        im = self.images[coco_id]
+        h, w = im["height"], im["width"]
+        anns = sorted(self.anns.get(coco_id, []), key=lambda a: a["id"])
+        masks = {}
+        for a in anns:
+            seg = a["segmentation"]
+            if isinstance(seg, list):
+                rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
+            elif isinstance(seg.get("counts"), list):
+                rle = mask_utils.frPyObjects(seg, h, w)
+            else:
+                rle = seg
+            masks[a["id"]] = rle
+        union: dict[str, np.ndarray] = {}
+        for a in anns:
+            c = self.cats[a["category_id"]]
+            m = mask_utils.decode(masks[a["id"]]).astype(bool)
+            union[c] = union[c] | m if c in union else m
+        large = {c for c, m in union.items() if m.mean() >= 0.05}
+        eligible: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for a in anns:
+            if not a.get("iscrowd") and a["area"] >= 0.01 * h * w:
+                eligible[self.cats[a["category_id"]]].append(a)
+        link: dict[int, tuple[int, str, str | None]] = {}
+        n_masks = 0
+        for p in analysis.hue_phrases:
+            if p.object is None:
+                continue
+            cat = self.category_of(p.object.text) or self.category_of(p.object.lemma)
+            cands = [a for a in eligible.get(cat or "", []) if a["id"] not in link]
+            if len(cands) == 1 and not p.object.plural:
+                link[cands[0]["id"]] = (p.phrase_id, "unique", f"m{n_masks:02d}")
+                n_masks += 1
+            elif len(cands) >= 2 and p.object.plural:
+                for a in cands:
+                    link[a["id"]] = (p.phrase_id, "group", None)
+        out = []
+        for a in anns:
+            rle = masks[a["id"]]
+            pid, kind, name = link.get(a["id"], (None, None, None))
+            out.append(Instance(
+                instance_id=int(a["id"]), category=self.cats[a["category_id"]], category_id=int(a["category_id"]),
+                bbox=tuple(float(x) for x in a["bbox"]), rle={"size": [int(x) for x in rle["size"]], "counts": rle["counts"].decode("ascii") if isinstance(rle["counts"], bytes) else rle["counts"]},
+                area=float(a["area"]), iscrowd=bool(a.get("iscrowd", 0)), phrase_id=pid, link=kind, mask_name=name,
+            ))  # fmt: skip
+        return tuple(out), large
+
+
+def _noun_table(categories: set[str]) -> dict[str, str]:
+    from importlib.resources import files
+
+    table = {c: c for c in categories}
+    try:
+        text = (files("lcad_bench") / "resources" / "coco_synonyms.tsv").read_text(encoding="utf-8")
+    except FileNotFoundError:  # pragma: no cover
+        return table
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        cat, nouns = line.split("\t", 1)
+        for n in nouns.split(","):
+            if n.strip():
+                table.setdefault(n.strip().lower(), cat.strip())
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# build
+
+
+def build_import(
+    fmt_name: str,
+    manifest_path: str | Path,
+    images: str | Path,
+    out: str | Path,
+    *,
+    instances: str | Path | None = None,
+    seed: int = 0,
+    embed_images: bool = False,
+    overwrite: bool = False,
+    strict: bool = False,
+    quiet: bool = False,
+    spacy_model: str | None = None,
+) -> Manifest:
+    """Import a published manifest as a split; returns the written manifest."""
+    from lcad_bench.levels import controlled_levels, natural_level
+    from lcad_bench.lexicon import LEXICON_VERSION
+    from lcad_bench.phrases import RULES_VERSION, get_extractor
+
+    fmt = FORMATS[fmt_name]
+    _refuse_existing(out, overwrite)
+    mpath = Path(manifest_path)
+    root = Path(images).resolve()
+    if not root.is_dir():
+        raise MissingInputError(f"{root}: no such folder (--images).")
+    problems = Problems(strict=strict, quiet=quiet)
+    data = read_json_pairs(mpath, f"{fmt.name} manifest", problems)
+    entries = parse_entries(data, fmt, mpath)
+    inputs = [input_file("manifest", mpath)]
+    sha = inputs[0].sha256
+    published = next((name for pre, name in fmt.published.items() if sha.startswith(pre)), None)
+    if published is None:
+        print(
+            f"warning: {mpath.name}: sha256 {sha[:16]}... matches no published {fmt.name} file "
+            f"({', '.join(fmt.published)}); importing it as an edited copy (recorded as matches_published=false)",
+            file=sys.stderr,
+        )
+    coco = None
+    if instances is not None:
+        coco = CocoInstances(Path(instances))
+        inputs.append(input_file("instances", instances))
+
+    # images: resolve and check once each
+    by_image: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_image[e.image_key].append(e)
+    checked: dict[str, CheckedImage] = {}
+    missing_by_source: Counter[str] = Counter()
+    missing_pairs = 0
+    bar = progress(len(by_image), "images", quiet)
+    try:
+        for key in sorted(by_image):
+            bar.update(1)
+            e0 = by_image[key][0]
+            res = check_image(root / e0.rel_path)
+            if isinstance(res, CheckedImage):
+                checked[key] = res
+                continue
+            if res[0] == "missing image":
+                missing_by_source[e0.source] += 1
+                missing_pairs += len(by_image[key])
+            problems.skip(e0.rel_path, *res)
+    finally:
+        bar.close()
+    if missing_by_source and not quiet:
+        print(
+            f"missing images: {sum(missing_by_source.values())} ({missing_pairs} pairs), by source: {dict(missing_by_source)}",
+            file=sys.stderr,
+        )
+    kept = sorted((e for e in entries if e.image_key in checked), key=lambda e: (e.image_key, e.k))
+
+    ex = get_extractor(spacy_model)
+    bar = progress(len(kept), "captions", quiet)
+    try:
+        analyses = ex.analyse_many([e.caption for e in kept], progress=bar)
+    finally:
+        bar.close()
+    records: list[PairRecord] = []
+    no_annotation = 0
+    for e, a in zip(kept, analyses):
+        img = checked[e.image_key]
+        pair_id = f"{e.image_key}#{e.k}"
+        insts: tuple[Instance, ...] = ()
+        if coco is not None and e.coco_id is not None and e.coco_id in coco.images:
+            insts, large = coco.instances(e.coco_id, a)
+            nl = natural_level(a, coco.category_of, large)
+        else:
+            if coco is not None and e.source == "coco":
+                no_annotation += 1
+            nl = natural_level(a)
+        d = controlled_levels(a, pair_id=pair_id, base_seed=seed)
+        flags = []
+        if fmt.name == "coco-lc-imagenet":
+            flags.append("leaks_gt")
+        if a.bw_photo_mention:
+            flags.append("bw_photo_mention")
+        if nl.nonhue_only:
+            flags.append("nonhue_only")
+        n_words = len(e.caption.split())
+        if n_words > CLIP_WORD_LIMIT:
+            flags.append("clip_truncated")
+        records.append(PairRecord(
+            pair_id=pair_id, source=e.source, image_key=e.image_key, image_id=e.image_key,
+            image_path=None if embed_images else e.rel_path,
+            image_bytes=(root / e.rel_path).read_bytes() if embed_images else None, image_sha256=img.sha256,
+            width=img.width, height=img.height, caption=e.caption, caption_index=e.k, colour_phrases=a.phrases,
+            natural_level=nl.level, descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids,
+            instances=insts, flags=tuple(flags),
+            extra={"manifest_key": e.key, "level_basis": nl.basis, "n_words": n_words},
+        ))  # fmt: skip
+
+    manifest = Manifest(
+        split=fmt.split,
+        builder={
+            "name": f"lcad-bench build import --format {fmt.name}",
+            "version": BUILDER_VERSION,
+        },
+        created_at=now_iso(),
+        inputs=inputs,
+        image_root=None if embed_images else str(root),
+        embed_images=embed_images,
+        spacy={k: str(v) for k, v in ex.info.items()},
+        lexicon_version=LEXICON_VERSION,
+        rules_version=RULES_VERSION,
+        seed=seed,
+        protocol=default_protocol(
+            import_format=fmt.name,
+            text="verbatim",
+            leaks_gt=fmt.name == "coco-lc-imagenet",
+            level_basis="annotations" if coco is not None else "caption_only",
+            clip_word_limit=CLIP_WORD_LIMIT,
+        ),  # fmt: skip
+        counts={
+            "manifest_sha256": sha,
+            "matches_published": published is not None,
+            "published_file": published,
+            "manifest_keys": len(data),
+            "manifest_pairs": len(entries),
+            "manifest_images": len(by_image),
+            "missing_images": sum(missing_by_source.values()),
+            "missing_pairs": missing_pairs,
+            "missing_images_by_source": dict(sorted(missing_by_source.items())),
+            "pairs_by_source": dict(sorted(Counter(r.source for r in records).items())),
+            "coco_images_without_annotations": no_annotation,
+            "clip_truncated": sum(1 for r in records if "clip_truncated" in r.flags),
+        },  # fmt: skip
+        exclusions=problems.items,
+        review=problems.review,
+    )
+    return write_split(
+        out, records, manifest, overwrite=overwrite,
+        description=f"Imported from `{mpath.name}` (--format {fmt.name}; sha256 {sha[:16]}..., "
+        + (f"matches the published {published})." if published else "an edited copy: matches no published file).")
+        + " Captions are kept verbatim; levels follow lcad-bench protocol section 5."
+        + (" `blip_gt`: BLIP captions of the colour ground truth (`leaks_gt`), reported in its own table." if fmt.name == "coco-lc-imagenet" else ""),
+        sources=fmt.sources, license=fmt.license,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from lcad_bench.cli.build import add_common
+
+    p = sub.add_parser(
+        "import",
+        help="import a published caption manifest (COCO-LC, L-CAD, L-CoDe)",
+        description="Import a published benchmark manifest as a split: COCO-LC's Extended_COCO_Stuff.json, "
+        "Multi-instances.json and ImageNetVal5k.json, or an L-CAD/L-CoDe caption file. Text is kept verbatim; "
+        "the file's sha256 is compared with the published one.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.add_argument("--format", required=True, choices=sorted(FORMATS), help="manifest format")
+    p.add_argument("--manifest", required=True, help="the manifest JSON file")
+    p.add_argument(
+        "--images",
+        required=True,
+        help="image root (COCO val2017/, or a folder with one sub-folder per source)",
+    )
+    p.add_argument(
+        "--instances",
+        default=None,
+        help="COCO instances_*.json: attach and link instance masks for COCO images",
+    )
+    add_common(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    m = build_import(
+        args.format, args.manifest, args.images, args.out, instances=args.instances, seed=args.seed,
+        embed_images=args.embed_images, overwrite=args.overwrite, strict=args.strict, quiet=args.quiet,
+        spacy_model=args.spacy_model,
+    )  # fmt: skip
+    c = m.counts
+    print(f"{m.split}: {c['pairs']} pairs on {c['images']} images -> {args.out}")
+    print(
+        f"manifest sha256 {c['manifest_sha256'][:16]}...: "
+        + (
+            "matches " + c["published_file"]
+            if c["matches_published"]
+            else "no published match (edited copy?)"
+        )
+    )
+    if c["missing_images"]:
+        print(
+            f"missing images: {c['missing_images']} ({c['missing_pairs']} pairs) by source {c['missing_images_by_source']}"
+        )
+    return 0
+
+
+def _refuse_existing(out: str | Path, overwrite: bool) -> None:
+    """Fail before any work when --out exists (write_split checks again when writing)."""
+    from lcad_bench.errors import UsageError
+
+    o = Path(out)
+    if o.exists() and any(o.iterdir()) and not overwrite:
+        raise UsageError(
+            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
+        )
