@@ -87,7 +87,8 @@ def test_pipeline_resolution(monkeypatch):
         nlp.resolve_pipeline_name()
 
 
-def test_demo_prints_every_level(capsys):
-    assert main(["demo"]) == 0
+def test_demo_prints_every_level(capsys, tmp_path):
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "natural levels:" in out and "sparse" in out and "partial" in out
+    assert "Demo split built" in out and (tmp_path / "demo" / "split" / "manifest.json").is_file()

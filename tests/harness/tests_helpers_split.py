@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def rewrite_without_bytes(tmp: Path) -> Path:
-    from conftest import make_tiny_split
+    from harness_tiny_split import make_tiny_split
 
     from lcad_bench.data import load_split, write_split
 
