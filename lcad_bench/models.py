@@ -78,6 +78,7 @@ models.register("gray", "lcad_bench.baselines.gray:GrayColorizer")
 models.register("text-tint", "lcad_bench.baselines.text_tint:TextTintColorizer")
 models.register("oracle-palette", "lcad_bench.baselines.oracle_palette:OraclePaletteColorizer")
 models.register("sd-img2img", "lcad_bench.baselines.sd_img2img:SDImg2ImgColorizer")
+models.register("lcad", "lcad_bench.lcad_colorizer:LCADColorizer")
 
 
 def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
