@@ -85,11 +85,45 @@ class Record:
     captions: list[str]
 
 
+def _records_from_split_folder(folder: Path) -> list[Record]:
+    """Training records from an lcad-bench split folder: one record per image with all its
+    captions (embedded images are written once to a temporary folder)."""
+    import tempfile
+
+    from lcad_bench.data import load_split
+
+    split = load_split(folder)
+    captions: dict[str, list[str]] = {}
+    images: dict[str, Path] = {}
+    tmp: Path | None = None
+    for rec in split.records:
+        captions.setdefault(rec.image_key, []).append(rec.caption)
+        if rec.image_key in images:
+            continue
+        f = split.image_file(rec)
+        if f is None:  # embedded bytes
+            if tmp is None:
+                tmp = Path(tempfile.mkdtemp(prefix="lcad-train-images-"))
+            f = tmp / f"{rec.image_key}.img"
+            f.write_bytes(rec.image_bytes or b"")
+        images[rec.image_key] = f
+    missing = [str(f) for f in images.values() if not f.is_file()]
+    if missing:
+        raise MissingInputError(f"{len(missing)} image(s) of split {folder} not found, e.g. {missing[0]}")
+    return [Record(images[k], captions[k]) for k in sorted(images)]
+
+
 def read_split(path: str | Path, image_root: str | Path | None = None) -> list[Record]:
-    """Read a training split (JSONL records or the official ``{file: [captions]}`` JSON)."""
+    """Read a training split: an lcad-bench split folder, JSONL records, or the official
+    ``{file: [captions]}`` JSON."""
     p = Path(path)
+    if p.is_dir() and (p / "manifest.json").is_file():
+        return _records_from_split_folder(p)
     if not p.is_file():
-        raise MissingInputError(f"split file {p} not found: pass a JSONL of {{'image', 'caption'}} records or an L-CAD caption JSON")
+        raise MissingInputError(
+            f"split {p} not found: pass a split folder built by `lcad-bench build`, a JSONL of "
+            "{'image', 'caption'} records or an L-CAD caption JSON"
+        )
     root = Path(image_root) if image_root is not None else p.parent
     records: list[Record] = []
     text = p.read_text(encoding="utf-8")

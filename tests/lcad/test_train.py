@@ -98,3 +98,14 @@ def test_split_formats_and_errors(tmp_path):
         tr.read_split(tmp_path / "miss.jsonl")
     first_epoch = [i for s in range(3) for i in tr.batch_indices(4, 2, s, 0)][:4]
     assert sorted(first_epoch) == [0, 1, 2, 3]  # each epoch is a permutation
+
+
+def test_read_split_from_a_built_split_folder(tmp_path):
+    from lcad_bench.builders.demo import build_demo
+
+    from lcad_bench.lcad.train import read_split
+
+    build_demo(tmp_path / "demo", embed_images=True, overwrite=True)
+    recs = read_split(tmp_path / "demo")
+    assert len(recs) == 8 and all(r.image.is_file() and r.captions for r in recs)
+    assert sum(len(r.captions) for r in recs) == 21
