@@ -217,8 +217,9 @@ class OutputCache:
         return sha
 
 
-def prepare(split: Split, rec: PairRecord, gt_dir: Path) -> Prepared:
-    """Ground truth at evaluation geometry (stored once as PNG) and the model inputs."""
+def prepare(split: Split, rec: PairRecord, gt_dir: Path, with_inputs: bool = True) -> Prepared:
+    """Ground truth at evaluation geometry (stored once as PNG), the model inputs (L*, gray;
+    skipped when ``with_inputs`` is False) and the linked masks at evaluation geometry."""
     from PIL import Image
 
     gt_path = gt_dir / f"{_safe(rec.image_key)}.png"
@@ -229,7 +230,10 @@ def prepare(split: Split, rec: PairRecord, gt_dir: Path) -> Prepared:
         buf = io.BytesIO()
         Image.fromarray(gt).save(buf, format="PNG")
         atomic_write_bytes(gt_path, buf.getvalue())
-    lum, gray = luminance_and_gray(gt)
+    if with_inputs:
+        lum, gray = luminance_and_gray(gt)
+    else:
+        lum, gray = np.zeros((0, 0), np.float32), np.zeros((0, 0, 3), np.uint8)
     masks = None
     phrases: tuple[dict[str, Any], ...] = ()
     kept: list[float] = []
@@ -291,6 +295,7 @@ def generate(plan: RunPlan, batch_size: int = 8, strict: bool = False, quiet: bo
     counts = {"cached": 0, "computed": 0, "failed": 0}
     pending: list[tuple[Item, Prepared]] = []
     bar = tqdm(total=len(plan.items), desc=f"colorize {plan.model_info['name']}", unit="sample", file=sys.stderr, disable=True if quiet else None)
+    # items come grouped by pair, so only the current pair's inputs are kept (memory stays flat)
     prepared: dict[str, Prepared | str] = {}
 
     def flush() -> None:
@@ -331,6 +336,7 @@ def generate(plan: RunPlan, batch_size: int = 8, strict: bool = False, quiet: bo
         rec = it.record
         p = prepared.get(rec.pair_id)
         if p is None:
+            prepared.clear()
             try:
                 p = prepare(plan.split, rec, gt_dir)
             except LcadBenchError as exc:
@@ -354,7 +360,6 @@ def generate(plan: RunPlan, batch_size: int = 8, strict: bool = False, quiet: bo
             flush()
     flush()
     bar.close()
-    # keep only the last prepared inputs' memory footprint: the dict is dropped here
     return counts
 
 
@@ -458,7 +463,7 @@ def plan_prep(plan: RunPlan, it: Item) -> Prepared:
     if p is None:
         if len(_PREP_CACHE) > 256:
             _PREP_CACHE.clear()
-        p = _PREP_CACHE[key] = prepare(plan.split, it.record, plan.out / "gt")
+        p = _PREP_CACHE[key] = prepare(plan.split, it.record, plan.out / "gt", with_inputs=False)
     return p
 
 
