@@ -12,7 +12,7 @@ import sys
 
 from benchmarks.common import write_result
 
-BENCHMARKS = ["extract", "build"]
+BENCHMARKS = ["extract", "build", "eval", "board"]
 
 
 def main(argv: list[str]) -> int:

@@ -21,7 +21,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("evaluate", "evaluate", "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray"),
     ("show", "evaluate", "print a run's per-level table: lcad-bench show runs/gray"),
     ("convert-checkpoint", "convert_checkpoint", "official L-CAD weights -> pipeline folder: lcad-bench convert-checkpoint lcad.ckpt --text-encoder CLIP_DIR --out DIR"),
-    ("train", "train", "train L-CAD stage 1/2: lcad-bench train --stage 2 --split train.jsonl --pipeline DIR --out runs/s2"),
+    ("train", "train", "train L-CAD stage 1/2: lcad-bench train --stage 2 --split data/ecs --pipeline DIR --out runs/s2"),
+    ("summarize", "leaderboard", "run folders -> leaderboard tables: lcad-bench summarize runs/ --out board/"),
+    ("leaderboard", "leaderboard", "serve the Streamlit board: lcad-bench leaderboard --board board/"),
+    ("study", "leaderboard", "user-study export/analyze/import-likert: lcad-bench study analyze --board board/"),
 ]
 
 

@@ -1,0 +1,5 @@
+"""Page script of the leaderboard app (see lcad_bench.leaderboard.views.page_charts)."""
+
+from lcad_bench.leaderboard import views
+
+views.page_charts()

@@ -1,0 +1,98 @@
+"""``lcad-bench summarize | leaderboard | study`` (registered here on a private parser)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pandas as pd
+import pytest
+
+from lcad_bench.cli import leaderboard as L
+from lcad_bench.errors import LcadBenchError, MissingInputError
+
+
+def _main(argv):
+    p = argparse.ArgumentParser(prog="lcad-bench")
+    L.register(p.add_subparsers(dest="command"))
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except LcadBenchError as exc:
+        return int(exc.exit_code)
+
+
+def test_summarize_cli(runs_root, tmp_path, capsys):
+    assert _main(["summarize", str(runs_root), "--out", str(tmp_path / "b"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs"] == 5 and out["warnings"] == []
+    df = pd.read_parquet(tmp_path / "b" / "leaderboard.parquet")
+    assert {"run_id", "model", "split", "scheme", "level", "metric", "value", "ci_low", "ci_high", "n", "reported",
+            "luminance_replaced", "date", "source"} <= set(df.columns)  # fmt: skip
+    assert (
+        df["reported"].sum() == 2
+        and json.loads((tmp_path / "b" / "metrics.json").read_text())["lpips"]["higher_is_better"]
+        is False
+    )
+    runs = json.loads((tmp_path / "b" / "runs.json").read_text())["runs"]
+    assert all(r["run_dir"] for r in runs if not r["reported"])
+
+
+def test_summarize_nothing_valid_is_exit_3(tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "results.json").write_text("{}")
+    assert _main(["summarize", str(tmp_path / "r"), "--out", str(tmp_path / "b")]) == 3
+    assert "invalid results file" in capsys.readouterr().err
+
+
+def test_leaderboard_command_line(board_dir, monkeypatch):
+    cmd = L.streamlit_command(str(board_dir), 8765, headless=True)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py") and "8765" in cmd
+    calls = {}
+    monkeypatch.setattr("subprocess.call", lambda c, env: calls.update(cmd=c, env=env) or 0)
+    assert _main(["leaderboard", "--board", str(board_dir), "--port", "8765", "--headless"]) == 0
+    assert calls["env"]["LCAD_BENCH_LEADERBOARD"] == str(board_dir.resolve())
+
+
+def test_leaderboard_without_board_is_exit_3(tmp_path):
+    assert _main(["leaderboard", "--board", str(tmp_path / "none")]) == int(
+        MissingInputError.exit_code
+    )
+
+
+def test_study_import_analyze_export(tmp_path, capsys):
+    csv = tmp_path / "r.csv"
+    pd.DataFrame([{"rater": f"u{r}", "pair_id": "p", "level": "sparse", "method": m, "score": s}
+                  for r in range(2) for m, s in (("A", 5), ("B", 3))]).to_csv(csv, index=False)  # fmt: skip
+    db = ["--db", f"sqlite:///{tmp_path / 's.db'}"]
+    assert _main(["study", "import-likert", str(csv), "--study", "m1", *db]) == 0
+    assert _main(["study", "analyze", *db, "--json", "--bootstrap", "50"]) == 0
+    res = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert {m["method"]: m["mos"] for m in res["m1"]["mos"]} == {"A": 5.0, "B": 3.0}
+    assert _main(["study", "analyze", *db]) == 0
+    assert "MOS" in capsys.readouterr().out
+    assert _main(["study", "export", *db, "--out", str(tmp_path / "x.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "x.csv")) == 4
+    assert _main(["study", "export", *db, "--out", str(tmp_path / "x.txt")]) == 2
+
+
+def test_study_analyze_empty_is_exit_3(tmp_path):
+    assert _main(["study", "analyze", "--db", f"sqlite:///{tmp_path / 'e.db'}"]) == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["summarize"],
+        ["leaderboard"],
+        ["study"],
+        ["study", "export"],
+        ["study", "analyze"],
+        ["study", "import-likert"],
+    ],
+)
+def test_help_ends_with_two_examples(argv, capsys):
+    with pytest.raises(SystemExit):
+        _main([*argv, "--help"])
+    text = capsys.readouterr().out.rstrip().splitlines()
+    assert text[-3] == "examples:" and all(line.startswith("  lcad-bench ") for line in text[-2:])

@@ -1,0 +1,204 @@
+"""Malformed or partial inputs: a warning, left out, never a crash, nothing unpickled or executed."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+
+from lcad_bench.leaderboard.board import load_board
+from lcad_bench.leaderboard.summarize import summarize
+from streamlit.testing.v1 import AppTest
+
+
+def _good(make_run_fn, root):
+    return make_run_fn(root, "oracle")
+
+
+def _summarize_with(tmp_path, make_run_fn, bad_name, content: bytes | str):
+    root = tmp_path / "runs"
+    _good(make_run_fn, root)
+    bad = root / bad_name
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    (bad.write_bytes if isinstance(content, bytes) else bad.write_text)(content)
+    s = summarize([root], tmp_path / "board")
+    return s
+
+
+def _only_oracle(s):
+    assert [r["model"] for r in s.runs] == ["oracle"]
+
+
+def test_invalid_json(tmp_path, make_run_fn):
+    s = _summarize_with(tmp_path, make_run_fn, "broken/results.json", '{"run_id": "x", ')
+    _only_oracle(s)
+    assert any("broken/results.json: not readable JSON" in w for w in s.warnings)
+
+
+class _Boom:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/lcad_bench_pwned_marker",))
+
+
+def test_pickle_payload_is_never_unpickled(tmp_path, make_run_fn):
+    import os
+
+    marker = "/tmp/lcad_bench_pwned_marker"
+    if os.path.exists(marker):
+        os.remove(marker)
+    s = _summarize_with(tmp_path, make_run_fn, "evil/results.json", pickle.dumps(_Boom()))
+    _only_oracle(s)
+    assert any("evil/results.json" in w for w in s.warnings)
+    assert not os.path.exists(marker)
+
+
+def test_missing_required_fields(tmp_path, make_run_fn):
+    s = _summarize_with(
+        tmp_path, make_run_fn, "partial/results.json", json.dumps({"run_id": "p", "aggregates": []})
+    )
+    _only_oracle(s)
+    assert any("partial/results.json: invalid results file" in w for w in s.warnings)
+
+
+def test_wrong_types_in_aggregates(tmp_path, make_run_fn):
+    d = make_run_fn(tmp_path / "x", "gray")
+    obj = json.loads((d / "results.json").read_text())
+    obj["aggregates"][0]["mean"] = "thirty"
+    s = _summarize_with(tmp_path, make_run_fn, "typed/results.json", json.dumps(obj))
+    _only_oracle(s)
+    assert any(
+        "typed/results.json: invalid results file (aggregates.0.mean" in w for w in s.warnings
+    )
+
+
+def test_no_aggregates_partial_run(tmp_path, make_run_fn):
+    d = make_run_fn(tmp_path / "x", "gray")
+    obj = json.loads((d / "results.json").read_text())
+    obj["aggregates"], obj["distribution_metrics"] = [], []
+    s = _summarize_with(tmp_path, make_run_fn, "empty/results.json", json.dumps(obj))
+    _only_oracle(s)
+    assert any("no aggregates" in w for w in s.warnings)
+
+
+def test_duplicate_run_id(tmp_path, make_run_fn):
+    root = tmp_path / "runs"
+    d = _good(make_run_fn, root)
+    shutil.copytree(d, root / "copy")
+    s = summarize([root], tmp_path / "board")
+    _only_oracle(s)
+    assert any("already read" in w for w in s.warnings)
+
+
+def test_reported_file_without_exact_citation(tmp_path, make_run_fn):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "lb_conftest", Path(__file__).with_name("conftest.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rep = json.loads(json.dumps(mod.REPORTED))
+    del rep["citation"]["table"]
+    s = _summarize_with(tmp_path, make_run_fn, "paper.reported.json", json.dumps(rep))
+    _only_oracle(s)
+    assert any(
+        "invalid reported-results file" in w and "table, figure, page or comment" in w
+        for w in s.warnings
+    )
+    rep2 = json.loads(json.dumps(mod.REPORTED))
+    rep2["entries"][0]["metrics"]["psnr"] = float("nan")
+    s2 = _summarize_with(tmp_path / "b", make_run_fn, "nan.reported.json", json.dumps(rep2))
+    _only_oracle(s2)
+
+
+def test_unrelated_json_is_ignored_silently(tmp_path, make_run_fn):
+    s = _summarize_with(tmp_path, make_run_fn, "notes/config.json", json.dumps({"hello": 1}))
+    _only_oracle(s)
+    assert s.warnings == []
+
+
+def test_nonexistent_input(tmp_path):
+    s = summarize([tmp_path / "nope"], tmp_path / "board")
+    assert s.runs == [] and "does not exist" in s.warnings[0]
+
+
+def test_samples_path_escaping_the_run_folder_is_refused(tmp_path, make_run_fn):
+    from lcad_bench.leaderboard import samples as S
+
+    d = make_run_fn(tmp_path / "runs", "oracle")
+    obj = json.loads((d / "results.json").read_text())
+    obj["samples"]["path"] = "../../../../etc/passwd"
+    (d / "results.json").write_text(json.dumps(obj))
+    s = summarize([d], tmp_path / "board")
+    assert s.runs[0]["samples"] is None
+    df, warn = S.load_samples({"run_id": "r", "run_dir": str(d), "samples": "../x.parquet"})
+    assert df is None and "leaves the run folder" in warn
+    assert S.safe_join(d, "/etc/passwd") is None and S.safe_join(d, "outputs/../../x") is None
+
+
+def _board(tmp_path, make_run_fn):
+    d = make_run_fn(tmp_path / "runs", "oracle")
+    out = tmp_path / "board"
+    summarize([d], out)
+    return out
+
+
+def _app_ok(monkeypatch, board, app_path):
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(board))
+    at = AppTest.from_file(app_path, default_timeout=30).run()
+    assert not at.exception
+    for page in (
+        "pages/levels.py",
+        "pages/samples.py",
+        "pages/run_details.py",
+        "pages/study_results.py",
+    ):
+        at.switch_page(page).run()
+        assert not at.exception, page
+    at.switch_page("pages/leaderboard.py").run()
+    return at
+
+
+def test_board_with_corrupt_parquet(tmp_path, make_run_fn, monkeypatch, app_path):
+    b = _board(tmp_path, make_run_fn)
+    (b / "leaderboard.parquet").write_bytes(b"PAR1 not really")
+    assert "unreadable" in load_board(b).warnings[0]
+    at = _app_ok(monkeypatch, b, app_path)
+    assert any("leaderboard.parquet is unreadable" in w.value for w in at.warning)
+
+
+def test_board_with_bad_metrics_and_runs_json(tmp_path, make_run_fn, monkeypatch, app_path):
+    b = _board(tmp_path, make_run_fn)
+    (b / "metrics.json").write_text("[1, 2]")
+    (b / "runs.json").write_text("{not json")
+    board = load_board(b)
+    assert any("metrics.json is not an object" in w for w in board.warnings)
+    assert any("runs.json: not valid JSON" in w for w in board.warnings)
+    assert board.infos["psnr"].arrow == "↑"  # built-in fallback
+    at = _app_ok(monkeypatch, b, app_path)
+    assert at.dataframe[0].value["psnr · complete"].tolist() == [30.0]
+
+
+def test_board_with_missing_columns(tmp_path, make_run_fn, monkeypatch, app_path):
+    import pandas as pd
+
+    b = _board(tmp_path, make_run_fn)
+    pd.DataFrame({"x": [1]}).to_parquet(b / "leaderboard.parquet")
+    assert "lacks columns" in load_board(b).warnings[0]
+    _app_ok(monkeypatch, b, app_path)
+
+
+def test_board_with_corrupt_samples_and_images(tmp_path, make_run_fn, monkeypatch, app_path):
+    b = _board(tmp_path, make_run_fn)
+    run_dir = tmp_path / "runs" / "oracle-cfg000000000-tinyhash0000"
+    (run_dir / "gt" / "img000.png").write_bytes(b"not a png")
+    at = _app_ok(monkeypatch, b, app_path)
+    at.switch_page("pages/samples.py").run()
+    assert not at.exception and any("ground truth not found" in i.value for i in at.info)
+    (run_dir / "samples.parquet").write_bytes(b"garbage")
+    at2 = _app_ok(monkeypatch, b, app_path)
+    at2.switch_page("pages/samples.py").run()
+    assert not at2.exception and any("unreadable" in w.value for w in at2.warning)

@@ -1,0 +1,120 @@
+"""Summarize run folders written by the real runner (gray and text-tint on a tiny split)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+
+from lcad_bench.runner import MetricSuite
+
+
+class PsnrSuite(MetricSuite):
+    """PSNR per pair (numpy only), with display metadata like lcad_bench.metrics records."""
+
+    names = ["psnr"]
+    distribution_names: list[str] = []
+
+    def __init__(self):
+        self.skipped = {"lpips": "weights not present (test)"}
+
+    def per_sample(self, items, preds, gts, preps):
+        out = []
+        for p, g in zip(preds, gts):
+            mse = np.mean((p.astype(np.float64) - g.astype(np.float64)) ** 2)
+            out.append({"psnr": 100.0 if mse == 0 else 10 * np.log10(255**2 / mse)})
+        return out
+
+    def metadata(self):
+        return {
+            "psnr": {
+                "backend": "numpy",
+                "higher_is_better": True,
+                "display_name": "PSNR",
+                "decimals": 2,
+            }
+        }
+
+
+def _png(arr):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_tiny_split(out, n_images=2, size=(48, 64)):
+    """A split of synthetic images (a red box on a green field), two captions each."""
+    from lcad_bench.data import Manifest, PairRecord, default_protocol, now_iso, write_split
+    from lcad_bench.levels import controlled_levels, natural_level
+    from lcad_bench.phrases import get_extractor
+
+    ex = get_extractor()
+    recs = []
+    h, w = size
+    for i in range(n_images):
+        arr = np.zeros((h, w, 3), np.uint8)
+        arr[...] = (40, 150, 50)
+        arr[8 + i : 30 + i, 10:40] = (210, 30, 30)
+        data = _png(arr)
+        for k, cap in enumerate(["a red car on a green field", "a car parked on the grass"]):
+            a = ex.analyse(cap)
+            pid = f"img{i:03d}#{k}"
+            recs.append(PairRecord(
+                pair_id=pid, source="synthetic", image_key=f"img{i:03d}", image_id=str(i), image_path=None,
+                image_bytes=data, image_sha256=hashlib.sha256(data).hexdigest(), width=w, height=h, caption=cap,
+                caption_index=k, colour_phrases=a.phrases, natural_level=natural_level(a).level,
+                descriptions=controlled_levels(a, pair_id=pid).as_dict(), partial_kept_phrase_ids=(), instances=(),
+            ))  # fmt: skip
+    write_split(
+        out,
+        recs,
+        Manifest(
+            split="tiny",
+            builder={"name": "test", "version": "1"},
+            created_at=now_iso(),
+            embed_images=True,
+            protocol=default_protocol(),
+        ),
+        overwrite=True,
+    )
+    return out
+
+
+def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
+    pytest.importorskip("spacy")
+    from lcad_bench.leaderboard.summarize import summarize
+    from streamlit.testing.v1 import AppTest
+
+    from lcad_bench.models import create_model
+    from lcad_bench.runner import evaluate
+
+    split = make_tiny_split(tmp_path / "split")
+    results = {}
+    for name in ("gray", "text-tint"):
+        results[name] = evaluate(
+            create_model(name),
+            split,
+            tmp_path / "runs" / name,
+            suite=PsnrSuite(),
+            levels=["complete", "sparse"],
+            quiet=True,
+        )
+    s = summarize([tmp_path / "runs"], tmp_path / "board")
+    assert s.warnings == [] and sorted(r["model"] for r in s.runs) == ["gray", "text-tint"]
+    df = s.frame
+    gray = results["gray"]
+    cell = next(c for c in gray.aggregates if c.level == "sparse" and c.metric == "psnr")
+    row = df[(df["model"] == "gray") & (df["level"] == "sparse") & (df["metric"] == "psnr")].iloc[0]
+    assert row["value"] == cell.mean and row["ci_low"] == cell.ci_low and row["n"] == cell.n_pairs
+    assert row["rankable"], s.runs[0]["not_rankable_reason"]
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    at = AppTest.from_file(app_path, default_timeout=30).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["gray", "psnr · sparse"] == pytest.approx(cell.mean)
+    at.switch_page("pages/samples.py").run()
+    assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
