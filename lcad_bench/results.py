@@ -89,12 +89,13 @@ def aggregate(rows: Sequence[dict[str, Any]], metric_names: Sequence[str], level
             img_of: dict[str, str] = {}
             for r in lrows:
                 v = r.get(m)
-                if r.get("error") or v is None or (isinstance(v, float) and np.isnan(v)):
-                    continue
+                if r.get("error") or isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or np.isnan(v):
+                    continue  # failed samples, missing values and non-scalar diagnostics
                 per_pair[r["pair_id"]].append(float(v))
                 img_of[r["pair_id"]] = r["image_key"]
             if not per_pair:
-                cells.append(Cell(level=level, metric=m, mean=None, n_pairs=0, n_images=0, n_failed=failed))
+                if any(isinstance(r.get(m), (int, float)) for r in lrows) or all(r.get("error") for r in lrows):
+                    cells.append(Cell(level=level, metric=m, mean=None, n_pairs=0, n_images=0, n_failed=failed))
                 continue
             pairs = sorted(per_pair)
             vals = np.array([np.mean(per_pair[p]) for p in pairs])

@@ -66,29 +66,40 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_results(res) -> str:
-    """Per-level table: rows = levels, columns = metrics (mean [95% CI])."""
+HEADLINE = ("psnr", "ssim", "lpips", "lpips_vgg", "cf_pred", "cwhr_chromatic", "cwhr_achromatic")
+
+
+def format_results(res, columns: tuple[str, ...] = HEADLINE) -> str:
+    """Per-level table: rows = levels, columns = headline metrics (mean [95% CI]), the gap of
+    mean colourfulness |mean CF(pred) - mean CF(GT)| (protocol delta_cf) and distribution
+    metrics (FID). Everything else is in results.json and samples.parquet."""
     from lcad_bench.cli.table import render_table
 
-    metrics = sorted({c.metric for c in res.aggregates})
+    present = {c.metric for c in res.aggregates if c.mean is not None}
+    metrics = [m for m in columns if m in present]
     levels = [lv for lv in LEVELS if any(c.level == lv for c in res.aggregates)]
     cell = {(c.level, c.metric): c for c in res.aggregates}
     dist = {(d["level"], d["metric"]): d for d in res.distribution_metrics}
     dist_names = sorted({d["metric"] for d in res.distribution_metrics})
+    has_cf = "cf_pred" in present and "cf_gt" in present
     rows = []
     for lv in levels:
         row = [lv, max((cell[(lv, m)].n_pairs for m in metrics if (lv, m) in cell), default=0)]
         for m in metrics:
             c = cell.get((lv, m))
-            row.append("-" if c is None or c.mean is None else f"{c.mean:.4g} [{c.ci_low:.3g}, {c.ci_high:.3g}]")
+            row.append("-" if c is None or c.mean is None else f"{c.mean:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]")
+        if has_cf:
+            p, g = cell.get((lv, "cf_pred")), cell.get((lv, "cf_gt"))
+            row.append("-" if not p or not g or p.mean is None or g.mean is None else f"{abs(p.mean - g.mean):.2f}")
         for m in dist_names:
             d = dist.get((lv, m))
-            row.append("-" if d is None or d.get("value") is None else f"{d['value']:.4g}")
+            row.append("-" if d is None or d.get("value") is None else f"{d['value']:.2f}")
         rows.append(row)
     head = f"{res.model['name']} on {res.split['id']} ({res.split['n_pairs']} pairs)"
+    table = render_table(["level", "n", *metrics, *(["delta_cf"] if has_cf else []), *dist_names], rows)
     extra = ""
     if res.skipped_metrics:
-        extra += "\nskipped metrics: " + "; ".join(f"{k}: {v}" for k, v in res.skipped_metrics.items())
+        extra += f"\nskipped metrics: {', '.join(res.skipped_metrics)} (weights missing: `lcad-bench weights`; reasons in results.json)"
     if res.warnings:
         extra += "\nwarnings: " + "; ".join(res.warnings)
-    return head + "\n" + render_table(["level", "n", *metrics, *dist_names], rows) + extra
+    return head + "\n" + table + extra
