@@ -3,8 +3,8 @@
 1. describes the demo captions at every level (colour phrases, natural level, controlled texts);
 2. builds the embedded demo split (real photos shipped by scikit-image, scikit-learn and
    matplotlib, hand-written captions, hand-drawn instance masks) and prints its per-level counts;
-3. evaluates the gray, text-tint and oracle-palette baselines on it and prints their tables
-   (when the metrics package is available).
+3. evaluates the gray, text-tint and oracle-palette baselines on it and prints their tables;
+4. summarises the runs into leaderboard tables and prints the command that opens the board.
 """
 
 from __future__ import annotations
@@ -64,10 +64,6 @@ def run(args: argparse.Namespace) -> int:
     print(render_table(["natural level", "pairs"], [[lv, nat[lv]] for lv in ("complete", "partial", "sparse", "none")]
                        + [["controlled partial defined", c["controlled_partial_defined"]]]))  # fmt: skip
 
-    try:
-        import lcad_bench.metric_suite  # noqa: F401
-    except ImportError:
-        return 0
     from lcad_bench.cli.evaluate import format_results
     from lcad_bench.models import create_model
     from lcad_bench.runner import evaluate
@@ -76,4 +72,11 @@ def run(args: argparse.Namespace) -> int:
     for name in DEMO_MODELS:
         res = evaluate(create_model(name), split_dir, out / "runs" / name, quiet=True)
         print(format_results(res))
+
+    from lcad_bench.leaderboard.summarize import summarize
+
+    board = out / "board"
+    s = summarize([out / "runs"], board)
+    print(f"\n== 4. Leaderboard tables written to {board} ({len(s.runs)} runs)")
+    print(f"Open the board:  .venv/bin/lcad-bench leaderboard --board {board}")
     return 0
