@@ -130,17 +130,19 @@ def saturation_test(rgb_eval: np.ndarray) -> SaturationTest:
     return SaturationTest(p99, r, verdict)
 
 
-def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`srgb_to_lab`: float64 sRGB in [0, 1] (clipped), shape (..., 3)."""
+def lab_to_linear(lab: np.ndarray) -> np.ndarray:
+    """Linear-light RGB of CIELab (not clipped: values outside [0, 1] are out of gamut)."""
     lab = np.asarray(lab, dtype=np.float64)
     fy = (lab[..., 0] + 16.0) / 116.0
-    fx = fy + lab[..., 1] / 500.0
-    fz = fy - lab[..., 2] / 200.0
-    f = np.stack([fx, fy, fz], axis=-1)
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
     xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * np.array([0.95047, 1.0, 1.08883])
     m = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
-    lin = xyz @ np.linalg.inv(m).T
-    lin = np.clip(lin, 0.0, None)
+    return xyz @ np.linalg.inv(m).T
+
+
+def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`srgb_to_lab`: float64 sRGB in [0, 1] (clipped), shape (..., 3)."""
+    lin = np.clip(lab_to_linear(lab), 0.0, None)
     rgb = np.where(lin > 0.0031308, 1.055 * lin ** (1 / 2.4) - 0.055, 12.92 * lin)
     return np.clip(rgb, 0.0, 1.0)
 

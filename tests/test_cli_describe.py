@@ -92,3 +92,12 @@ def test_demo_prints_every_level(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "natural levels:" in out and "sparse" in out and "partial" in out
     assert "Demo split built" in out and (tmp_path / "demo" / "split" / "manifest.json").is_file()
+    assert "lcad-bench leaderboard --board" in out and (tmp_path / "demo" / "board" / "leaderboard.parquet").is_file()
+    # end to end on real photos: the oracle paints the linked masks, so CWHR checks masks, links
+    # and the CWHR table; the gray input scores 0 chromatic and 1 achromatic (protocol 6.6)
+    res = {m: json.loads((tmp_path / "demo" / "runs" / m / "results.json").read_text()) for m in ("gray", "oracle-palette")}
+    cell = {(m, c["level"], c["metric"]): c["mean"] for m, r in res.items() for c in r["aggregates"]}
+    assert cell[("oracle-palette", "complete", "cwhr_chromatic")] == 1.0
+    assert cell[("oracle-palette", "complete", "cwhr_achromatic")] == 1.0
+    assert cell[("gray", "complete", "cwhr_chromatic")] == 0.0 and cell[("gray", "complete", "cwhr_achromatic")] == 1.0
+    assert cell[("gray", "none", "psnr")] == cell[("gray", "complete", "psnr")]
