@@ -69,10 +69,36 @@ class ProtocolSuite(MetricSuite):
             d[n].update(MetricBatch.from_lists([str(i) for i in range(len(preds))], preds, gts))
 
     def compute_distribution(self) -> dict[str, dict[str, Any]]:
-        return {lv: {n: _jsonable(m.compute()) for n, m in d.items()} for lv, d in self.dist.items()}
+        out: dict[str, dict[str, Any]] = {}
+        for lv, d in self.dist.items():
+            out[lv] = {}
+            for n, m in d.items():
+                try:
+                    res = _jsonable(m.compute())
+                    res.setdefault("value", res.get(n))  # one key for every distribution metric
+                    out[lv][n] = res
+                except ValueError as exc:  # e.g. a shard with one sample at a level: no covariance
+                    out[lv][n] = {"value": None, "error": str(exc)}
+        return out
 
     def metadata(self) -> dict[str, Any]:
         return {n: m.describe() for n, m in self.metrics.items()}
+
+    def distribution_state(self) -> dict[str, dict[str, Any]]:
+        return {lv: {n: m.state_dict() for n, m in d.items() if hasattr(m, "state_dict")} for lv, d in self.dist.items()}
+
+    def merge_distribution_state(self, state: dict[str, dict[str, Any]]) -> None:
+        for lv, d in state.items():
+            mine = self.dist.setdefault(lv, {})
+            for n, st in d.items():
+                if n not in self.dist_proto:
+                    continue
+                other = self.factories[n]() if n in self.factories else type(self.dist_proto[n])()
+                other.load_state_dict(st)
+                if n in mine:
+                    mine[n].merge(other)
+                else:
+                    mine[n] = other
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

@@ -414,8 +414,51 @@ class MetricSuite:
     def metadata(self) -> dict[str, Any]:
         return {}
 
+    def distribution_state(self) -> dict[str, dict[str, Any]]:
+        """{level: {metric: state}} of the distribution metrics (for ``merge``)."""
+        return {}
+
+    def merge_distribution_state(self, state: dict[str, dict[str, Any]]) -> None:
+        """Add another shard's distribution state."""
+        return None
+
 
 METRIC_BATCH = 16
+DIST_STATE = "distribution_state.npz"
+
+
+def save_distribution_state(path: Path, state: dict[str, dict[str, Any]]) -> None:
+    """Flatten {level: {metric: nested dict of arrays/numbers}} into an .npz (no pickles)."""
+    flat: dict[str, np.ndarray] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}/{k}" if prefix else str(k), v)
+        else:
+            flat[prefix] = np.asarray(obj)
+
+    walk("", state)
+    buf = io.BytesIO()
+    np.savez(buf, **flat)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_distribution_state(path: Path) -> dict[str, dict[str, Any]]:
+    """Inverse of :func:`save_distribution_state` (``allow_pickle=False``)."""
+    out: dict[str, Any] = {}
+    if not path.is_file():
+        return out
+    with np.load(path, allow_pickle=False) as z:
+        for key in z.files:
+            parts = key.split("/")
+            d = out
+            for p in parts[:-1]:
+                d = d.setdefault(p, {})
+            v = z[key]
+            d[parts[-1]] = v.item() if v.ndim == 0 else v
+    return out
+
 
 
 def score(plan: RunPlan, suite: MetricSuite, quiet: bool = False) -> list[dict[str, Any]]:
@@ -530,6 +573,7 @@ def evaluate(
     warnings = []
     if n_failed:
         warnings.append(f"{n_failed} samples failed (see the error column of samples.parquet)")
+    save_distribution_state(plan.out / DIST_STATE, suite.distribution_state())
     dist = suite.compute_distribution()
     dist_rows = [{"scheme": "controlled", "level": lv, "metric": n, **res} for lv, d in dist.items() for n, res in d.items()]
     for d in dist_rows:

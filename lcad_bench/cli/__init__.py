@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("build", "build", "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT"),
     ("evaluate", "evaluate", "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray"),
     ("show", "evaluate", "print a run's per-level table: lcad-bench show runs/gray"),
+    ("merge", "evaluate", "combine --shard runs: lcad-bench merge runs/m-0 runs/m-1 --out runs/m"),
     ("weights", "weights", "list/import metric weights offline: lcad-bench weights import vgg16-397923af.pth"),
     ("convert-checkpoint", "convert_checkpoint", "official L-CAD weights -> pipeline folder: lcad-bench convert-checkpoint lcad.ckpt --text-encoder CLIP_DIR --out DIR"),
     ("train", "train", "train L-CAD stage 1/2: lcad-bench train --stage 2 --split data/ecs --pipeline DIR --out runs/s2"),

@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(func=run_evaluate)
 
+    mg = sub.add_parser("merge", help="combine --shard runs into one run", description="Merge the run folders of `evaluate --shard i/n` runs: samples are concatenated, aggregates recomputed, FID recomputed from the gathered statistics.",
+                        epilog="examples:\n  lcad-bench merge runs/lcad-0 runs/lcad-1 runs/lcad-2 runs/lcad-3 --out runs/lcad\n  lcad-bench merge runs/tint-* --out runs/tint\n", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    mg.add_argument("shards", nargs="+", help="shard run folders")
+    mg.add_argument("--out", required=True, help="merged run folder")
+    mg.set_defaults(func=run_merge)
+
     s = sub.add_parser("show", help="print a run's per-level table", description="Print the per-level metric table of a run folder.",
                        epilog="examples:\n  lcad-bench show runs/gray\n  lcad-bench show runs/gray --json\n", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     s.add_argument("run", help="run folder (or its results.json)")
@@ -53,6 +59,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(format_results(res))
     print(f"results: {Path(out) / 'results.json'}", file=sys.stderr)
     return 5 if res.counts.get("failed") else 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from lcad_bench.merge import merge_runs
+
+    print(format_results(merge_runs(args.shards, args.out)))
+    return 0
 
 
 def run_show(args: argparse.Namespace) -> int:

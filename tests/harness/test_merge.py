@@ -1,0 +1,67 @@
+"""--shard i/n runs merged equal one full run (FID from gathered statistics)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lcad_bench.errors import InputFormatError
+from lcad_bench.merge import merge_runs
+from lcad_bench.metric_suite import ProtocolSuite
+from lcad_bench.metrics import get_metric
+from lcad_bench.metrics.fid import FID
+from lcad_bench.models import create_model
+from lcad_bench.runner import evaluate
+
+W = np.random.default_rng(0).normal(size=(12, 8))
+
+
+def features(images):
+    """A deterministic random 'network': 8-d features from per-channel moments."""
+    x = images.astype(np.float64) / 255.0
+    f = np.concatenate([x.mean((1, 2)), x.std((1, 2)), (x**2).mean((1, 2)), np.abs(np.diff(x, axis=1)).mean((1, 2))], 1)
+    return np.tanh(f @ W)
+
+
+def suite():
+    return ProtocolSuite({"psnr": get_metric("psnr"), "ssim": get_metric("ssim"), "fid": FID(extractor=features, dims=8)},
+                         {}, {"fid": lambda: FID(extractor=features, dims=8)})  # fmt: skip
+
+
+def test_merge_equals_full_run(tiny_split, tmp_path):
+    model = create_model("text-tint")
+    full = evaluate(model, tiny_split, tmp_path / "full", suite=suite(), quiet=True)
+    for i in range(3):
+        evaluate(model, tiny_split, tmp_path / f"s{i}", suite=suite(), shard=(i, 3), quiet=True)
+    merged = merge_runs([tmp_path / f"s{i}" for i in range(3)], tmp_path / "merged", suite=suite())
+    a = {(c.level, c.metric): c for c in full.aggregates}
+    b = {(c.level, c.metric): c for c in merged.aggregates}
+    assert a.keys() == b.keys()
+    for k in a:
+        assert b[k].mean == pytest.approx(a[k].mean, abs=1e-12) and b[k].n_pairs == a[k].n_pairs
+    fa = {d["level"]: d["value"] for d in full.distribution_metrics}
+    fb = {d["level"]: d["value"] for d in merged.distribution_metrics}
+    assert fa.keys() == fb.keys() and all(fb[k] == pytest.approx(fa[k], abs=1e-6) for k in fa)
+    assert merged.counts["samples"] == full.counts["samples"]
+    on_disk = json.loads((tmp_path / "merged" / "results.json").read_text())
+    assert on_disk["split"]["merged_from"] and on_disk["split"]["shard"] is None
+    # output paths of the merged samples point into the shard folders
+    import pyarrow.parquet as pq
+
+    row = pq.read_table(tmp_path / "merged" / "samples.parquet").to_pylist()[0]
+    assert (tmp_path / "merged" / row["output_path"]).is_file()
+
+
+def test_merge_refuses_missing_or_repeated_shards(tiny_split, tmp_path):
+    model = create_model("gray")
+    for i in range(2):
+        evaluate(model, tiny_split, tmp_path / f"s{i}", suite=suite(), shard=(i, 3), quiet=True)
+    with pytest.raises(InputFormatError, match="a shard is missing"):
+        merge_runs([tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite())
+    with pytest.raises(InputFormatError, match="missing or repeated"):
+        merge_runs([tmp_path / "s0", tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite())
+    evaluate(create_model("text-tint"), tiny_split, tmp_path / "other", suite=suite(), shard=(2, 3), quiet=True)
+    with pytest.raises(InputFormatError, match="model config"):
+        merge_runs([tmp_path / "s0", tmp_path / "s1", tmp_path / "other"], tmp_path / "m", suite=suite())
