@@ -36,6 +36,7 @@ import math
 import re
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -415,11 +416,51 @@ def _excl(item: str, reason: str, detail: str):
     return Exclusion(item=item, reason=reason, detail=detail)
 
 
+def link_phrases(
+    phrases: Sequence[ColorPhrase], eligible: dict[str, list[AnnInfo]], stuff_by_base: dict[str, list[AnnInfo]] | None = None
+) -> dict[int, tuple[str, list[AnnInfo]]]:
+    """phrase_id -> (link kind, instances) by the documented rule: a plural object links to every
+    eligible instance of its category (``group``); a singular one to the only one (``unique``) or
+    the largest (``largest``); otherwise a stuff segment of the object's name (``stuff``)."""
+    links: dict[int, tuple[str, list[AnnInfo]]] = {}
+    for p in phrases:
+        if p.object is None:
+            continue
+        cat = category_of_object(p.object.text, p.object.lemma, p.object.head)
+        if cat is not None and eligible.get(cat):
+            insts = eligible[cat]
+            if p.object.plural:
+                links[p.phrase_id] = ("group", list(insts))
+            else:
+                links[p.phrase_id] = ("unique" if len(insts) == 1 else "largest", [max(insts, key=lambda x: (x.area, -x.id))])
+        elif stuff_by_base and p.object.lemma in stuff_by_base:
+            links[p.phrase_id] = ("stuff", stuff_by_base[p.object.lemma])
+    return links
+
+
+def eligible_instances(anns: Sequence[AnnInfo], h: int, w: int) -> dict[str, list[AnnInfo]]:
+    """Instances a phrase may link to, per category: not crowd, area >= 1% of the image."""
+    out: dict[str, list[AnnInfo]] = defaultdict(list)
+    for a in anns:
+        if not a.is_stuff and not a.iscrowd and a.area >= MIN_INSTANCE_AREA * h * w:
+            out[a.category].append(a)
+    return out
+
+
+def large_categories(anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h: int, w: int) -> set[str]:
+    """Categories whose union mask covers >= 5% of the image (natural-level coverage)."""
+    from lcad_bench.levels import LARGE_CATEGORY_AREA
+
+    by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in anns:
+        if a.id in rles and not a.is_stuff:
+            by_cat[a.category].append(rles[a.id])
+    return {c for c, rs in by_cat.items() if _rle_area(rs) >= LARGE_CATEGORY_AREA * h * w}
+
+
 def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes, images_dir, img_path, seed, problems, count_tokens):
     h, w = info.height, info.width
-    area_img = float(h * w)
     rles: dict[int, dict[str, Any]] = {}
-    eligible: dict[str, list[AnnInfo]] = defaultdict(list)
     stuff_by_base: dict[str, list[AnnInfo]] = defaultdict(list)
     for a in image_anns:
         try:
@@ -429,16 +470,8 @@ def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes
             continue
         if a.is_stuff:
             stuff_by_base[a.category.split("-")[0]].append(a)
-        elif not a.iscrowd and a.area >= MIN_INSTANCE_AREA * area_img:
-            eligible[a.category].append(a)
-    # categories whose union mask covers >= 5% of the image (natural-level coverage)
-    from lcad_bench.levels import LARGE_CATEGORY_AREA
-
-    by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for a in image_anns:
-        if a.id in rles and not a.is_stuff:
-            by_cat[a.category].append(rles[a.id])
-    large = {c for c, rs in by_cat.items() if _rle_area(rs) >= LARGE_CATEGORY_AREA * area_img}
+    eligible = eligible_instances([a for a in image_anns if a.id in rles], h, w)
+    large = large_categories(image_anns, rles, h, w)
     table = synonym_table()
 
     def cat_of_lemma(lemma: str) -> str | None:
@@ -448,19 +481,7 @@ def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes
     image_key = Path(info.file_name).stem
     rel = str(img_path.relative_to(images_dir)) if image_bytes is None else None
     for k, text, a in captions:
-        links: dict[int, tuple[str, list[AnnInfo]]] = {}
-        for p in a.hue_phrases:
-            if p.object is None:
-                continue
-            cat = category_of_object(p.object.text, p.object.lemma, p.object.head)
-            if cat is not None and eligible.get(cat):
-                insts = eligible[cat]
-                if p.object.plural:
-                    links[p.phrase_id] = ("group", list(insts))
-                else:
-                    links[p.phrase_id] = ("unique" if len(insts) == 1 else "largest", [max(insts, key=lambda x: (x.area, -x.id))])
-            elif p.object.lemma in stuff_by_base:
-                links[p.phrase_id] = ("stuff", stuff_by_base[p.object.lemma])
+        links = link_phrases(a.hue_phrases, eligible, stuff_by_base)
         nl = natural_level(a, category_of=cat_of_lemma, large_categories=large)
         rec_flags = list(flags)
         prompt = None

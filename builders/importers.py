@@ -240,81 +240,44 @@ class CocoInstances:
         self.anns: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for a in d["annotations"]:
             self.anns[a["image_id"]].append(a)
-        self.noun_to_cat = _noun_table(set(self.cats.values()))
 
     def category_of(self, text: str) -> str | None:
-        """Category of an object lemma or text ("fire hydrant", "man" -> "person")."""
-        return self.noun_to_cat.get(text.lower())
+        """Category of an object lemma or text ("fire hydrant", "man" -> "person"), from the
+        coco-stuff builder's synonym table."""
+        from lcad_bench.builders.coco import synonym_table
+
+        return synonym_table().get(text.lower())
 
     def instances(self, coco_id: int, analysis: Any) -> tuple[tuple[Instance, ...], set[str]]:
-        """The image's instances linked to ``analysis``'s hue phrases, and its large categories."""
-        import numpy as np
-        from pycocotools import mask as mask_utils
+        """The image's instances linked to ``analysis``'s hue phrases (the coco-stuff linker and
+        rule: group / unique / largest), and its large categories."""
+        from lcad_bench.builders.coco import (
+            AnnInfo,
+            ann_to_rle,
+            eligible_instances,
+            large_categories,
+            link_phrases,
+        )
 
         im = self.images[coco_id]
         h, w = im["height"], im["width"]
-        anns = sorted(self.anns.get(coco_id, []), key=lambda a: a["id"])
-        masks = {}
-        for a in anns:
-            seg = a["segmentation"]
-            if isinstance(seg, list):
-                rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
-            elif isinstance(seg.get("counts"), list):
-                rle = mask_utils.frPyObjects(seg, h, w)
-            else:
-                rle = seg
-            masks[a["id"]] = rle
-        union: dict[str, np.ndarray] = {}
-        for a in anns:
-            c = self.cats[a["category_id"]]
-            m = mask_utils.decode(masks[a["id"]]).astype(bool)
-            union[c] = union[c] | m if c in union else m
-        large = {c for c, m in union.items() if m.mean() >= 0.05}
-        eligible: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for a in anns:
-            if not a.get("iscrowd") and a["area"] >= 0.01 * h * w:
-                eligible[self.cats[a["category_id"]]].append(a)
-        link: dict[int, tuple[int, str, str | None]] = {}
-        n_masks = 0
-        for p in analysis.hue_phrases:
-            if p.object is None:
-                continue
-            cat = self.category_of(p.object.text) or self.category_of(p.object.lemma)
-            cands = [a for a in eligible.get(cat or "", []) if a["id"] not in link]
-            if len(cands) == 1 and not p.object.plural:
-                link[cands[0]["id"]] = (p.phrase_id, "unique", f"m{n_masks:02d}")
-                n_masks += 1
-            elif len(cands) >= 2 and p.object.plural:
-                for a in cands:
-                    link[a["id"]] = (p.phrase_id, "group", None)
+        anns = [
+            AnnInfo(int(a["id"]), int(a["category_id"]), self.cats[a["category_id"]],
+                    tuple(float(x) for x in a.get("bbox", (0, 0, 0, 0))), float(a.get("area", 0.0)),  # type: ignore[arg-type]
+                    bool(a.get("iscrowd", 0)), a["segmentation"])
+            for a in sorted(self.anns.get(coco_id, []), key=lambda a: a["id"])
+        ]  # fmt: skip
+        rles = {a.id: ann_to_rle(a.segmentation, h, w) for a in anns}
+        links = link_phrases(analysis.hue_phrases, eligible_instances(anns, h, w))
+        order = [p.phrase_id for p in analysis.hue_phrases if p.phrase_id in links]
+        names = {pid: f"m{j:02d}" for j, pid in enumerate(order)}
+        owner = {inst.id: (pid, kind) for pid, (kind, insts) in links.items() for inst in insts}
         out = []
         for a in anns:
-            rle = masks[a["id"]]
-            pid, kind, name = link.get(a["id"], (None, None, None))
-            out.append(Instance(
-                instance_id=int(a["id"]), category=self.cats[a["category_id"]], category_id=int(a["category_id"]),
-                bbox=tuple(float(x) for x in a["bbox"]), rle={"size": [int(x) for x in rle["size"]], "counts": rle["counts"].decode("ascii") if isinstance(rle["counts"], bytes) else rle["counts"]},
-                area=float(a["area"]), iscrowd=bool(a.get("iscrowd", 0)), phrase_id=pid, link=kind, mask_name=name,
-            ))  # fmt: skip
-        return tuple(out), large
-
-
-def _noun_table(categories: set[str]) -> dict[str, str]:
-    from importlib.resources import files
-
-    table = {c: c for c in categories}
-    try:
-        text = (files("lcad_bench") / "resources" / "coco_synonyms.tsv").read_text(encoding="utf-8")
-    except FileNotFoundError:  # pragma: no cover
-        return table
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#") or "\t" not in line:
-            continue
-        cat, nouns = line.split("\t", 1)
-        for n in nouns.split(","):
-            if n.strip():
-                table.setdefault(n.strip().lower(), cat.strip())
-    return table
+            pid, kind = owner.get(a.id, (None, None))
+            out.append(Instance(a.id, a.category, a.category_id, a.bbox, rles[a.id], a.area, a.iscrowd, pid, kind,
+                                names.get(pid) if pid is not None else None))  # fmt: skip
+        return tuple(out), large_categories(anns, rles, h, w)
 
 
 # --------------------------------------------------------------------------------------------
