@@ -51,6 +51,8 @@ class Geometry:
 
 def to_eval_geometry(img: Image.Image, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop") -> Image.Image:
     """An RGB image resized and cropped to ``size`` x ``size`` (bicubic, antialiased)."""
+    if img.size == (size, size):
+        return img  # already at the evaluation geometry: resizing to the same size is identity
     g = Geometry(img.width, img.height, size, policy)
     out = img.resize(g.resized, Image.Resampling.BICUBIC, reducing_gap=None)
     return out.crop(g.crop_box) if policy == "short_side_center_crop" else out
@@ -152,9 +154,25 @@ def to_uint8(rgb01: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(rgb01) * 255.0), 0, 255).astype(np.uint8)
 
 
+_SRGB_TO_LINEAR = np.where(
+    np.arange(256) / 255.0 > 0.04045, ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4, np.arange(256) / 255.0 / 12.92
+)
+_Y_ROW = np.array([0.212671, 0.715160, 0.072169])
+_Y_LUT = [_SRGB_TO_LINEAR * c for c in _Y_ROW]  # per-channel contribution to Y
+
+
 def luminance_and_gray(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The model inputs of a uint8 RGB ground truth: L* (float32, [0, 100]) and the uint8 gray
-    rendering of (L*, 0, 0)."""
-    L = srgb_to_lab(rgb)[..., 0]
-    lab = np.stack([L, np.zeros_like(L), np.zeros_like(L)], axis=-1)
-    return L.astype(np.float32), to_uint8(lab_to_srgb(lab))
+    rendering of (L*, 0, 0).
+
+    Same formulas as :func:`srgb_to_lab` / :func:`lab_to_srgb`, specialised: L* depends on the
+    relative luminance Y only (a 256-entry linearisation table), and (L*, 0, 0) is the D65 white
+    scaled by Y, i.e. linear R = G = B = Y (to 1e-5), so the gray level is the sRGB encoding of Y."""
+    a = np.asarray(rgb)
+    if a.dtype != np.uint8:
+        raise ValueError(f"expected uint8 RGB, got {a.dtype}")
+    y = _Y_LUT[0][a[..., 0]] + _Y_LUT[1][a[..., 1]] + _Y_LUT[2][a[..., 2]]
+    L = np.where(y > 0.008856, 116.0 * np.cbrt(y) - 16.0, 903.3 * y)
+    enc = np.where(y > 0.0031308, 1.055 * np.clip(y, 0, None) ** (1 / 2.4) - 0.055, 12.92 * y)
+    g = np.clip(np.rint(enc * 255.0), 0, 255).astype(np.uint8)
+    return L.astype(np.float32), np.repeat(g[..., None], 3, axis=-1)

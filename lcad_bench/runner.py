@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from lcad_bench.io import atomic_write_bytes
 from lcad_bench.models import ColorizationRequest, Colorizer
 
 SEED_RULE = "sha256('{base_seed}|{pair_id}|{s}')[:4] big-endian"
+PNG_COMPRESS_LEVEL = 1  # lossless either way; level 1 encodes several times faster than 6
 
 
 class SamplesFailedError(LcadBenchError):
@@ -181,6 +181,8 @@ class OutputCache:
         self.root = root
         self.index_path = root / "index.jsonl"
         self.index: dict[str, str] = {}
+        self._writer: Any = None
+        self._futures: list[Any] = []
         if self.index_path.is_file():
             for line in self.index_path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -200,26 +202,50 @@ class OutputCache:
             return False
         return hashlib.sha256(p.read_bytes()).hexdigest() == sha
 
+    def put_async(self, item: Item, rgb: np.ndarray) -> None:
+        """:meth:`put` on a background writer thread (PNG encoding and file I/O overlap the
+        metrics); one writer keeps the index in write order. Call :meth:`join` before reading
+        the index."""
+        self.submit(self.put, item, rgb)
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` on the writer thread."""
+        if self._writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
+        self._futures.append(self._writer.submit(fn, *args))
+        if len(self._futures) > 64:
+            self._futures = [f for f in self._futures if not f.done() or f.result() is None]
+
+    def join(self) -> None:
+        """Wait for every queued write (re-raising a write error)."""
+        for f in self._futures:
+            f.result()
+        self._futures = []
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
     def put(self, item: Item, rgb: np.ndarray) -> str:
         from PIL import Image
 
         buf = io.BytesIO()
-        Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=False)
+        Image.fromarray(rgb, "RGB").save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
         data = buf.getvalue()
         sha = hashlib.sha256(data).hexdigest()
-        atomic_write_bytes(self.path(item), data)
-        self.root.mkdir(parents=True, exist_ok=True)
+        # atomic (temporary name + os.replace), then indexed: a killed process leaves either no
+        # file or a complete one; the sha256 check on resume catches anything else
+        atomic_write_bytes(self.path(item), data, fsync=False)
         with open(self.index_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"key": item.key, "pair_id": item.record.pair_id, "level": item.level, "seed": item.seed, "sha256": sha}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         self.index[item.key] = sha
         return sha
 
 
-def prepare(split: Split, rec: PairRecord, gt_dir: Path, with_inputs: bool = True) -> Prepared:
-    """Ground truth at evaluation geometry (stored once as PNG), the model inputs (L*, gray;
-    skipped when ``with_inputs`` is False) and the linked masks at evaluation geometry."""
+def prepare(split: Split, rec: PairRecord, gt_dir: Path, submit: Any = None) -> Prepared:
+    """Ground truth at evaluation geometry (stored once as PNG), the model inputs (L*, gray) and
+    the linked masks at evaluation geometry."""
     from PIL import Image
 
     gt_path = gt_dir / f"{_safe(rec.image_key)}.png"
@@ -227,13 +253,8 @@ def prepare(split: Split, rec: PairRecord, gt_dir: Path, with_inputs: bool = Tru
         gt = np.asarray(Image.open(gt_path).convert("RGB"))
     else:
         gt = np.asarray(to_eval_geometry(split.load_image(rec)))
-        buf = io.BytesIO()
-        Image.fromarray(gt).save(buf, format="PNG")
-        atomic_write_bytes(gt_path, buf.getvalue())
-    if with_inputs:
-        lum, gray = luminance_and_gray(gt)
-    else:
-        lum, gray = np.zeros((0, 0), np.float32), np.zeros((0, 0, 3), np.uint8)
+        (submit or (lambda fn, *a: fn(*a)))(_write_png, gt_path, gt)
+    lum, gray = luminance_and_gray(gt)
     masks = None
     phrases: tuple[dict[str, Any], ...] = ()
     kept: list[float] = []
@@ -261,6 +282,14 @@ def prepare(split: Split, rec: PairRecord, gt_dir: Path, with_inputs: bool = Tru
     return Prepared(gt, lum, gray, masks, phrases, tuple(kept))
 
 
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    atomic_write_bytes(path, buf.getvalue(), fsync=False)
+
+
 def request_key(cfg_hash: str, item: Item, prep: Prepared, uses_masks: bool) -> str:
     """Output-cache key: config hash, pair, level, seed and a hash of the request content."""
     h = hashlib.sha256()
@@ -283,103 +312,6 @@ def validate_output(out: Any, shape: tuple[int, int]) -> str | None:
     if out.shape != shape + (3,):
         return f"model output has shape {out.shape}, expected {shape + (3,)}"
     return None
-
-
-def generate(plan: RunPlan, batch_size: int = 8, strict: bool = False, quiet: bool = False) -> dict[str, int]:
-    """Colorize every item whose output is not cached yet; returns counts."""
-    from tqdm import tqdm
-
-    model = plan.model
-    cache = OutputCache(plan.out / "outputs" / plan.config_hash[:16])
-    gt_dir = plan.out / "gt"
-    counts = {"cached": 0, "computed": 0, "failed": 0}
-    pending: list[tuple[Item, Prepared]] = []
-    bar = tqdm(total=len(plan.items), desc=f"colorize {plan.model_info['name']}", unit="sample", file=sys.stderr, disable=True if quiet else None)
-    # items come grouped by pair, so only the current pair's inputs are kept (memory stays flat)
-    prepared: dict[str, Prepared | str] = {}
-
-    def flush() -> None:
-        if not pending:
-            return
-        reqs = [
-            ColorizationRequest(
-                key=it.key, pair_id=it.record.pair_id, level=it.level, luminance=p.luminance, gray=p.gray,
-                description=it.description, instance_prompt=it.record.instance_prompt if it.level == "complete" else None,
-                masks=p.masks if model.uses_instance_masks else None,
-                phrases=p.phrases if model.uses_instance_masks else (), seed=it.seed,
-            )  # fmt: skip
-            for it, p in pending
-        ]
-        try:
-            outs = model.colorize(reqs)
-            if not isinstance(outs, (list, tuple)) or len(outs) != len(reqs):
-                n = len(outs) if isinstance(outs, (list, tuple)) else type(outs).__name__
-                raise ValueError(f"model returned {n} outputs for a batch of {len(reqs)}")
-            errors = [validate_output(o, p.gt.shape[:2]) for o, (_, p) in zip(outs, pending)]
-        except Exception as exc:  # noqa: BLE001  (a model's failure is a per-sample result)
-            outs = [None] * len(reqs)
-            errors = [f"model raised {type(exc).__name__}: {exc}"] * len(reqs)
-        for (it, _p), o, err in zip(pending, outs, errors):
-            if err is not None:
-                it.error = err
-                counts["failed"] += 1
-                if strict:
-                    raise SamplesFailedError(f"{it.record.pair_id} [{it.level}]: {err}. --strict stops here; finished outputs are kept in {cache.root}")
-                continue
-            cache.put(it, o)
-            it.computed = True
-            counts["computed"] += 1
-        bar.update(len(pending))
-        pending.clear()
-
-    for it in plan.items:
-        rec = it.record
-        p = prepared.get(rec.pair_id)
-        if p is None:
-            prepared.clear()
-            try:
-                p = prepare(plan.split, rec, gt_dir)
-            except LcadBenchError as exc:
-                p = str(exc)
-            prepared[rec.pair_id] = p
-        if isinstance(p, str):
-            it.error = p
-            counts["failed"] += 1
-            bar.update(1)
-            if strict:
-                raise SamplesFailedError(f"{p}. --strict stops here.")
-            continue
-        it.key = request_key(plan.config_hash, it, p, model.uses_instance_masks)
-        it.path = cache.path(it)
-        if cache.has(it):
-            counts["cached"] += 1
-            bar.update(1)
-            continue
-        pending.append((it, p))
-        if len(pending) >= batch_size:
-            flush()
-    flush()
-    bar.close()
-    return counts
-
-
-def iter_outputs(plan: RunPlan) -> Iterator[tuple[Item, np.ndarray | None, np.ndarray]]:
-    """(item, output or None, GT) for every item, reading the cached PNGs."""
-    from PIL import Image
-
-    gt_dir = plan.out / "gt"
-    for it in plan.items:
-        gt_path = gt_dir / f"{_safe(it.record.image_key)}.png"
-        if it.error is not None or it.path is None or not gt_path.is_file():
-            yield it, None, np.zeros((0, 0, 3), np.uint8)
-            continue
-        try:
-            out = np.asarray(Image.open(it.path).convert("RGB"))
-        except (OSError, ValueError) as exc:
-            it.error = f"cached output {it.path} is unreadable ({exc}); delete it to recompute"
-            yield it, None, np.zeros((0, 0, 3), np.uint8)
-            continue
-        yield it, out, np.asarray(Image.open(gt_path).convert("RGB"))
 
 
 def timestamp() -> str:
@@ -461,53 +393,142 @@ def load_distribution_state(path: Path) -> dict[str, dict[str, Any]]:
 
 
 
-def score(plan: RunPlan, suite: MetricSuite, quiet: bool = False) -> list[dict[str, Any]]:
-    """Per-sample rows over every item (cached and new outputs), feeding distribution metrics."""
+@dataclass
+class _Entry:
+    item: Item
+    prep: Prepared | None
+    state: str  # pending | ready | cached | failed
+    pred: np.ndarray | None = None
+
+
+def run_items(plan: RunPlan, suite: MetricSuite, batch_size: int = 8, strict: bool = False,
+              quiet: bool = False) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Colorize every item whose output is not cached, and score every item, in one pass.
+
+    Items are scored in plan order with fixed metric-batch boundaries whether their output was
+    computed now or read from the cache, so a resumed run gives exactly the rows and
+    distribution statistics of an uninterrupted one. Fresh outputs are scored from memory; only
+    cached ones are decoded. Only the current pair's inputs and the pending batches are held in
+    memory (flat in the number of samples)."""
+    from collections import deque
+
+    from PIL import Image
     from tqdm import tqdm
 
+    model = plan.model
+    cache = OutputCache(plan.out / "outputs" / plan.config_hash[:16])
+    gt_dir = plan.out / "gt"
+    counts = {"cached": 0, "computed": 0, "failed": 0}
     rows: list[dict[str, Any]] = []
-    buf: list[tuple[Item, np.ndarray, np.ndarray]] = []
-    bar = tqdm(total=len(plan.items), desc="score", unit="sample", file=sys.stderr, disable=True if quiet else None)
+    queue: deque[_Entry] = deque()
+    pending: list[_Entry] = []
+    to_score: list[_Entry] = []
+    bar = tqdm(total=len(plan.items), desc=f"evaluate {plan.model_info['name']}", unit="sample", file=sys.stderr,
+               disable=True if quiet else None)  # fmt: skip
 
-    def flush() -> None:
-        if not buf:
+    def fail(e: _Entry, msg: str) -> None:
+        e.item.error, e.state = msg, "failed"
+        counts["failed"] += 1
+        if strict:
+            raise SamplesFailedError(f"{e.item.record.pair_id} [{e.item.level}]: {msg}. --strict stops here; finished outputs are kept in {cache.root}")
+
+    def score_flush() -> None:
+        if not to_score:
             return
-        items = [b[0] for b in buf]
-        preps = [plan_prep(plan, it) for it in items]
-        vals = suite.per_sample(items, [b[1] for b in buf], [b[2] for b in buf], preps)
+        items = [e.item for e in to_score]
+        preds = [e.pred for e in to_score]
+        gts = [e.prep.gt for e in to_score]  # type: ignore[union-attr]
+        vals = suite.per_sample(items, preds, gts, [e.prep for e in to_score])  # type: ignore[misc]
         for it, v in zip(items, vals):
             rows.append(_base_row(it) | v)
         for lv in sorted({it.level for it in items}):
-            sel = [b for b in buf if b[0].level == lv]
-            suite.update_distribution(lv, [b[1] for b in sel], [b[2] for b in sel])
-        bar.update(len(buf))
-        buf.clear()
+            sel = [e for e in to_score if e.item.level == lv]
+            suite.update_distribution(lv, [e.pred for e in sel], [e.prep.gt for e in sel])  # type: ignore[union-attr]
+        bar.update(len(to_score))
+        to_score.clear()
 
-    for it, out, gt in iter_outputs(plan):
-        if out is None:
-            rows.append(_base_row(it))
-            bar.update(1)
-            continue
-        buf.append((it, out, gt))
-        if len(buf) >= METRIC_BATCH:
-            flush()
-    flush()
-    bar.close()
-    return rows
+    def drain() -> None:
+        while queue and queue[0].state != "pending":
+            e = queue.popleft()
+            if e.state == "cached":
+                try:
+                    e.pred = np.asarray(Image.open(e.item.path).convert("RGB"))  # type: ignore[arg-type]
+                except (OSError, ValueError) as exc:
+                    fail(e, f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute")
+            if e.state == "failed":
+                score_flush()  # keep rows in plan order
+                rows.append(_base_row(e.item))
+                bar.update(1)
+                continue
+            to_score.append(e)
+            if len(to_score) >= METRIC_BATCH:
+                score_flush()
 
+    def generate_flush() -> None:
+        if not pending:
+            return
+        reqs = [
+            ColorizationRequest(
+                key=e.item.key, pair_id=e.item.record.pair_id, level=e.item.level, luminance=e.prep.luminance,  # type: ignore[union-attr]
+                gray=e.prep.gray, description=e.item.description,  # type: ignore[union-attr]
+                instance_prompt=e.item.record.instance_prompt if e.item.level == "complete" else None,
+                masks=e.prep.masks if model.uses_instance_masks else None,  # type: ignore[union-attr]
+                phrases=e.prep.phrases if model.uses_instance_masks else (), seed=e.item.seed,  # type: ignore[union-attr]
+            )  # fmt: skip
+            for e in pending
+        ]
+        try:
+            outs = model.colorize(reqs)
+            if not isinstance(outs, (list, tuple)) or len(outs) != len(reqs):
+                n = len(outs) if isinstance(outs, (list, tuple)) else type(outs).__name__
+                raise ValueError(f"model returned {n} outputs for a batch of {len(reqs)}")
+            errors = [validate_output(o, e.prep.gt.shape[:2]) for o, e in zip(outs, pending)]  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001  (a model's failure is a per-sample result)
+            outs = [None] * len(reqs)
+            errors = [f"model raised {type(exc).__name__}: {exc}"] * len(reqs)
+        for e, o, err in zip(pending, outs, errors):
+            if err is not None:
+                fail(e, err)
+                continue
+            cache.put_async(e.item, o)
+            e.item.computed, e.pred, e.state = True, o, "ready"
+            counts["computed"] += 1
+        pending.clear()
+        drain()
 
-_PREP_CACHE: dict[tuple[str, str], Prepared] = {}
-
-
-def plan_prep(plan: RunPlan, it: Item) -> Prepared:
-    """Prepared inputs of an item's pair (masks at evaluation geometry), cached per pair."""
-    key = (str(plan.out), it.record.pair_id)
-    p = _PREP_CACHE.get(key)
-    if p is None:
-        if len(_PREP_CACHE) > 256:
-            _PREP_CACHE.clear()
-        p = _PREP_CACHE[key] = prepare(plan.split, it.record, plan.out / "gt", with_inputs=False)
-    return p
+    try:
+        current: tuple[str, Prepared | str] | None = None
+        for it in plan.items:
+            rec = it.record
+            if current is None or current[0] != rec.pair_id:
+                try:
+                    current = (rec.pair_id, prepare(plan.split, rec, gt_dir, cache.submit))
+                except LcadBenchError as exc:
+                    current = (rec.pair_id, str(exc))
+            p = current[1]
+            e = _Entry(it, p if isinstance(p, Prepared) else None, "pending")
+            queue.append(e)
+            if isinstance(p, str):
+                fail(e, p)
+                drain()
+                continue
+            it.key = request_key(plan.config_hash, it, p, model.uses_instance_masks)
+            it.path = cache.path(it)
+            if cache.has(it):
+                e.state = "cached"
+                counts["cached"] += 1
+                drain()
+                continue
+            pending.append(e)
+            if len(pending) >= batch_size:
+                generate_flush()
+        generate_flush()
+        drain()
+        score_flush()
+    finally:
+        cache.join()
+        bar.close()
+    return rows, counts
 
 
 def _rel(path: Path | None) -> str | None:
@@ -556,10 +577,9 @@ def evaluate(
         from lcad_bench.metric_suite import build_suite
 
         suite = build_suite(metrics, explicit=metrics is not None)
-    counts = generate(plan, batch_size=batch_size, strict=strict, quiet=quiet)
+    rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet)
     with open(plan.out / "run_log.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps({"time": timestamp(), **counts}) + "\n")
-    rows = score(plan, suite, quiet=quiet)
     cache = OutputCache(plan.out / "outputs" / plan.config_hash[:16])
     for r, it in zip(rows, plan.items):
         r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
