@@ -75,12 +75,20 @@ class OraclePaletteColorizer(Colorizer):
             v = r.gray[..., 0].astype(np.float64)
             if r.masks is not None:
                 for k, phrase in enumerate(r.phrases[: len(r.masks)]):
-                    names = [c["canonical"] for c in phrase.get("colours", []) if c.get("canonical") in lex.colours]
+                    names = [
+                        c["canonical"]
+                        for c in phrase.get("colours", [])
+                        if c.get("canonical") in lex.colours
+                    ]
                     m = r.masks[k]
                     if not names or not m.any():
                         continue
                     xs = np.nonzero(m)[1]
-                    edges = np.quantile(xs, np.linspace(0, 1, len(names) + 1)) if len(names) > 1 else None
+                    edges = (
+                        np.quantile(xs, np.linspace(0, 1, len(names) + 1))
+                        if len(names) > 1
+                        else None
+                    )
                     for j, name in enumerate(names):
                         cls = lex.colours[name].cwhr_classes[0]
                         band = m.copy()
@@ -94,6 +102,8 @@ class OraclePaletteColorizer(Colorizer):
                             continue
                         hue, sat, (vlo, vhi) = PROTOTYPES[cls]
                         vv = np.clip(v[band], vlo, vhi) * self.chroma + v[band] * (1 - self.chroma)
-                        img[band] = hsv_to_rgb(np.full(vv.shape, hue), np.full(vv.shape, sat * self.chroma), vv)
+                        img[band] = hsv_to_rgb(
+                            np.full(vv.shape, hue), np.full(vv.shape, sat * self.chroma), vv
+                        )
             out.append(img)
         return out

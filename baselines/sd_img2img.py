@@ -49,7 +49,9 @@ class SDImg2ImgColorizer(Colorizer):
             )
         p = Path(path)
         if not (p / "model_index.json").is_file():
-            raise MissingInputError(f"{p / 'model_index.json'} not found: {p} is not a diffusers Stable Diffusion folder. See docs/weights.md.")
+            raise MissingInputError(
+                f"{p / 'model_index.json'} not found: {p} is not a diffusers Stable Diffusion folder. See docs/weights.md."
+            )
         if dtype not in ("fp32", "fp16", "bf16"):
             raise UsageError(f"sd-img2img: dtype must be fp32, fp16 or bf16, got {dtype!r}")
         if not 0.0 < float(strength) <= 1.0:
@@ -71,10 +73,16 @@ class SDImg2ImgColorizer(Colorizer):
             dt = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[self.dtype]
             try:
                 pipe = StableDiffusionImg2ImgPipeline.from_pretrained(
-                    self.model_dir, torch_dtype=dt, local_files_only=True, safety_checker=None, requires_safety_checker=False
+                    self.model_dir,
+                    torch_dtype=dt,
+                    local_files_only=True,
+                    safety_checker=None,
+                    requires_safety_checker=False,
                 )
             except (OSError, ValueError) as exc:
-                raise MissingInputError(f"sd-img2img: cannot load {self.model_dir} ({exc}). See docs/weights.md.") from exc
+                raise MissingInputError(
+                    f"sd-img2img: cannot load {self.model_dir} ({exc}). See docs/weights.md."
+                ) from exc
             pipe.set_progress_bar_config(disable=True)
             self._pipe = pipe.to(self.device)
         return self._pipe
@@ -89,7 +97,9 @@ class SDImg2ImgColorizer(Colorizer):
         out = []
         for r in batch:
             h, w = r.luminance.shape
-            init = Image.fromarray(r.gray).resize((self.resolution, self.resolution), Image.Resampling.BICUBIC)
+            init = Image.fromarray(r.gray).resize(
+                (self.resolution, self.resolution), Image.Resampling.BICUBIC
+            )
             g = torch.Generator("cpu").manual_seed(int(r.seed))
             res = pipe(prompt=r.description, image=init, strength=self.strength, num_inference_steps=self.steps,
                        guidance_scale=self.guidance, generator=g, output_type="np").images[0]  # fmt: skip

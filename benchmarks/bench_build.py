@@ -51,10 +51,20 @@ def run() -> dict[str, Any]:
     for kind in ("coco-stuff", "multi-instance"):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            m = build_coco(kind, mini / "annotations/captions_train2017.json", mini / "annotations/instances_train2017.json",
-                           mini / "train2017", Path(tmp) / "out", quiet=True)
-            result[f"coco_mini_{kind}"] = {"seconds": round(time.perf_counter() - t0, 3), "pairs": m.counts["pairs"],
-                                           "images": m.counts["images"], "excluded": m.counts["excluded"]}
+            m = build_coco(
+                kind,
+                mini / "annotations/captions_train2017.json",
+                mini / "annotations/instances_train2017.json",
+                mini / "train2017",
+                Path(tmp) / "out",
+                quiet=True,
+            )
+            result[f"coco_mini_{kind}"] = {
+                "seconds": round(time.perf_counter() - t0, 3),
+                "pairs": m.counts["pairs"],
+                "images": m.counts["images"],
+                "excluded": m.counts["excluded"],
+            }
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
 

@@ -71,7 +71,12 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.g
 
 def child_run(split: Path, out: Path) -> dict[str, Any]:
     code = CHILD.format(metrics=repr(METRICS))
-    p = subprocess.run([sys.executable, "-c", code, str(split), str(out)], capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(split), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if p.returncode != 0:
         raise AssertionError(p.stderr[-2000:])
     return json.loads(p.stdout.strip().splitlines()[-1])

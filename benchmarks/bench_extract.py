@@ -75,7 +75,9 @@ def run() -> dict[str, Any]:
         "mismatches": mismatches,
     }
     if not identical:
-        raise AssertionError(f"fast path differs from a full parse on {len(mismatches)}+ captions: {mismatches}")
+        raise AssertionError(
+            f"fast path differs from a full parse on {len(mismatches)}+ captions: {mismatches}"
+        )
     return result
 
 

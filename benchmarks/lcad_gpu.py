@@ -33,7 +33,11 @@ def _tokenizer():
     """A byte-level CLIP tokenizer built in memory (timing does not depend on the vocabulary)."""
     from transformers import CLIPTokenizer
 
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs:
@@ -63,8 +67,13 @@ def build_pipeline(device, dtype):
     from lcad_bench.lcad.pipeline import LCADPipeline
 
     tok = _tokenizer()
-    text_cfg = {**clip_vit_l14_text_config(), "vocab_size": len(tok), "bos_token_id": tok.bos_token_id,
-                "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    text_cfg = {
+        **clip_vit_l14_text_config(),
+        "vocab_size": len(tok),
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
     torch.manual_seed(0)
     with torch.device(device):
         pipe = LCADPipeline(
@@ -89,7 +98,9 @@ def official_pattern_sample(pipe, hint, prompts, steps: int, scale: float, laten
     try:
         with torch.no_grad():
             b = hint.shape[0]
-            context = torch.cat([pipe.encode_prompt([""] * b), pipe.encode_prompt(prompts)]).to(pipe.dtype)
+            context = torch.cat([pipe.encode_prompt([""] * b), pipe.encode_prompt(prompts)]).to(
+                pipe.dtype
+            )
             sched = pipe.scheduler
             sched.set_timesteps(steps, device=hint.device)
             x = latents
@@ -124,12 +135,23 @@ def bench_one(pipe, batch: int, dtype_name: str, args: argparse.Namespace) -> li
     dtype = getattr(torch, dtype_name)
     device = pipe.device
     g = torch.Generator().manual_seed(batch)
-    hint = (torch.rand(batch, 3, args.resolution, args.resolution, generator=g) * 0.78 - 1).to(device)
-    lat = torch.randn(batch, 4, args.resolution // 8, args.resolution // 8, generator=g).to(device, dtype)
+    hint = (torch.rand(batch, 3, args.resolution, args.resolution, generator=g) * 0.78 - 1).to(
+        device
+    )
+    lat = torch.randn(batch, 4, args.resolution // 8, args.resolution // 8, generator=g).to(
+        device, dtype
+    )
     prompts = ["a red car on a gray street"] * batch
 
     def ours():
-        return pipe(prompts, hint=hint, latents=lat, num_inference_steps=args.steps, guidance_scale=4.5, output_type="pt")
+        return pipe(
+            prompts,
+            hint=hint,
+            latents=lat,
+            num_inference_steps=args.steps,
+            guidance_scale=4.5,
+            output_type="pt",
+        )
 
     def official():
         return official_pattern_sample(pipe, hint.to(dtype), prompts, args.steps, 4.5, lat)
@@ -152,12 +174,16 @@ def bench_one(pipe, batch: int, dtype_name: str, args: argparse.Namespace) -> li
             "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
         }
         rows.append(row)
-        print(f"{name:17s} {dtype_name:8s} batch {batch}: {row['seconds_median']:.2f} s ({row['seconds_per_image']:.3f} s/image)")
+        print(
+            f"{name:17s} {dtype_name:8s} batch {batch}: {row['seconds_median']:.2f} s ({row['seconds_per_image']:.3f} s/image)"
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
@@ -186,7 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     speedups = {}
     for r in results:
         if r["impl"] == "lcad_bench":
-            o = next(x for x in results if x["impl"] == "official_pattern" and x["dtype"] == r["dtype"] and x["batch"] == r["batch"])
+            o = next(
+                x
+                for x in results
+                if x["impl"] == "official_pattern"
+                and x["dtype"] == r["dtype"]
+                and x["batch"] == r["batch"]
+            )
             speedups[f"{r['dtype']}_b{r['batch']}"] = o["seconds_median"] / r["seconds_median"]
     _write(
         args.out,

@@ -1,7 +1,7 @@
 """``make bench``: run every benchmark (or those named) and write benchmarks/results/<name>.json.
 
-    python -m benchmarks.run            # all
-    python -m benchmarks.run extract    # one
+python -m benchmarks.run            # all
+python -m benchmarks.run extract    # one
 """
 
 from __future__ import annotations

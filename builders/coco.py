@@ -120,11 +120,19 @@ def ann_to_rle(seg: Any, h: int, w: int) -> dict[str, Any]:
     elif isinstance(seg, dict) and isinstance(seg.get("counts"), list):
         rle = mask_utils.frPyObjects(seg, h, w)
     elif isinstance(seg, dict):
-        rle = {"size": seg["size"], "counts": seg["counts"].encode("ascii") if isinstance(seg["counts"], str) else seg["counts"]}
+        rle = {
+            "size": seg["size"],
+            "counts": seg["counts"].encode("ascii")
+            if isinstance(seg["counts"], str)
+            else seg["counts"],
+        }
     else:
         raise TypeError(f"unsupported segmentation of type {type(seg).__name__}")
     counts = rle["counts"]
-    return {"size": [int(x) for x in rle["size"]], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+    return {
+        "size": [int(x) for x in rle["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
 
 
 def _rle_area(rles: list[dict[str, Any]]) -> float:
@@ -178,7 +186,9 @@ def token_counter(tokenizer_dir: str | None) -> Any:
         return estimate_clip_tokens
     p = Path(tokenizer_dir)
     if not (p / "vocab.json").is_file():
-        raise MissingInputError(f"{p}: no vocab.json; --tokenizer takes a local CLIP tokenizer folder (e.g. openai/clip-vit-large-patch14/tokenizer)")
+        raise MissingInputError(
+            f"{p}: no vocab.json; --tokenizer takes a local CLIP tokenizer folder (e.g. openai/clip-vit-large-patch14/tokenizer)"
+        )
     from transformers import CLIPTokenizer
 
     tok = CLIPTokenizer.from_pretrained(str(p), local_files_only=True)
@@ -186,7 +196,7 @@ def token_counter(tokenizer_dir: str | None) -> Any:
 
 
 def phrase_text(p: ColorPhrase) -> str:
-    """"the <modifiers> <colours joined by ' and '> <object>" (protocol 2.2)."""
+    """ "the <modifiers> <colours joined by ' and '> <object>" (protocol 2.2)."""
     mods = [m for m in p.modifiers if m != "ish"]
     cols = " and ".join(c.canonical for c in p.colours)
     obj = p.object.text.lower() if p.object else ""
@@ -204,19 +214,39 @@ def bare_phrase_text(p: ColorPhrase) -> str:
 
 def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: Problems):
     cap_data = read_json(captions, "COCO captions file, e.g. annotations/captions_val2017.json")
-    require_keys(cap_data, ("annotations",), str(captions), "Expected a COCO captions file (captions_*.json).")
+    require_keys(
+        cap_data,
+        ("annotations",),
+        str(captions),
+        "Expected a COCO captions file (captions_*.json).",
+    )
     inst_data = read_json(instances, "COCO instances file, e.g. annotations/instances_val2017.json")
-    require_keys(inst_data, ("images", "annotations", "categories"), str(instances), "Expected a COCO instances file (instances_*.json).")
+    require_keys(
+        inst_data,
+        ("images", "annotations", "categories"),
+        str(instances),
+        "Expected a COCO instances file (instances_*.json).",
+    )
     images: dict[int, ImageInfo] = {}
     for k, im in enumerate([*inst_data["images"], *cap_data.get("images", [])]):
         src = instances if k < len(inst_data["images"]) else captions
-        if not isinstance(im, dict) or not all(key in im for key in ("id", "file_name", "width", "height")):
-            problems.skip(f"{src.name}: images[{k}]", "malformed image entry", "needs id, file_name, width, height")
+        if not isinstance(im, dict) or not all(
+            key in im for key in ("id", "file_name", "width", "height")
+        ):
+            problems.skip(
+                f"{src.name}: images[{k}]",
+                "malformed image entry",
+                "needs id, file_name, width, height",
+            )
             continue
         iid = int(im["id"])
         if iid in images:
             if k < len(inst_data["images"]):  # a true duplicate inside the instances file
-                problems.skip(f"{src.name}: image id {iid}", "duplicate id", f"listed twice ({im['file_name']})")
+                problems.skip(
+                    f"{src.name}: image id {iid}",
+                    "duplicate id",
+                    f"listed twice ({im['file_name']})",
+                )
             continue
         images[iid] = ImageInfo(iid, str(im["file_name"]), int(im["width"]), int(im["height"]))
     cats = {}
@@ -227,14 +257,25 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
     sources = [(inst_data, False, instances)]
     if stuff is not None:
         stuff_data = read_json(stuff, "COCO-Stuff file, e.g. stuff_val2017.json")
-        require_keys(stuff_data, ("annotations", "categories"), str(stuff), "Expected a COCO-Stuff JSON (stuff_*.json).")
+        require_keys(
+            stuff_data,
+            ("annotations", "categories"),
+            str(stuff),
+            "Expected a COCO-Stuff JSON (stuff_*.json).",
+        )
         for c in stuff_data["categories"]:
             cats.setdefault(int(c["id"]), str(c["name"]))
         sources.append((stuff_data, True, stuff))
     for data, is_stuff, src in sources:
         for k, a in enumerate(data["annotations"]):
-            if not isinstance(a, dict) or not all(key in a for key in ("id", "image_id", "category_id", "segmentation")):
-                problems.skip(f"{src.name}: annotations[{k}]", "malformed instance annotation", "needs id, image_id, category_id, segmentation")
+            if not isinstance(a, dict) or not all(
+                key in a for key in ("id", "image_id", "category_id", "segmentation")
+            ):
+                problems.skip(
+                    f"{src.name}: annotations[{k}]",
+                    "malformed instance annotation",
+                    "needs id, image_id, category_id, segmentation",
+                )
                 continue
             aid = int(a["id"])
             if (aid, is_stuff) in seen_ann:
@@ -243,7 +284,11 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
             seen_ann.add((aid, is_stuff))
             name = cats.get(int(a["category_id"]))
             if name is None:
-                problems.skip(f"{src.name}: annotation id {aid}", "unknown category", f"category_id {a['category_id']}")
+                problems.skip(
+                    f"{src.name}: annotation id {aid}",
+                    "unknown category",
+                    f"category_id {a['category_id']}",
+                )
                 continue
             if is_stuff and name == "other":
                 continue
@@ -255,11 +300,17 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
     seen_cap: set[int] = set()
     for k, a in enumerate(cap_data["annotations"]):
         if not isinstance(a, dict) or not isinstance(a.get("caption"), str) or "image_id" not in a:
-            problems.skip(f"{captions.name}: annotations[{k}]", "malformed caption annotation", "needs image_id and a string caption")
+            problems.skip(
+                f"{captions.name}: annotations[{k}]",
+                "malformed caption annotation",
+                "needs image_id and a string caption",
+            )
             continue
         cid = int(a.get("id", k))
         if cid in seen_cap:
-            problems.skip(f"{captions.name}: caption id {cid}", "duplicate id", "caption listed twice")
+            problems.skip(
+                f"{captions.name}: caption id {cid}", "duplicate id", "caption listed twice"
+            )
             continue
         seen_cap.add(cid)
         caps[int(a["image_id"])].append((cid, a["caption"]))
@@ -313,7 +364,9 @@ def build_coco(
     captions, instances, images_dir = Path(captions), Path(instances), Path(images_dir)
     stuff_p = Path(stuff) if stuff else None
     if not images_dir.is_dir():
-        raise MissingInputError(f"{images_dir}: image folder not found (--images, e.g. coco/val2017/)")
+        raise MissingInputError(
+            f"{images_dir}: image folder not found (--images, e.g. coco/val2017/)"
+        )
     problems = Problems(strict=strict, quiet=quiet)
     t0 = time.perf_counter()
     images, anns, caps = _load_inputs(captions, instances, stuff_p, problems)
@@ -324,7 +377,11 @@ def build_coco(
     for iid in sorted(caps):
         if iid not in images:
             for cid, _ in caps[iid]:
-                problems.skip(f"caption id {cid}", "caption for unknown image", f"image_id {iid} is not in the images list")
+                problems.skip(
+                    f"caption id {cid}",
+                    "caption for unknown image",
+                    f"image_id {iid} is not in the images list",
+                )
             continue
         for k, (_cid, text) in enumerate(sorted(caps[iid])):
             items.append((iid, k, text))
@@ -349,22 +406,51 @@ def build_coco(
             problems.skip(f"image {iid} ({info.file_name})", reason, detail)
             continue
         if (checked.width, checked.height) != (info.width, info.height):
-            problems.skip(f"image {iid} ({info.file_name})", "size mismatch", f"file is {checked.width}x{checked.height}, annotations say {info.width}x{info.height}")
+            problems.skip(
+                f"image {iid} ({info.file_name})",
+                "size mismatch",
+                f"file is {checked.width}x{checked.height}, annotations say {info.width}x{info.height}",
+            )
             continue
         from PIL import Image
 
         sat = saturation_test(np.asarray(to_eval_geometry(Image.fromarray(checked.rgb))))
         if sat.verdict == "achromatic":
             n_achromatic += 1
-            problems.items.append(_excl(f"image {iid} ({info.file_name})", "achromatic ground truth", f"chroma p99 {sat.chroma_p99:.2f} < 6"))
+            problems.items.append(
+                _excl(
+                    f"image {iid} ({info.file_name})",
+                    "achromatic ground truth",
+                    f"chroma p99 {sat.chroma_p99:.2f} < 6",
+                )
+            )
             continue
         flags = ["tinted_review"] if sat.verdict == "tinted_review" else []
         if sat.verdict == "tinted_review":
-            problems.flag(f"image {iid} ({info.file_name})", "tinted monochrome candidate", f"hue resultant {sat.hue_resultant:.3f}, p99 {sat.chroma_p99:.2f}")
+            problems.flag(
+                f"image {iid} ({info.file_name})",
+                "tinted monochrome candidate",
+                f"hue resultant {sat.hue_resultant:.3f}, p99 {sat.chroma_p99:.2f}",
+            )
         if iid in review_images:
             flags.append("bw_caption_review")
-        image_bytes = (img_path.read_bytes() if embed_images else None)
-        records.extend(_image_records(kind, info, anns.get(iid, []), kept[iid], checked, flags, image_bytes, images_dir, img_path, seed, problems, count_tokens))
+        image_bytes = img_path.read_bytes() if embed_images else None
+        records.extend(
+            _image_records(
+                kind,
+                info,
+                anns.get(iid, []),
+                kept[iid],
+                checked,
+                flags,
+                image_bytes,
+                images_dir,
+                img_path,
+                seed,
+                problems,
+                count_tokens,
+            )
+        )
     bar.close()
 
     from lcad_bench.nlp import pipeline_info
@@ -389,7 +475,9 @@ def build_coco(
             link_rule="plural->group (all eligible); singular->unique if one eligible, else largest",
             masks="COCO RLE at source geometry; the evaluation applies the resize policy (nearest)",
             max_prompt_tokens=MAX_PROMPT_TOKENS if kind == "multi-instance" else None,
-            prompt_token_count="clip_tokenizer" if tokenizer else ("estimate" if kind == "multi-instance" else None),
+            prompt_token_count="clip_tokenizer"
+            if tokenizer
+            else ("estimate" if kind == "multi-instance" else None),
         ),
         counts={
             "captions_read": n_captions,
@@ -402,10 +490,14 @@ def build_coco(
         review=problems.review,
     )
     if not quiet:
-        print(f"{kind}: {len(records)} pairs from {len({r.image_key for r in records})} images; "
-              f"skipped {len(problems.items)} items {problems.counts()}; review {len(problems.review)}", flush=True)
-    sources = ("COCO 2017 captions and instances (CC BY 4.0; images under their Flickr licences)"
-               + ("; COCO-Stuff stuff annotations" if stuff_p else ""))
+        print(
+            f"{kind}: {len(records)} pairs from {len({r.image_key for r in records})} images; "
+            f"skipped {len(problems.items)} items {problems.counts()}; review {len(problems.review)}",
+            flush=True,
+        )
+    sources = "COCO 2017 captions and instances (CC BY 4.0; images under their Flickr licences)" + (
+        "; COCO-Stuff stuff annotations" if stuff_p else ""
+    )
     return write_split(out, records, manifest, description=__doc__.split("\n\n")[0], sources=sources,
                        license="cc-by-4.0", overwrite=overwrite)  # fmt: skip
 
@@ -417,7 +509,9 @@ def _excl(item: str, reason: str, detail: str):
 
 
 def link_phrases(
-    phrases: Sequence[ColorPhrase], eligible: dict[str, list[AnnInfo]], stuff_by_base: dict[str, list[AnnInfo]] | None = None
+    phrases: Sequence[ColorPhrase],
+    eligible: dict[str, list[AnnInfo]],
+    stuff_by_base: dict[str, list[AnnInfo]] | None = None,
 ) -> dict[int, tuple[str, list[AnnInfo]]]:
     """phrase_id -> (link kind, instances) by the documented rule: a plural object links to every
     eligible instance of its category (``group``); a singular one to the only one (``unique``) or
@@ -432,7 +526,10 @@ def link_phrases(
             if p.object.plural:
                 links[p.phrase_id] = ("group", list(insts))
             else:
-                links[p.phrase_id] = ("unique" if len(insts) == 1 else "largest", [max(insts, key=lambda x: (x.area, -x.id))])
+                links[p.phrase_id] = (
+                    "unique" if len(insts) == 1 else "largest",
+                    [max(insts, key=lambda x: (x.area, -x.id))],
+                )
         elif stuff_by_base and p.object.lemma in stuff_by_base:
             links[p.phrase_id] = ("stuff", stuff_by_base[p.object.lemma])
     return links
@@ -447,7 +544,9 @@ def eligible_instances(anns: Sequence[AnnInfo], h: int, w: int) -> dict[str, lis
     return out
 
 
-def large_categories(anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h: int, w: int) -> set[str]:
+def large_categories(
+    anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h: int, w: int
+) -> set[str]:
     """Categories whose union mask covers >= 5% of the image (natural-level coverage)."""
     from lcad_bench.levels import LARGE_CATEGORY_AREA
 
@@ -458,7 +557,20 @@ def large_categories(anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h
     return {c for c, rs in by_cat.items() if _rle_area(rs) >= LARGE_CATEGORY_AREA * h * w}
 
 
-def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes, images_dir, img_path, seed, problems, count_tokens):
+def _image_records(
+    kind,
+    info,
+    image_anns,
+    captions,
+    checked,
+    flags,
+    image_bytes,
+    images_dir,
+    img_path,
+    seed,
+    problems,
+    count_tokens,
+):
     h, w = info.height, info.width
     rles: dict[int, dict[str, Any]] = {}
     stuff_by_base: dict[str, list[AnnInfo]] = defaultdict(list)
@@ -466,7 +578,9 @@ def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes
         try:
             rles[a.id] = ann_to_rle(a.segmentation, h, w)
         except (ValueError, TypeError, KeyError) as exc:
-            problems.skip(f"annotation id {a.id} (image {info.id})", "malformed segmentation", str(exc))
+            problems.skip(
+                f"annotation id {a.id} (image {info.id})", "malformed segmentation", str(exc)
+            )
             continue
         if a.is_stuff:
             stuff_by_base[a.category.split("-")[0]].append(a)
@@ -495,14 +609,19 @@ def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes
                     continue
                 used.add(insts[0].id)
                 chosen.append(p)
-            while len(chosen) >= 2 and count_tokens(", ".join(phrase_text(p) for p in chosen)) > MAX_PROMPT_TOKENS:
+            while (
+                len(chosen) >= 2
+                and count_tokens(", ".join(phrase_text(p) for p in chosen)) > MAX_PROMPT_TOKENS
+            ):
                 chosen.pop()
                 rec_flags.append("prompt_truncated")
             if len(chosen) < 2:
                 continue
             phrase_order = chosen
             prompt = ", ".join(phrase_text(p) for p in chosen)
-            if any(not phrase_text(p) or "," in phrase_text(p) for p in chosen) or prompt.endswith(","):
+            if any(not phrase_text(p) or "," in phrase_text(p) for p in chosen) or prompt.endswith(
+                ","
+            ):
                 problems.skip(f"{image_key}#{k}", "invalid instance prompt", prompt)
                 continue
         mask_name = {p.phrase_id: f"m{j:02d}" for j, p in enumerate(phrase_order)}
@@ -515,14 +634,30 @@ def _image_records(kind, info, image_anns, captions, checked, flags, image_bytes
                 if ph_id in mask_name and any(i.id == an.id for i in insts):
                     pid, link, mname = ph_id, lk, mask_name[ph_id]
                     break
-            instances.append(Instance(an.id, an.category, an.category_id, an.bbox, rles[an.id], an.area, an.iscrowd, pid, link, mname))
+            instances.append(
+                Instance(
+                    an.id,
+                    an.category,
+                    an.category_id,
+                    an.bbox,
+                    rles[an.id],
+                    an.area,
+                    an.iscrowd,
+                    pid,
+                    link,
+                    mname,
+                )
+            )
         pair_id = f"{image_key}#{k}"
         if kind == "multi-instance":
             m = len(phrase_order)
             sub = choose_partial(m, pair_id, seed)
             descriptions = {
                 "complete": prompt,
-                "partial": ", ".join(phrase_text(p) if j in sub else bare_phrase_text(p) for j, p in enumerate(phrase_order)),
+                "partial": ", ".join(
+                    phrase_text(p) if j in sub else bare_phrase_text(p)
+                    for j, p in enumerate(phrase_order)
+                ),
                 "sparse": ", ".join(bare_phrase_text(p) for p in phrase_order),
                 "none": "",
             }
@@ -559,16 +694,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     from lcad_bench.cli.build import add_common
 
     for name, help_, examples in (
-        ("coco-stuff", "Extended COCO-Stuff: COCO captions with colour phrases, linked to instance masks", EXAMPLES_CS),
-        ("multi-instance", "Multi-instance: >= 2 colour phrases tied to distinct instance masks, with instance prompts", EXAMPLES_MI),
+        (
+            "coco-stuff",
+            "Extended COCO-Stuff: COCO captions with colour phrases, linked to instance masks",
+            EXAMPLES_CS,
+        ),
+        (
+            "multi-instance",
+            "Multi-instance: >= 2 colour phrases tied to distinct instance masks, with instance prompts",
+            EXAMPLES_MI,
+        ),
     ):
-        p = sub.add_parser(name, help=help_, description=help_ + ".", epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--captions", required=True, help="COCO captions JSON (captions_val2017.json)")
-        p.add_argument("--instances", required=True, help="COCO instances JSON (instances_val2017.json)")
-        p.add_argument("--stuff", default=None, help="optional COCO-Stuff JSON (stuff_val2017.json): 'blue sky' links to stuff")
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_ + ".",
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "--captions", required=True, help="COCO captions JSON (captions_val2017.json)"
+        )
+        p.add_argument(
+            "--instances", required=True, help="COCO instances JSON (instances_val2017.json)"
+        )
+        p.add_argument(
+            "--stuff",
+            default=None,
+            help="optional COCO-Stuff JSON (stuff_val2017.json): 'blue sky' links to stuff",
+        )
         p.add_argument("--images", required=True, help="folder of the images (val2017/)")
         if name == "multi-instance":
-            p.add_argument("--tokenizer", default=None, help="local CLIP tokenizer folder for exact 75-token prompt checks (else a conservative estimate)")
+            p.add_argument(
+                "--tokenizer",
+                default=None,
+                help="local CLIP tokenizer folder for exact 75-token prompt checks (else a conservative estimate)",
+            )
         add_common(p)
         p.set_defaults(func=run, coco_kind=name)
 

@@ -37,7 +37,9 @@ class Problems:
         """Record a skipped item (or stop, under ``strict``)."""
         msg = f"{item}: {reason}" + (f" ({detail})" if detail else "")
         if self.strict:
-            raise StrictBuildError(f"{msg}. --strict stops here; nothing was written. Fix the input or drop --strict to skip such items.")
+            raise StrictBuildError(
+                f"{msg}. --strict stops here; nothing was written. Fix the input or drop --strict to skip such items."
+            )
         self.items.append(Exclusion(item=item, reason=reason, detail=detail))
         if not self.quiet:
             print(f"skipped {msg}", file=sys.stderr)
@@ -63,8 +65,14 @@ def read_json(path: str | Path, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated; re-download it)" if exc.pos >= len(text.rstrip()) - 1 else ""
-        raise InputFormatError(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what}).") from exc
+        hint = (
+            " (the file looks truncated; re-download it)"
+            if exc.pos >= len(text.rstrip()) - 1
+            else ""
+        )
+        raise InputFormatError(
+            f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what})."
+        ) from exc
 
 
 def require_keys(obj: Any, keys: tuple[str, ...], where: str, fix: str) -> None:
@@ -110,7 +118,10 @@ def check_image(path: Path) -> CheckedImage | tuple[str, str]:
                     "L": "grayscale image", "1": "1-bit image", "I;16": "16-bit image", "I;16B": "16-bit image",
                     "I": "32-bit integer image", "F": "float image",
                 }.get(mode, f"{mode} image")  # fmt: skip
-                return ("non-RGB image", f"{path.name} is a {kind} (mode {mode}); convert it to 8-bit RGB")
+                return (
+                    "non-RGB image",
+                    f"{path.name} is a {kind} (mode {mode}); convert it to 8-bit RGB",
+                )
             rgb = np.asarray(im, dtype=np.uint8)
             return CheckedImage(rgb, im.width, im.height, hashlib.sha256(data).hexdigest())
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -121,4 +132,6 @@ def progress(total: int, desc: str, quiet: bool = False) -> Any:
     """A tqdm bar on stderr (hidden when quiet or not a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, disable=True if quiet else None)
+    return tqdm(
+        total=total, desc=desc, unit="item", file=sys.stderr, disable=True if quiet else None
+    )

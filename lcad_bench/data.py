@@ -374,7 +374,9 @@ def write_split(
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"{out} exists and is not empty; pass --overwrite to replace it or choose another --out")
+        raise UsageError(
+            f"{out} exists and is not empty; pass --overwrite to replace it or choose another --out"
+        )
     ids = [r.pair_id for r in records]
     dup = [k for k, n in Counter(ids).items() if n > 1]
     if dup:
@@ -398,7 +400,9 @@ def write_split(
             pairs=len(records),
             images=len({r.image_key for r in records}),
             natural_levels={lv: sum(1 for r in records if r.natural_level == lv) for lv in LEVELS},
-            controlled_partial_defined=sum(1 for r in records if r.descriptions.get("partial") is not None),
+            controlled_partial_defined=sum(
+                1 for r in records if r.descriptions.get("partial") is not None
+            ),
             excluded=len(manifest.exclusions),
             excluded_by_reason=dict(Counter(e.reason for e in manifest.exclusions)),
             review=len(manifest.review),
@@ -406,10 +410,17 @@ def write_split(
         from lcad_bench import __version__
 
         m = manifest.model_copy(
-            update={"shards": shards, "counts": counts, "content_hash": content_hash(records), "lcad_bench_version": __version__}
+            update={
+                "shards": shards,
+                "counts": counts,
+                "content_hash": content_hash(records),
+                "lcad_bench_version": __version__,
+            }
         )
         (tmp / "manifest.json").write_text(m.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        level_rows = "\n".join(f"| natural level {lv} | {counts['natural_levels'][lv]} |" for lv in LEVELS)
+        level_rows = "\n".join(
+            f"| natural level {lv} | {counts['natural_levels'][lv]} |" for lv in LEVELS
+        )
         card = CARD_TEMPLATE.format(
             license=license, split=m.split, builder=m.builder.get("name", "?"), version=__version__,
             created=m.created_at, description=description or "", pairs=counts["pairs"], images=counts["images"],
@@ -501,20 +512,30 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
     root = Path(path)
     mpath = root / "manifest.json"
     if not mpath.is_file():
-        raise MissingInputError(f"{root}: no manifest.json; is this a split folder built by `lcad-bench build`?")
+        raise MissingInputError(
+            f"{root}: no manifest.json; is this a split folder built by `lcad-bench build`?"
+        )
     try:
         manifest = Manifest.model_validate_json(mpath.read_text(encoding="utf-8"))
     except ValidationError as exc:
-        raise InputFormatError(f"{mpath}: invalid manifest ({exc.error_count()} problems): {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}") from exc
+        raise InputFormatError(
+            f"{mpath}: invalid manifest ({exc.error_count()} problems): {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
+        ) from exc
     if manifest.schema_version > SCHEMA_VERSION:
-        raise InputFormatError(f"{mpath}: schema_version {manifest.schema_version} is newer than this lcad-bench ({SCHEMA_VERSION}); upgrade lcad-bench")
+        raise InputFormatError(
+            f"{mpath}: schema_version {manifest.schema_version} is newer than this lcad-bench ({SCHEMA_VERSION}); upgrade lcad-bench"
+        )
     records: list[PairRecord] = []
     for shard in manifest.shards:
         f = root / shard.path
         if not f.is_file():
-            raise MissingInputError(f"{f}: shard listed in manifest.json is missing; rebuild the split")
+            raise MissingInputError(
+                f"{f}: shard listed in manifest.json is missing; rebuild the split"
+            )
         if verify and file_sha256(f) != shard.sha256:
-            raise InputFormatError(f"{f}: sha256 differs from manifest.json; the shard was modified or corrupted, rebuild the split")
+            raise InputFormatError(
+                f"{f}: sha256 differs from manifest.json; the shard was modified or corrupted, rebuild the split"
+            )
         rows = pq.read_table(f).to_pylist()
         if len(rows) != shard.rows:
             raise InputFormatError(f"{f}: {len(rows)} rows, manifest.json says {shard.rows}")
@@ -522,7 +543,11 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
             try:
                 records.append(PairRecord.from_row(r))
             except (KeyError, ValueError, TypeError) as exc:
-                raise InputFormatError(f"{f}: row {i} ({r.get('pair_id')}) is malformed: {exc}") from exc
+                raise InputFormatError(
+                    f"{f}: row {i} ({r.get('pair_id')}) is malformed: {exc}"
+                ) from exc
     if verify and content_hash(records) != manifest.content_hash:
-        raise InputFormatError(f"{root}: content hash of the records differs from manifest.json; rebuild the split")
+        raise InputFormatError(
+            f"{root}: content hash of the records differs from manifest.json; rebuild the split"
+        )
     return Split(root, manifest, records)

@@ -53,7 +53,9 @@ class Described:
         }
 
 
-def describe_analyses(captions: Sequence[Caption], analyses: Sequence[Analysis], base_seed: int = 0) -> list[Described]:
+def describe_analyses(
+    captions: Sequence[Caption], analyses: Sequence[Analysis], base_seed: int = 0
+) -> list[Described]:
     """Levels for already analysed captions (pair id = caption id, for the partial seed)."""
     return [
         Described(c, a, natural_level(a), controlled_levels(a, pair_id=c.id, base_seed=base_seed))
@@ -68,11 +70,15 @@ def read_captions(path: str | Path) -> list[Caption]:
     Errors name the file and the offending line or annotation."""
     p = Path(path)
     if not p.is_file():
-        raise MissingInputError(f"{p}: no such file. Pass a text file with one caption per line or a COCO captions JSON.")
+        raise MissingInputError(
+            f"{p}: no such file. Pass a text file with one caption per line or a COCO captions JSON."
+        )
     try:
         raw = p.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{p}: not UTF-8 text (byte {exc.start}); re-save the file as UTF-8.") from exc
+        raise InputFormatError(
+            f"{p}: not UTF-8 text (byte {exc.start}); re-save the file as UTF-8."
+        ) from exc
     stripped = raw.lstrip("\ufeff").lstrip()
     if p.suffix.lower() == ".json" or stripped.startswith("{"):
         return _coco_captions(p, stripped)
@@ -100,7 +106,9 @@ def _coco_captions(p: Path, text: str) -> list[Caption]:
     out = []
     for k, ann in enumerate(data["annotations"]):
         if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str):
-            raise InputFormatError(f"{p}: annotation #{k} has no string 'caption' field: {str(ann)[:80]!r}")
+            raise InputFormatError(
+                f"{p}: annotation #{k} has no string 'caption' field: {str(ann)[:80]!r}"
+            )
         cid = ann.get("id", k)
         img = ann.get("image_id")
         out.append(Caption(f"{img}:{cid}" if img is not None else str(cid), ann["caption"]))

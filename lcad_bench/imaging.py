@@ -49,7 +49,9 @@ class Geometry:
         return (left, top, left + self.size, top + self.size)
 
 
-def to_eval_geometry(img: Image.Image, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop") -> Image.Image:
+def to_eval_geometry(
+    img: Image.Image, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+) -> Image.Image:
     """An RGB image resized and cropped to ``size`` x ``size`` (bicubic, antialiased)."""
     if img.size == (size, size):
         return img  # already at the evaluation geometry: resizing to the same size is identity
@@ -58,7 +60,9 @@ def to_eval_geometry(img: Image.Image, size: int = EVAL_RESOLUTION, policy: str 
     return out.crop(g.crop_box) if policy == "short_side_center_crop" else out
 
 
-def mask_to_eval_geometry(mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop") -> np.ndarray:
+def mask_to_eval_geometry(
+    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+) -> np.ndarray:
     """A boolean H x W mask through the same geometry (nearest neighbour)."""
     h, w = mask.shape
     g = Geometry(w, h, size, policy)
@@ -68,7 +72,9 @@ def mask_to_eval_geometry(mask: np.ndarray, size: int = EVAL_RESOLUTION, policy:
     return np.asarray(im) > 127
 
 
-def mask_kept_fraction(mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop") -> float:
+def mask_kept_fraction(
+    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+) -> float:
     """Share of a mask's area that survives the crop (1.0 for square_resize)."""
     total = mask.sum()
     if total == 0:
@@ -89,7 +95,13 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     a = np.asarray(rgb)
     x = a.astype(np.float64) / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
     lin = np.where(x > 0.04045, ((x + 0.055) / 1.055) ** 2.4, x / 12.92)
-    m = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
+    m = np.array(
+        [
+            [0.412453, 0.357580, 0.180423],
+            [0.212671, 0.715160, 0.072169],
+            [0.019334, 0.119193, 0.950227],
+        ]
+    )
     xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
     L = np.where(xyz[..., 1] > 0.008856, 116.0 * np.cbrt(xyz[..., 1]) - 16.0, 903.3 * xyz[..., 1])
@@ -137,8 +149,16 @@ def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     lab = np.asarray(lab, dtype=np.float64)
     fy = (lab[..., 0] + 16.0) / 116.0
     f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * np.array([0.95047, 1.0, 1.08883])
-    m = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
+    xyz = np.where(f > 0.2068966, f**3, (f - 16.0 / 116.0) / 7.787) * np.array(
+        [0.95047, 1.0, 1.08883]
+    )
+    m = np.array(
+        [
+            [0.412453, 0.357580, 0.180423],
+            [0.212671, 0.715160, 0.072169],
+            [0.019334, 0.119193, 0.950227],
+        ]
+    )
     return xyz @ np.linalg.inv(m).T
 
 
@@ -155,7 +175,9 @@ def to_uint8(rgb01: np.ndarray) -> np.ndarray:
 
 
 _SRGB_TO_LINEAR = np.where(
-    np.arange(256) / 255.0 > 0.04045, ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4, np.arange(256) / 255.0 / 12.92
+    np.arange(256) / 255.0 > 0.04045,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+    np.arange(256) / 255.0 / 12.92,
 )
 _Y_ROW = np.array([0.212671, 0.715160, 0.072169])
 _Y_LUT = [_SRGB_TO_LINEAR * c for c in _Y_ROW]  # per-channel contribution to Y

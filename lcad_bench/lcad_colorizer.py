@@ -48,15 +48,29 @@ class LCADColorizer(Colorizer):
                 "docs/lcad.md says where to get the official weights."
             )
         if not (Path(checkpoint) / "model_index.json").is_file():
-            raise MissingInputError(f"{Path(checkpoint) / 'model_index.json'} not found: {checkpoint} is not a converted L-CAD folder. See docs/lcad.md.")
+            raise MissingInputError(
+                f"{Path(checkpoint) / 'model_index.json'} not found: {checkpoint} is not a converted L-CAD folder. See docs/lcad.md."
+            )
         if preset not in PRESETS:
             raise UsageError(f"lcad: unknown preset {preset!r}; presets are {', '.join(PRESETS)}")
         if dtype not in ("fp32", "fp16", "bf16"):
             raise UsageError(f"lcad: dtype must be fp32, fp16 or bf16, got {dtype!r}")
         if postprocess not in ("none", "l_replace"):
-            raise UsageError("lcad: postprocess must be none or l_replace (resize_back is implied by the evaluation size)")
-        self.checkpoint, self.preset, self.dtype, self.device = str(checkpoint), preset, dtype, device
-        self.steps, self.guidance, self.resolution, self.postprocess = steps, guidance, resolution, postprocess
+            raise UsageError(
+                "lcad: postprocess must be none or l_replace (resize_back is implied by the evaluation size)"
+            )
+        self.checkpoint, self.preset, self.dtype, self.device = (
+            str(checkpoint),
+            preset,
+            dtype,
+            device,
+        )
+        self.steps, self.guidance, self.resolution, self.postprocess = (
+            steps,
+            guidance,
+            resolution,
+            postprocess,
+        )
         self.uses_instance_masks = preset == "official_instance"  # type: ignore[misc]
         self.luminance_replaced = postprocess == "l_replace"  # type: ignore[misc]
         self._pipe: Any = None
@@ -78,7 +92,9 @@ class LCADColorizer(Colorizer):
             from lcad_bench.lcad.pipeline import LCADPipeline
 
             dt = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[self.dtype]
-            self._pipe = LCADPipeline.from_pretrained(self.checkpoint, torch_dtype=dt, device=self.device)
+            self._pipe = LCADPipeline.from_pretrained(
+                self.checkpoint, torch_dtype=dt, device=self.device
+            )
         return self._pipe
 
     def colorize(self, batch: Sequence[ColorizationRequest]) -> list[np.ndarray]:
@@ -98,11 +114,15 @@ class LCADColorizer(Colorizer):
         prompts = [r.description for r in batch]
         if self.uses_instance_masks:
             if any(r.masks is None or not r.instance_prompt for r in batch):
-                raise UsageError("official_instance needs instance prompts and masks (use a multi-instance split at level complete)")
+                raise UsageError(
+                    "official_instance needs instance prompts and masks (use a multi-instance split at level complete)"
+                )
             prompts = [r.instance_prompt or "" for r in batch]
             kw["instance_masks"] = [torch.from_numpy(r.masks) for r in batch]
         gens = [torch.Generator("cpu").manual_seed(int(r.seed)) for r in batch]
-        res = pipe(prompts, luminance=[r.luminance for r in batch], generator=gens, output_type="np", **kw)
+        res = pipe(
+            prompts, luminance=[r.luminance for r in batch], generator=gens, output_type="np", **kw
+        )
         out = []
         for r, img in zip(batch, res.images):
             h, w = r.luminance.shape

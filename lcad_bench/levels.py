@@ -128,7 +128,9 @@ def choose_partial(m: int, pair_id: str, base_seed: int = 0) -> tuple[int, ...] 
     return tuple(sorted(rng.sample(range(m), k)))
 
 
-def controlled_levels(analysis: Analysis, pair_id: str | None = None, base_seed: int = 0) -> Descriptions:
+def controlled_levels(
+    analysis: Analysis, pair_id: str | None = None, base_seed: int = 0
+) -> Descriptions:
     """Complete / partial / sparse / none variants of an analysed caption.
 
     ``pair_id`` seeds the partial subset (default: the caption text itself), so the same pair and
@@ -146,13 +148,17 @@ def controlled_levels(analysis: Analysis, pair_id: str | None = None, base_seed:
         kept_ids = tuple(hue[i].phrase_id for i in chosen)
         drop = [p for i, p in enumerate(hue) if i not in chosen] + nonhue
         partial = rewrite(text, drop, analysis.strays)
-    return Descriptions(complete=text, partial=partial, sparse=sparse, none="", kept_phrase_ids=kept_ids)
+    return Descriptions(
+        complete=text, partial=partial, sparse=sparse, none="", kept_phrase_ids=kept_ids
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # text surgery
 
-_VOWEL_SOUND = re.compile(r"^(?:[aeio]|u(?!ni|s[eu]|ti|r[aeiou]|ku|ke)|hour|honest|heir|honou?r)", re.IGNORECASE)
+_VOWEL_SOUND = re.compile(
+    r"^(?:[aeio]|u(?!ni|s[eu]|ti|r[aeiou]|ku|ke)|hour|honest|heir|honou?r)", re.IGNORECASE
+)
 _CONSONANT_EXC = re.compile(r"^(?:one\b|once\b|eu|ewe|uni|use|usu|uti|ura|ure|uro)", re.IGNORECASE)
 _ARTICLE_END = re.compile(r"(?:^|(?<=\W))([Aa]n?)(\s+)$")
 _WORD_START = re.compile(r"^\s*([\w'][\w'-]*)")

@@ -43,13 +43,17 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
             ("seeds", r.seeds, first.seeds),
         ):
             if a != b:
-                raise InputFormatError(f"{p}: its {what} differs from {shards[0]}'s; only shards of one run can be merged")
+                raise InputFormatError(
+                    f"{p}: its {what} differs from {shards[0]}'s; only shards of one run can be merged"
+                )
     specs = [tuple(r.split.get("shard") or ()) for r in res]
     if all(specs):
         n = specs[0][1]
         got = sorted(s[0] for s in specs)
         if any(s[1] != n for s in specs) or got != list(range(n)):
-            raise InputFormatError(f"shards {sorted(specs)} are not exactly 0..{n - 1} of {n}: a shard is missing or repeated")
+            raise InputFormatError(
+                f"shards {sorted(specs)} are not exactly 0..{n - 1} of {n}: a shard is missing or repeated"
+            )
     rows: list[dict[str, Any]] = []
     for p in shards:
         for r in pq.read_table(Path(p) / "samples.parquet").to_pylist():
@@ -64,14 +68,22 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
     metric_names = [c.metric for c in first.aggregates]
     metric_names = list(dict.fromkeys(metric_names))
     levels = list(first.protocol.get("levels") or [])
-    decoded = [{k: (json.loads(v) if isinstance(v, str) and v[:1] in ("[", "{") else v) for k, v in r.items()} for r in rows]
+    decoded = [
+        {
+            k: (json.loads(v) if isinstance(v, str) and v[:1] in ("[", "{") else v)
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
     cells = R.aggregate(decoded, metric_names, levels)
     dist_rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     if suite is None and any((Path(p) / DIST_STATE).is_file() for p in shards):
         from lcad_bench.metric_suite import build_suite
 
-        suite = build_suite([d["metric"] for d in first.distribution_metrics] or None, explicit=False)
+        suite = build_suite(
+            [d["metric"] for d in first.distribution_metrics] or None, explicit=False
+        )
     if suite is not None:
         for p in shards:
             suite.merge_distribution_state(load_distribution_state(Path(p) / DIST_STATE))

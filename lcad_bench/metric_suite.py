@@ -35,7 +35,12 @@ def linked_phrases(prep: Prepared) -> list[Any]:
 class ProtocolSuite(MetricSuite):
     """Per-sample metrics for every sample and one distribution metric instance per level."""
 
-    def __init__(self, metrics: dict[str, Any], skipped: dict[str, str], factories: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        metrics: dict[str, Any],
+        skipped: dict[str, str],
+        factories: dict[str, Any] | None = None,
+    ) -> None:
         """``metrics``: name -> metric instance; ``factories``: name -> callable making a fresh
         instance of a distribution metric (one per level)."""
         self.metrics = metrics
@@ -43,14 +48,20 @@ class ProtocolSuite(MetricSuite):
         self.skipped = dict(skipped)
         self.per = {n: m for n, m in metrics.items() if m.info.kind == "per_sample"}
         self.dist_proto = {n: m for n, m in metrics.items() if m.info.kind == "distribution"}
-        self.names = [c for m in self.per.values() for c in (m.info.value_column, *m.info.extra_columns)]
+        self.names = [
+            c for m in self.per.values() for c in (m.info.value_column, *m.info.extra_columns)
+        ]
         self.distribution_names = list(self.dist_proto)
         self.dist: dict[str, dict[str, Any]] = {}
 
-    def per_sample(self, items: Sequence[Item], preds, gts, preps: Sequence[Prepared]) -> list[dict[str, Any]]:
+    def per_sample(
+        self, items: Sequence[Item], preds, gts, preps: Sequence[Prepared]
+    ) -> list[dict[str, Any]]:
         from lcad_bench.metrics.base import MetricBatch
 
-        batch = MetricBatch.from_lists([it.key for it in items], preds, gts, [linked_phrases(p) for p in preps])
+        batch = MetricBatch.from_lists(
+            [it.key for it in items], preds, gts, [linked_phrases(p) for p in preps]
+        )
         rows: list[dict[str, Any]] = [{} for _ in items]
         for m in self.per.values():
             for i, r in enumerate(m.update(batch)):
@@ -85,7 +96,10 @@ class ProtocolSuite(MetricSuite):
         return {n: m.describe() for n, m in self.metrics.items()}
 
     def distribution_state(self) -> dict[str, dict[str, Any]]:
-        return {lv: {n: m.state_dict() for n, m in d.items() if hasattr(m, "state_dict")} for lv, d in self.dist.items()}
+        return {
+            lv: {n: m.state_dict() for n, m in d.items() if hasattr(m, "state_dict")}
+            for lv, d in self.dist.items()
+        }
 
     def merge_distribution_state(self, state: dict[str, dict[str, Any]]) -> None:
         for lv, d in state.items():
@@ -119,4 +133,8 @@ def build_suite(names: Sequence[str] | None, explicit: bool) -> ProtocolSuite:
     if explicit and skipped:
         name, why = next(iter(skipped.items()))
         raise MissingInputError(f"metric {name!r} was requested but cannot run: {why}")
-    return ProtocolSuite({n: M.get_metric(n) for n in runnable}, skipped, {n: (lambda n=n: M.get_metric(n)) for n in runnable})
+    return ProtocolSuite(
+        {n: M.get_metric(n) for n in runnable},
+        skipped,
+        {n: (lambda n=n: M.get_metric(n)) for n in runnable},
+    )

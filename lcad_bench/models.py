@@ -109,7 +109,9 @@ def create_model(name: str, args: dict[str, Any] | None = None) -> Colorizer:
         unknown = sorted(set(args) - set(params))
         if unknown:
             accepted = ", ".join(params) or "none"
-            raise UsageError(f"model {name!r} does not take {', '.join(unknown)}; accepted --model-arg keys: {accepted}")
+            raise UsageError(
+                f"model {name!r} does not take {', '.join(unknown)}; accepted --model-arg keys: {accepted}"
+            )
     try:
         return cls(**args)
     except TypeError as exc:

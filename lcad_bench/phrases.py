@@ -55,10 +55,172 @@ WEAR_VERBS = frozenset({"wear", "don", "sport", "have"})
 DRESS_VERBS = frozenset({"dress", "clothe", "clad", "garb", "attire", "outfit"})
 REL_PRONOUNS = frozenset({"which", "that", "who", "whom"})
 PERSON_NOUNS = frozenset(
-    ["man", "men", "woman", "women", "boy", "boys", "girl", "girls", "person", "people", "child", "children", "kid", "kids", "lady", "ladies", "guy", "guys", "gentleman", "gentlemen", "player", "players", "goalkeeper", "goalie", "skier", "skiers", "surfer", "surfers", "skateboarder", "skateboarders", "snowboarder", "rider", "riders", "batter", "catcher", "pitcher", "umpire", "referee", "bride", "groom", "baby", "babies", "toddler", "teenager", "teen", "student", "students", "officer", "officers", "cop", "police", "policeman", "worker", "workers", "chef", "cook", "waiter", "waitress", "soldier", "soldiers", "athlete", "athletes", "team", "runner", "biker", "cyclist", "couple", "friends", "family", "adult", "adults", "individual", "someone", "somebody", "fan", "fans", "dancer", "dancers", "singer", "musician", "tourist", "tourists", "crowd", "spectator", "spectators", "male", "female", "daughter", "son", "mother", "father", "mom", "dad", "grandmother", "grandfather"]
+    [
+        "man",
+        "men",
+        "woman",
+        "women",
+        "boy",
+        "boys",
+        "girl",
+        "girls",
+        "person",
+        "people",
+        "child",
+        "children",
+        "kid",
+        "kids",
+        "lady",
+        "ladies",
+        "guy",
+        "guys",
+        "gentleman",
+        "gentlemen",
+        "player",
+        "players",
+        "goalkeeper",
+        "goalie",
+        "skier",
+        "skiers",
+        "surfer",
+        "surfers",
+        "skateboarder",
+        "skateboarders",
+        "snowboarder",
+        "rider",
+        "riders",
+        "batter",
+        "catcher",
+        "pitcher",
+        "umpire",
+        "referee",
+        "bride",
+        "groom",
+        "baby",
+        "babies",
+        "toddler",
+        "teenager",
+        "teen",
+        "student",
+        "students",
+        "officer",
+        "officers",
+        "cop",
+        "police",
+        "policeman",
+        "worker",
+        "workers",
+        "chef",
+        "cook",
+        "waiter",
+        "waitress",
+        "soldier",
+        "soldiers",
+        "athlete",
+        "athletes",
+        "team",
+        "runner",
+        "biker",
+        "cyclist",
+        "couple",
+        "friends",
+        "family",
+        "adult",
+        "adults",
+        "individual",
+        "someone",
+        "somebody",
+        "fan",
+        "fans",
+        "dancer",
+        "dancers",
+        "singer",
+        "musician",
+        "tourist",
+        "tourists",
+        "crowd",
+        "spectator",
+        "spectators",
+        "male",
+        "female",
+        "daughter",
+        "son",
+        "mother",
+        "father",
+        "mom",
+        "dad",
+        "grandmother",
+        "grandfather",
+    ]
 )
 GARMENT_NOUNS = frozenset(
-    ["shirt", "shirts", "t-shirt", "tshirt", "tee", "top", "tops", "jacket", "jackets", "coat", "coats", "sweater", "sweaters", "hoodie", "vest", "dress", "dresses", "skirt", "skirts", "pants", "trousers", "jeans", "shorts", "suit", "suits", "uniform", "uniforms", "tie", "ties", "hat", "hats", "cap", "caps", "helmet", "helmets", "shoes", "shoe", "sneakers", "boots", "socks", "gloves", "glove", "scarf", "scarves", "jersey", "jerseys", "outfit", "outfits", "clothes", "clothing", "gown", "robe", "apron", "bikini", "swimsuit", "wetsuit", "overalls", "sweatshirt", "blouse", "hood", "goggles", "glasses", "sunglasses", "backpack", "bag"]
+    [
+        "shirt",
+        "shirts",
+        "t-shirt",
+        "tshirt",
+        "tee",
+        "top",
+        "tops",
+        "jacket",
+        "jackets",
+        "coat",
+        "coats",
+        "sweater",
+        "sweaters",
+        "hoodie",
+        "vest",
+        "dress",
+        "dresses",
+        "skirt",
+        "skirts",
+        "pants",
+        "trousers",
+        "jeans",
+        "shorts",
+        "suit",
+        "suits",
+        "uniform",
+        "uniforms",
+        "tie",
+        "ties",
+        "hat",
+        "hats",
+        "cap",
+        "caps",
+        "helmet",
+        "helmets",
+        "shoes",
+        "shoe",
+        "sneakers",
+        "boots",
+        "socks",
+        "gloves",
+        "glove",
+        "scarf",
+        "scarves",
+        "jersey",
+        "jerseys",
+        "outfit",
+        "outfits",
+        "clothes",
+        "clothing",
+        "gown",
+        "robe",
+        "apron",
+        "bikini",
+        "swimsuit",
+        "wetsuit",
+        "overalls",
+        "sweatshirt",
+        "blouse",
+        "hood",
+        "goggles",
+        "glasses",
+        "sunglasses",
+        "backpack",
+        "bag",
+    ]
 )
 PHOTO_WORDS = frozenset(
     {"photo", "photograph", "picture", "image", "shot", "snapshot", "film", "filter", "pic",
@@ -66,7 +228,112 @@ PHOTO_WORDS = frozenset(
 )  # fmt: skip
 # Noun-chunk heads that are not objects of the scene (protocol section 5, "stop list").
 MENTION_STOP = frozenset(
-    ["image", "images", "photo", "photos", "photograph", "photographs", "picture", "pictures", "pic", "shot", "snapshot", "view", "views", "scene", "scenes", "background", "foreground", "side", "sides", "front", "back", "top", "bottom", "middle", "center", "centre", "area", "areas", "part", "parts", "lot", "lots", "couple", "group", "groups", "bunch", "bunches", "pair", "pairs", "number", "variety", "kind", "kinds", "type", "types", "sort", "way", "ways", "thing", "things", "something", "anything", "everything", "nothing", "one", "ones", "other", "others", "color", "colors", "colour", "colours", "shade", "shades", "day", "night", "time", "times", "while", "close", "closeup", "close-up", "angle", "image", "setting", "distance", "edge", "corner", "display", "it", "they", "them", "he", "she", "him", "her", "his", "its", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "you", "we", "us", "i", "me", "one"]
+    [
+        "image",
+        "images",
+        "photo",
+        "photos",
+        "photograph",
+        "photographs",
+        "picture",
+        "pictures",
+        "pic",
+        "shot",
+        "snapshot",
+        "view",
+        "views",
+        "scene",
+        "scenes",
+        "background",
+        "foreground",
+        "side",
+        "sides",
+        "front",
+        "back",
+        "top",
+        "bottom",
+        "middle",
+        "center",
+        "centre",
+        "area",
+        "areas",
+        "part",
+        "parts",
+        "lot",
+        "lots",
+        "couple",
+        "group",
+        "groups",
+        "bunch",
+        "bunches",
+        "pair",
+        "pairs",
+        "number",
+        "variety",
+        "kind",
+        "kinds",
+        "type",
+        "types",
+        "sort",
+        "way",
+        "ways",
+        "thing",
+        "things",
+        "something",
+        "anything",
+        "everything",
+        "nothing",
+        "one",
+        "ones",
+        "other",
+        "others",
+        "color",
+        "colors",
+        "colour",
+        "colours",
+        "shade",
+        "shades",
+        "day",
+        "night",
+        "time",
+        "times",
+        "while",
+        "close",
+        "closeup",
+        "close-up",
+        "angle",
+        "image",
+        "setting",
+        "distance",
+        "edge",
+        "corner",
+        "display",
+        "it",
+        "they",
+        "them",
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "its",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "you",
+        "we",
+        "us",
+        "i",
+        "me",
+        "one",
+    ]
 )
 PARTIAL_SEED_PREFIX = "partial"
 
@@ -341,8 +608,14 @@ class _Extractor:
                 j -= 1
                 continue
             e = lex.colours.get(w)
-            if w in lex.modifiers or w in lex.hue_compounds or e is not None and j in cand and self._hue_compound_modifier(j, i, cand) or w in ("very", "really", "all", "mostly", "entirely") and (
-                mods or not (j >= 1 and self.low[j - 1] == "in") and w in ("very", "really")
+            if (
+                w in lex.modifiers
+                or w in lex.hue_compounds
+                or e is not None
+                and j in cand
+                and self._hue_compound_modifier(j, i, cand)
+                or w in ("very", "really", "all", "mostly", "entirely")
+                and (mods or not (j >= 1 and self.low[j - 1] == "in") and w in ("very", "really"))
             ):
                 mods.append(j)
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
@@ -402,15 +675,20 @@ class _Extractor:
         while k < self.n:
             t = self.doc[k]
             nominal_vbg = (
-                t.tag_ == "VBG" and t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass")
+                t.tag_ == "VBG"
+                and t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass")
                 and not any(c.dep_ in ("dobj", "prep", "advmod", "prt") for c in t.children)
             )
             if t.pos_ in ("NOUN", "PROPN") or nominal_vbg:
                 if self.low[k] in self.lex.colour_bearing and last_noun is not None:
                     break
                 last_noun = k
-            elif t.pos_ in ("ADJ", "NUM") or t.text in ("-", "–") or (
-                t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG") and t.dep_ in ("amod", "compound")
+            elif (
+                t.pos_ in ("ADJ", "NUM")
+                or t.text in ("-", "–")
+                or (
+                    t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG") and t.dep_ in ("amod", "compound")
+                )
             ):
                 if last_noun is not None and t.text not in ("-", "–"):
                     break
@@ -428,11 +706,15 @@ class _Extractor:
         # compound words directly left of the head, not colours or modifiers: by the parse's
         # compound arcs, or (when the head was found by position) every noun of the noun run
         s = h
-        while s - 1 >= 0 and doc[s - 1].pos_ in ("NOUN", "PROPN") and (
-            doc[s - 1].dep_ in ("compound", "nmod", "amod")
-            or (run_start is not None and s - 1 >= run_start)
-        ) and self.low[s - 1] not in self.lex.colour_bearing and self.low[s - 1] not in (
-            self.lex.modifiers
+        while (
+            s - 1 >= 0
+            and doc[s - 1].pos_ in ("NOUN", "PROPN")
+            and (
+                doc[s - 1].dep_ in ("compound", "nmod", "amod")
+                or (run_start is not None and s - 1 >= run_start)
+            )
+            and self.low[s - 1] not in self.lex.colour_bearing
+            and self.low[s - 1] not in (self.lex.modifiers)
         ):
             s -= 1
         text_span = (doc[s].idx, tok.idx + len(tok.text))
@@ -443,8 +725,15 @@ class _Extractor:
         k = s - 1
         while k >= 0:
             t, w = doc[k], self.low[k]
-            if t.pos_ in ("DET", "ADJ", "NUM") or t.tag_ == "PRP$" or w in self.lex.colour_bearing or (
-                w in self.lex.modifiers or w in self.lex.hue_compounds or w in ("colored", "coloured")
+            if (
+                t.pos_ in ("DET", "ADJ", "NUM")
+                or t.tag_ == "PRP$"
+                or w in self.lex.colour_bearing
+                or (
+                    w in self.lex.modifiers
+                    or w in self.lex.hue_compounds
+                    or w in ("colored", "coloured")
+                )
             ):
                 left = k
                 if t.pos_ == "DET" or t.tag_ == "PRP$":
@@ -468,7 +757,9 @@ class _Extractor:
             if ch.dep_ in ("nsubj", "nsubjpass", "expl"):
                 if ch.lower_ in REL_PRONOUNS and v.dep_ == "relcl":
                     return v.head
-                if v.tag_ == "VBZ" or any(a.tag_ == "VBZ" for a in v.children if a.dep_ in ("aux", "auxpass")):
+                if v.tag_ == "VBZ" or any(
+                    a.tag_ == "VBZ" for a in v.children if a.dep_ in ("aux", "auxpass")
+                ):
                     # "a red car and the bus is white": a singular verb agrees with the
                     # conjunct nearest to it, which the parser attaches as conj of the first
                     conj = [c for c in ch.conjuncts if ch.i < c.i < v.i]
@@ -499,7 +790,9 @@ class _Extractor:
         low = self.low
         nxt = self._next(end_tok)
         h = self._noun_run_head(nxt)
-        if h is not None and (low[h] in GARMENT_NOUNS or self.doc[h].lemma_.lower() in GARMENT_NOUNS):
+        if h is not None and (
+            low[h] in GARMENT_NOUNS or self.doc[h].lemma_.lower() in GARMENT_NOUNS
+        ):
             return None  # the garment is named: R1 handles it
         p = m_first - 1
         while p >= 0 and low[p] in ("all", "mostly", "entirely", "mainly"):
@@ -508,8 +801,12 @@ class _Extractor:
             return None
         if low[p] == "in":
             q = p - 1
-            while q >= 0 and low[q] in ("all", "dressed", "clad", "clothed", "dress") and not (
-                self.doc[q].lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed")
+            while (
+                q >= 0
+                and low[q] in ("all", "dressed", "clad", "clothed", "dress")
+                and not (
+                    self.doc[q].lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed")
+                )
             ):
                 q -= 1
             if q < 0:
@@ -606,7 +903,9 @@ class _Extractor:
                 canonical, category = (ne.canonical if ne else key), None
             m_idx = mods.get(i, [])
             m_text = [self.low[j] for j in m_idx if self.low[j] not in ("very", "really", "all")]
-            m_spans = [self._span(j, j) for j in m_idx if self.low[j] not in ("very", "really", "all")]
+            m_spans = [
+                self._span(j, j) for j in m_idx if self.low[j] not in ("very", "really", "all")
+            ]
             if e is not None and e.implied_modifier:
                 m_text.append(e.implied_modifier)
                 m_spans.append((tok.idx, tok.idx + len(tok.text)))
@@ -669,7 +968,9 @@ class _Extractor:
                 else:
                     v = att
                     subj = self._subject_of(att)
-                    obj_tok = subj.i if subj is not None and subj.pos_ in ("NOUN", "PROPN") else None
+                    obj_tok = (
+                        subj.i if subj is not None and subj.pos_ in ("NOUN", "PROPN") else None
+                    )
                     if att.lemma_ == "be" or att.pos_ == "AUX":
                         rem_start, rem_end = self._pred_start(att, p), j
                     else:
@@ -681,7 +982,9 @@ class _Extractor:
                 h = self._noun_run_head(j + 1)
                 if h is not None:
                     obj_tok = h
-                elif cw.head.pos_ in ("NOUN", "PROPN") and cw.head.i != j and cw.head.i not in chain:
+                elif (
+                    cw.head.pos_ in ("NOUN", "PROPN") and cw.head.i != j and cw.head.i not in chain
+                ):
                     obj_tok = cw.head.i
                 else:
                     # "the car is red colored": a predicate
@@ -735,16 +1038,22 @@ class _Extractor:
                     obj_tok = p.i
                 elif p.pos_ in ("VERB", "AUX") and head.i == first - 1 - len(mods.get(first, [])):
                     w = self._wearer(p)
-                    if w is not None and (w.lemma_.lower() in PERSON_NOUNS or w.lower_ in PERSON_NOUNS):
+                    if w is not None and (
+                        w.lemma_.lower() in PERSON_NOUNS or w.lower_ in PERSON_NOUNS
+                    ):
                         rule, garment, replacement = "R6", True, "clothes"
                         obj_tok = w.i
-            elif dep in ("amod", "compound", "nmod") and head.pos_ in ("NOUN", "PROPN") and (
-                head.i not in chain and head.i > last
+            elif (
+                dep in ("amod", "compound", "nmod")
+                and head.pos_ in ("NOUN", "PROPN")
+                and (head.i not in chain and head.i > last)
             ):
                 rule, obj_tok = "R1", head.i
-            elif head.pos_ in ("AUX", "VERB") and (
-                head.lemma_ in PRED_VERBS or head.pos_ == "AUX"
-            ) and dep in PRED_DEPS:
+            elif (
+                head.pos_ in ("AUX", "VERB")
+                and (head.lemma_ in PRED_VERBS or head.pos_ == "AUX")
+                and dep in PRED_DEPS
+            ):
                 subj = self._subject_of(head)
                 if subj is not None:
                     rule = "R3"
@@ -768,21 +1077,30 @@ class _Extractor:
         used_rule = "R2" if len(chain) > 1 else rule
         for i in chain:
             e = lex.colours.get(cand[i])
-            if e is not None and used_rule not in e.rules and rule not in e.rules and len(chain) == 1:
+            if (
+                e is not None
+                and used_rule not in e.rules
+                and rule not in e.rules
+                and len(chain) == 1
+            ):
                 self.log.append(f"{doc[i].text!r} at {doc[i].idx} is not a colour under {rule}")
                 return None
         if self._negated(chain, v):
             c_span = (doc[first].idx, doc[last].idx + len(doc[last].text))
-            self.log.append(f"negated colour {doc.text[c_span[0]:c_span[1]]!r} dropped")
+            self.log.append(f"negated colour {doc.text[c_span[0] : c_span[1]]!r} dropped")
             if rule == "R3" and v is not None:  # "the car is not white" -> "the car"
-                self.negated_removals.append(self._span(min(rem_start, self._pred_start(v, m_first)), end_tok))
+                self.negated_removals.append(
+                    self._span(min(rem_start, self._pred_start(v, m_first)), end_tok)
+                )
             else:
                 self.negated_removals.append(self._span(m_first, end_tok))
             return None
         obj = self._object(obj_tok, run_start) if obj_tok is not None else None
-        if obj is not None and low[obj_tok] in PHOTO_WORDS and {cand[i] for i in chain} <= {
-            "black", "white"
-        }:
+        if (
+            obj is not None
+            and low[obj_tok] in PHOTO_WORDS
+            and {cand[i] for i in chain} <= {"black", "white"}
+        ):
             self.bw_photo = True
             return None
         final_rule = "R2" if len(chain) > 1 else rule
@@ -830,7 +1148,9 @@ class _Extractor:
         prev_end_tok = -10
         for i in idx:
             s = i
-            while s - 1 >= 0 and (self.low[s - 1] in lex.modifiers or self.low[s - 1] in ("-", "multi")):
+            while s - 1 >= 0 and (
+                self.low[s - 1] in lex.modifiers or self.low[s - 1] in ("-", "multi")
+            ):
                 s -= 1
             gap = self.low[prev_end_tok + 1 : s]
             if spans and len(gap) <= 2 and all(g in CHAIN_JOINERS for g in gap):
@@ -878,9 +1198,7 @@ class _Extractor:
         for p in phrases:
             if p.object is not None and p.object.head_span not in seen and not p.nonhue:
                 seen.add(p.object.head_span)
-                out.append(
-                    ObjectMention(p.object.head, p.object.lemma, p.object.head_span, True)
-                )
+                out.append(ObjectMention(p.object.head, p.object.lemma, p.object.head_span, True))
         return sorted(out, key=lambda m: m.span)
 
 
@@ -1025,7 +1343,11 @@ def _worker_count(n_texts: int, n_process: int | None) -> int:
     elif n_texts < PARALLEL_MIN_CAPTIONS:
         return 1
     else:
-        want = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        want = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
     # Workers only run spaCy's own (numpy/blis) ops, never torch's OpenMP pool, so forking a
     # process that imported torch is safe here; platforms without fork parse in-process.
     if want <= 1 or "fork" not in mp.get_all_start_methods():
@@ -1036,13 +1358,17 @@ def _worker_count(n_texts: int, n_process: int | None) -> int:
 def _analyse_chunk(texts: list[str]) -> list[Analysis]:
     ex = _FORK_EXTRACTOR
     assert ex is not None
-    return [_analyse_doc(doc, ex.lexicon, True) for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)]
+    return [
+        _analyse_doc(doc, ex.lexicon, True) for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
+    ]
 
 
 def _extract_chunk(texts: list[str]) -> list[list[ColorPhrase]]:
     ex = _FORK_EXTRACTOR
     assert ex is not None
-    return [_Extractor(doc, ex.lexicon).run() for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)]
+    return [
+        _Extractor(doc, ex.lexicon).run() for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
+    ]
 
 
 def _clean(text: Any) -> str:
@@ -1067,7 +1393,9 @@ def extract(text: str, pipeline: str | None = None) -> list[ColorPhrase]:
     return get_extractor(pipeline).extract(text)
 
 
-def extract_many(texts: Sequence[str], pipeline: str | None = None, **kw: Any) -> list[list[ColorPhrase]]:
+def extract_many(
+    texts: Sequence[str], pipeline: str | None = None, **kw: Any
+) -> list[list[ColorPhrase]]:
     """Colour phrases of many captions (fast path; see :meth:`PhraseExtractor.extract_many`)."""
     return get_extractor(pipeline).extract_many(texts, **kw)
 

@@ -50,7 +50,11 @@ class Registry(Generic[T]):
     def _add(self, name: str, target: Any) -> None:
         with self._lock:
             old = self._entries.get(name)
-            if old is not None and old is not target and not (isinstance(old, str) and not isinstance(target, str)):
+            if (
+                old is not None
+                and old is not target
+                and not (isinstance(old, str) and not isinstance(target, str))
+            ):
                 raise ValueError(f"{self.kind} {name!r} is already registered ({old!r})")
             self._entries[name] = target
 
@@ -84,7 +88,9 @@ class Registry(Generic[T]):
             )
         obj = self._resolve(name, target)
         if self.base is not None and not (isinstance(obj, type) and issubclass(obj, self.base)):
-            raise UsageError(f"{self.kind} {name!r} resolves to {obj!r}, which is not a subclass of {self.base.__name__}")
+            raise UsageError(
+                f"{self.kind} {name!r} resolves to {obj!r}, which is not a subclass of {self.base.__name__}"
+            )
         if name in self._entries:
             self._entries[name] = obj
         return obj
@@ -95,14 +101,20 @@ class Registry(Generic[T]):
             try:
                 mod = importlib.import_module(module)
             except ModuleNotFoundError as exc:
-                raise UsageError(f"{self.kind} {name!r}: cannot import module {module!r} ({exc})") from exc
+                raise UsageError(
+                    f"{self.kind} {name!r}: cannot import module {module!r} ({exc})"
+                ) from exc
             try:
                 return getattr(mod, attr)
             except AttributeError as exc:
-                raise UsageError(f"{self.kind} {name!r}: module {module!r} has no attribute {attr!r}") from exc
+                raise UsageError(
+                    f"{self.kind} {name!r}: module {module!r} has no attribute {attr!r}"
+                ) from exc
         if hasattr(target, "load") and hasattr(target, "group"):  # an EntryPoint
             try:
                 return target.load()
             except Exception as exc:  # noqa: BLE001  (third-party code: report, don't crash)
-                raise UsageError(f"{self.kind} {name!r} from entry point {target.value!r} failed to load: {exc}") from exc
+                raise UsageError(
+                    f"{self.kind} {name!r} from entry point {target.value!r} failed to load: {exc}"
+                ) from exc
         return target

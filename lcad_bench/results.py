@@ -60,7 +60,9 @@ class Results(BaseModel):
     samples: dict[str, Any] = {}
 
 
-def bootstrap_ci(values: np.ndarray, groups: np.ndarray, b: int = BOOTSTRAP_B, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+def bootstrap_ci(
+    values: np.ndarray, groups: np.ndarray, b: int = BOOTSTRAP_B, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float]:
     """95% percentile interval of the mean, resampling groups (images) with replacement."""
     uniq, inv = np.unique(groups, return_inverse=True)
     g = len(uniq)
@@ -76,7 +78,9 @@ def bootstrap_ci(values: np.ndarray, groups: np.ndarray, b: int = BOOTSTRAP_B, s
     return float(lo), float(hi)
 
 
-def aggregate(rows: Sequence[dict[str, Any]], metric_names: Sequence[str], levels: Sequence[str]) -> list[Cell]:
+def aggregate(
+    rows: Sequence[dict[str, Any]], metric_names: Sequence[str], levels: Sequence[str]
+) -> list[Cell]:
     """Cells from per-sample rows (keys: pair_id, image_key, level, error, <metric>...)."""
     cells = []
     for level in levels:
@@ -89,13 +93,24 @@ def aggregate(rows: Sequence[dict[str, Any]], metric_names: Sequence[str], level
             img_of: dict[str, str] = {}
             for r in lrows:
                 v = r.get(m)
-                if r.get("error") or isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or np.isnan(v):
+                if (
+                    r.get("error")
+                    or isinstance(v, bool)
+                    or not isinstance(v, (int, float, np.number))
+                    or np.isnan(v)
+                ):
                     continue  # failed samples, missing values and non-scalar diagnostics
                 per_pair[r["pair_id"]].append(float(v))
                 img_of[r["pair_id"]] = r["image_key"]
             if not per_pair:
-                if any(isinstance(r.get(m), (int, float)) for r in lrows) or all(r.get("error") for r in lrows):
-                    cells.append(Cell(level=level, metric=m, mean=None, n_pairs=0, n_images=0, n_failed=failed))
+                if any(isinstance(r.get(m), (int, float)) for r in lrows) or all(
+                    r.get("error") for r in lrows
+                ):
+                    cells.append(
+                        Cell(
+                            level=level, metric=m, mean=None, n_pairs=0, n_images=0, n_failed=failed
+                        )
+                    )
                 continue
             pairs = sorted(per_pair)
             vals = np.array([np.mean(per_pair[p]) for p in pairs])
@@ -110,8 +125,22 @@ def git_sha() -> dict[str, Any]:
     """The lcad-bench checkout's commit and dirty flag (when run from a git checkout)."""
     root = Path(__file__).resolve().parents[1]
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True, timeout=5).stdout.strip())
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=5,
+            ).stdout.strip()
+        )
         return {"git_sha": sha, "git_dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"git_sha": None, "git_dirty": None}
@@ -129,8 +158,24 @@ def environment() -> dict[str, Any]:
         except md.PackageNotFoundError:
             return None
 
-    env: dict[str, Any] = {"lcad_bench": lcad_bench.__version__, **git_sha(), "python": platform.python_version()}
-    for pkg in ("torch", "torchvision", "diffusers", "transformers", "numpy", "scikit-image", "spacy", "torchmetrics", "lpips", "pytorch-fid", "pillow"):
+    env: dict[str, Any] = {
+        "lcad_bench": lcad_bench.__version__,
+        **git_sha(),
+        "python": platform.python_version(),
+    }
+    for pkg in (
+        "torch",
+        "torchvision",
+        "diffusers",
+        "transformers",
+        "numpy",
+        "scikit-image",
+        "spacy",
+        "torchmetrics",
+        "lpips",
+        "pytorch-fid",
+        "pillow",
+    ):
         env[pkg] = v(pkg)
     try:
         import torch

@@ -68,7 +68,9 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
     try:
         i, n = (int(x) for x in spec.split("/"))
     except ValueError as exc:
-        raise UsageError(f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. --shard 0/4") from exc
+        raise UsageError(
+            f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. --shard 0/4"
+        ) from exc
     if not 0 <= i < n:
         raise UsageError(f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. --shard 0/4")
     return i, n
@@ -238,7 +240,18 @@ class OutputCache:
         # file or a complete one; the sha256 check on resume catches anything else
         atomic_write_bytes(self.path(item), data, fsync=False)
         with open(self.index_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"key": item.key, "pair_id": item.record.pair_id, "level": item.level, "seed": item.seed, "sha256": sha}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "key": item.key,
+                        "pair_id": item.record.pair_id,
+                        "level": item.level,
+                        "seed": item.seed,
+                        "sha256": sha,
+                    }
+                )
+                + "\n"
+            )
         self.index[item.key] = sha
         return sha
 
@@ -334,10 +347,18 @@ class MetricSuite:
     distribution_names: list[str] = []
     skipped: dict[str, str] = {}
 
-    def per_sample(self, items: Sequence[Item], preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], preps: Sequence[Prepared]) -> list[dict[str, Any]]:
+    def per_sample(
+        self,
+        items: Sequence[Item],
+        preds: Sequence[np.ndarray],
+        gts: Sequence[np.ndarray],
+        preps: Sequence[Prepared],
+    ) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def update_distribution(self, level: str, preds: Sequence[np.ndarray], gts: Sequence[np.ndarray]) -> None:
+    def update_distribution(
+        self, level: str, preds: Sequence[np.ndarray], gts: Sequence[np.ndarray]
+    ) -> None:
         return None
 
     def compute_distribution(self) -> dict[str, dict[str, Any]]:
@@ -392,7 +413,6 @@ def load_distribution_state(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-
 @dataclass
 class _Entry:
     item: Item
@@ -401,8 +421,13 @@ class _Entry:
     pred: np.ndarray | None = None
 
 
-def run_items(plan: RunPlan, suite: MetricSuite, batch_size: int = 8, strict: bool = False,
-              quiet: bool = False) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def run_items(
+    plan: RunPlan,
+    suite: MetricSuite,
+    batch_size: int = 8,
+    strict: bool = False,
+    quiet: bool = False,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Colorize every item whose output is not cached, and score every item, in one pass.
 
     Items are scored in plan order with fixed metric-batch boundaries whether their output was
@@ -430,7 +455,9 @@ def run_items(plan: RunPlan, suite: MetricSuite, batch_size: int = 8, strict: bo
         e.item.error, e.state = msg, "failed"
         counts["failed"] += 1
         if strict:
-            raise SamplesFailedError(f"{e.item.record.pair_id} [{e.item.level}]: {msg}. --strict stops here; finished outputs are kept in {cache.root}")
+            raise SamplesFailedError(
+                f"{e.item.record.pair_id} [{e.item.level}]: {msg}. --strict stops here; finished outputs are kept in {cache.root}"
+            )
 
     def score_flush() -> None:
         if not to_score:
@@ -454,7 +481,10 @@ def run_items(plan: RunPlan, suite: MetricSuite, batch_size: int = 8, strict: bo
                 try:
                     e.pred = np.asarray(Image.open(e.item.path).convert("RGB"))  # type: ignore[arg-type]
                 except (OSError, ValueError) as exc:
-                    fail(e, f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute")
+                    fail(
+                        e,
+                        f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute",
+                    )
             if e.state == "failed":
                 score_flush()  # keep rows in plan order
                 rows.append(_base_row(e.item))
@@ -469,11 +499,18 @@ def run_items(plan: RunPlan, suite: MetricSuite, batch_size: int = 8, strict: bo
             return
         reqs = [
             ColorizationRequest(
-                key=e.item.key, pair_id=e.item.record.pair_id, level=e.item.level, luminance=e.prep.luminance,  # type: ignore[union-attr]
-                gray=e.prep.gray, description=e.item.description,  # type: ignore[union-attr]
-                instance_prompt=e.item.record.instance_prompt if e.item.level == "complete" else None,
+                key=e.item.key,
+                pair_id=e.item.record.pair_id,
+                level=e.item.level,
+                luminance=e.prep.luminance,  # type: ignore[union-attr]
+                gray=e.prep.gray,
+                description=e.item.description,  # type: ignore[union-attr]
+                instance_prompt=e.item.record.instance_prompt
+                if e.item.level == "complete"
+                else None,
                 masks=e.prep.masks if model.uses_instance_masks else None,  # type: ignore[union-attr]
-                phrases=e.prep.phrases if model.uses_instance_masks else (), seed=e.item.seed,  # type: ignore[union-attr]
+                phrases=e.prep.phrases if model.uses_instance_masks else (),
+                seed=e.item.seed,  # type: ignore[union-attr]
             )  # fmt: skip
             for e in pending
         ]
@@ -584,7 +621,10 @@ def evaluate(
     for r, it in zip(rows, plan.items):
         r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
     # samples.parquet: one row per pair x level x seed; nested values as JSON
-    table_rows = [{k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()} for r in rows]
+    table_rows = [
+        {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()}
+        for r in rows
+    ]
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(table_rows), buf)
     atomic_write_bytes(plan.out / "samples.parquet", buf.getvalue())
@@ -595,24 +635,47 @@ def evaluate(
         warnings.append(f"{n_failed} samples failed (see the error column of samples.parquet)")
     save_distribution_state(plan.out / DIST_STATE, suite.distribution_state())
     dist = suite.compute_distribution()
-    dist_rows = [{"scheme": "controlled", "level": lv, "metric": n, **res} for lv, d in dist.items() for n, res in d.items()]
+    dist_rows = [
+        {"scheme": "controlled", "level": lv, "metric": n, **res}
+        for lv, d in dist.items()
+        for n, res in d.items()
+    ]
     for d in dist_rows:
         for w in d.get("warnings", []) or []:
             if w not in warnings:
                 warnings.append(w)
     m = plan.split.manifest
     res = R.Results(
-        run_id=f"{plan.model_info['name']}-{plan.config_hash[:12]}-{m.content_hash[:12]}" + (f"-shard{shard[0]}of{shard[1]}" if shard else ""),
+        run_id=f"{plan.model_info['name']}-{plan.config_hash[:12]}-{m.content_hash[:12]}"
+        + (f"-shard{shard[0]}of{shard[1]}" if shard else ""),
         created_at=timestamp(),
         model={**plan.model_info, "config_hash": plan.config_hash},
-        split={"id": m.split, "builder": m.builder, "content_hash": m.content_hash, "path": str(Path(split_path)),
-               "sources": [i.model_dump() for i in m.inputs], "n_pairs": len({it.record.pair_id for it in plan.items}),
-               "n_images": len({it.record.image_key for it in plan.items}), "limit": limit,
-               "shard": list(shard) if shard else None},  # fmt: skip
-        protocol={**m.protocol, "eval_resolution": EVAL_RESOLUTION, "resize_policy": "short_side_center_crop",
-                  "text_field": plan.config["text_field"], "levels": plan.levels},  # fmt: skip
-        seeds={"base_seed": base_seed, "n_seeds": n_seeds, "seed_rule": SEED_RULE, "bootstrap_seed": R.BOOTSTRAP_SEED,
-               "bootstrap_b": R.BOOTSTRAP_B, "partial_rule": m.protocol.get("partial_seed_rule")},  # fmt: skip
+        split={
+            "id": m.split,
+            "builder": m.builder,
+            "content_hash": m.content_hash,
+            "path": str(Path(split_path)),
+            "sources": [i.model_dump() for i in m.inputs],
+            "n_pairs": len({it.record.pair_id for it in plan.items}),
+            "n_images": len({it.record.image_key for it in plan.items}),
+            "limit": limit,
+            "shard": list(shard) if shard else None,
+        },  # fmt: skip
+        protocol={
+            **m.protocol,
+            "eval_resolution": EVAL_RESOLUTION,
+            "resize_policy": "short_side_center_crop",
+            "text_field": plan.config["text_field"],
+            "levels": plan.levels,
+        },  # fmt: skip
+        seeds={
+            "base_seed": base_seed,
+            "n_seeds": n_seeds,
+            "seed_rule": SEED_RULE,
+            "bootstrap_seed": R.BOOTSTRAP_SEED,
+            "bootstrap_b": R.BOOTSTRAP_B,
+            "partial_rule": m.protocol.get("partial_seed_rule"),
+        },  # fmt: skip
         environment=R.environment(),
         metrics=suite.metadata(),
         skipped_metrics=dict(suite.skipped),
@@ -620,7 +683,11 @@ def evaluate(
         distribution_metrics=dist_rows,
         counts={"samples": len(rows), "failed": n_failed},
         warnings=warnings,
-        samples={"path": "samples.parquet", "rows": len(rows), "sha256": hashlib.sha256((plan.out / "samples.parquet").read_bytes()).hexdigest()},
+        samples={
+            "path": "samples.parquet",
+            "rows": len(rows),
+            "sha256": hashlib.sha256((plan.out / "samples.parquet").read_bytes()).hexdigest(),
+        },
     )
     R.write_results(plan.out / "results.json", res)
     if strict and n_failed:

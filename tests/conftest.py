@@ -21,7 +21,9 @@ def shared_data() -> Path:
     """The real-data folder of $LCAD_BENCH_SHARED_DATA; skips with the reason when unset."""
     root = os.environ.get("LCAD_BENCH_SHARED_DATA", "")
     if not root:
-        pytest.skip("LCAD_BENCH_SHARED_DATA is unset: set it to the shared/data folder (.ci/run does)")
+        pytest.skip(
+            "LCAD_BENCH_SHARED_DATA is unset: set it to the shared/data folder (.ci/run does)"
+        )
     path = Path(root)
     if not path.is_dir():
         pytest.skip(f"LCAD_BENCH_SHARED_DATA={root} is not a folder")

@@ -31,6 +31,4 @@ def read_gold(path: Path = GOLD_FILE) -> list[tuple[str, str, set[Pair]]]:
 
 def predicted_pairs(phrases) -> set[Pair]:
     """(canonical colours, object head lower-cased or '?') for extracted phrases."""
-    return {
-        (p.canonical, p.object.head.lower() if p.object is not None else "?") for p in phrases
-    }
+    return {(p.canonical, p.object.head.lower() if p.object is not None else "?") for p in phrases}

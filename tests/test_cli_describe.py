@@ -32,7 +32,9 @@ def test_describe_text_file_and_coco_json(tmp_path, capsys):
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in lines] == ["line2", "line4"]
     coco = tmp_path / "captions.json"
-    coco.write_text(json.dumps({"annotations": [{"id": 7, "image_id": 1, "caption": "a white dog"}]}))
+    coco.write_text(
+        json.dumps({"annotations": [{"id": 7, "image_id": 1, "caption": "a white dog"}]})
+    )
     out = tmp_path / "o.jsonl"
     assert main(["describe", "--file", str(coco), "--out", str(out), "-q"]) == 0
     rec = json.loads(out.read_text())
@@ -70,7 +72,10 @@ def test_describe_usage_errors(capsys):
 
 
 def test_missing_spacy_pipeline_is_a_clear_error(capsys):
-    assert main(["describe", "a red car", "--spacy-model", "en_core_web_nonexistent"]) == ExitCode.MISSING
+    assert (
+        main(["describe", "a red car", "--spacy-model", "en_core_web_nonexistent"])
+        == ExitCode.MISSING
+    )
     err = capsys.readouterr().err
     assert "en_core_web_nonexistent" in err and "spacy download" in err
 
@@ -92,12 +97,23 @@ def test_demo_prints_every_level(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "natural levels:" in out and "sparse" in out and "partial" in out
     assert "Demo split built" in out and (tmp_path / "demo" / "split" / "manifest.json").is_file()
-    assert "lcad-bench leaderboard --board" in out and (tmp_path / "demo" / "board" / "leaderboard.parquet").is_file()
+    assert (
+        "lcad-bench leaderboard --board" in out
+        and (tmp_path / "demo" / "board" / "leaderboard.parquet").is_file()
+    )
     # end to end on real photos: the oracle paints the linked masks, so CWHR checks masks, links
     # and the CWHR table; the gray input scores 0 chromatic and 1 achromatic (protocol 6.6)
-    res = {m: json.loads((tmp_path / "demo" / "runs" / m / "results.json").read_text()) for m in ("gray", "oracle-palette")}
-    cell = {(m, c["level"], c["metric"]): c["mean"] for m, r in res.items() for c in r["aggregates"]}
+    res = {
+        m: json.loads((tmp_path / "demo" / "runs" / m / "results.json").read_text())
+        for m in ("gray", "oracle-palette")
+    }
+    cell = {
+        (m, c["level"], c["metric"]): c["mean"] for m, r in res.items() for c in r["aggregates"]
+    }
     assert cell[("oracle-palette", "complete", "cwhr_chromatic")] == 1.0
     assert cell[("oracle-palette", "complete", "cwhr_achromatic")] == 1.0
-    assert cell[("gray", "complete", "cwhr_chromatic")] == 0.0 and cell[("gray", "complete", "cwhr_achromatic")] == 1.0
+    assert (
+        cell[("gray", "complete", "cwhr_chromatic")] == 0.0
+        and cell[("gray", "complete", "cwhr_achromatic")] == 1.0
+    )
     assert cell[("gray", "none", "psnr")] == cell[("gray", "complete", "psnr")]

@@ -55,7 +55,12 @@ def test_round_trip_and_datasets(tmp_path, extractor):
     recs = make_records(extractor)
     out = tmp_path / "split"
     m = write_split(out, list(reversed(recs)), manifest())
-    assert m.counts["pairs"] == 3 and m.counts["natural_levels"] == {"complete": 2, "partial": 0, "sparse": 1, "none": 0}
+    assert m.counts["pairs"] == 3 and m.counts["natural_levels"] == {
+        "complete": 2,
+        "partial": 0,
+        "sparse": 1,
+        "none": 0,
+    }
     s = load_split(out)
     assert [r.pair_id for r in s.records] == ["img0#0", "img1#0", "img2#0"]
     assert s.records == recs
@@ -75,7 +80,9 @@ def test_rebuild_is_byte_identical(tmp_path, extractor):
     a = write_split(tmp_path / "a", make_records(extractor), manifest())
     b = write_split(tmp_path / "b", make_records(extractor), manifest())
     assert a.content_hash == b.content_hash
-    assert (tmp_path / "a/data/test-00000-of-00001.parquet").read_bytes() == (tmp_path / "b/data/test-00000-of-00001.parquet").read_bytes()
+    assert (tmp_path / "a/data/test-00000-of-00001.parquet").read_bytes() == (
+        tmp_path / "b/data/test-00000-of-00001.parquet"
+    ).read_bytes()
 
 
 def test_verification_errors(tmp_path, extractor):

@@ -15,9 +15,20 @@ sys.modules["lcad_gold"] = gold
 _spec.loader.exec_module(gold)
 
 ROWS = gold.read_gold()
-REQUIRED_SECTIONS = ["R1 amod", "R2 chains", "R3 predicate", "R4 colored", "R5 in X color", "R6 garments",
-                     "R7 compound", "modified and hyphenated colours", "extended colour names",
-                     "non-hue colour words", "ambiguous uses and negatives", "several phrases"]
+REQUIRED_SECTIONS = [
+    "R1 amod",
+    "R2 chains",
+    "R3 predicate",
+    "R4 colored",
+    "R5 in X color",
+    "R6 garments",
+    "R7 compound",
+    "modified and hyphenated colours",
+    "extended colour names",
+    "non-hue colour words",
+    "ambiguous uses and negatives",
+    "several phrases",
+]
 
 
 def test_gold_set_size_and_coverage():
@@ -43,21 +54,25 @@ def test_precision_and_recall_at_least_090(extractor, capsys):
             misses.append(f"{caption!r}: gold {sorted(want)} got {sorted(got)}")
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     with capsys.disabled():
-        print(f"\n[extraction gold] {len(ROWS)} captions: precision {precision:.3f} recall {recall:.3f} "
-              f"(tp {tp}, fp {fp}, fn {fn})")
+        print(
+            f"\n[extraction gold] {len(ROWS)} captions: precision {precision:.3f} recall {recall:.3f} "
+            f"(tp {tp}, fp {fp}, fn {fn})"
+        )
         for m in misses:
             print("   miss:", m)
     assert precision >= 0.90 and recall >= 0.90, misses
 
 
-@pytest.mark.parametrize("section,caption,want", ROWS[:5] + [r for r in ROWS if r[0] == "ambiguous uses and negatives"])
+@pytest.mark.parametrize(
+    "section,caption,want", ROWS[:5] + [r for r in ROWS if r[0] == "ambiguous uses and negatives"]
+)
 def test_spans_slice_the_input(extractor, section, caption, want):
     for p in extractor.extract(caption):
         for c in p.colours:
-            assert caption[c.span[0]:c.span[1]] == c.text
+            assert caption[c.span[0] : c.span[1]] == c.text
         if p.object is not None:
-            assert caption[p.object.span[0]:p.object.span[1]] == p.object.text
-            assert caption[p.object.head_span[0]:p.object.head_span[1]] == p.object.head
+            assert caption[p.object.span[0] : p.object.span[1]] == p.object.text
+            assert caption[p.object.head_span[0] : p.object.head_span[1]] == p.object.head
             s, e = p.object.noun_span
             assert caption[s:e].endswith(p.object.head)
 
@@ -77,15 +92,15 @@ def test_protocol_example_record(extractor):
 
 
 def test_modifiers_garments_and_hyphens(extractor):
-    p, = extractor.extract("a dark-green shirt")
+    (p,) = extractor.extract("a dark-green shirt")
     assert p.canonical == ("green",) and p.modifiers == ("dark",)
-    p, = extractor.extract("a reddish brown horse")
+    (p,) = extractor.extract("a reddish brown horse")
     assert p.canonical == ("brown",) and "reddish" in p.modifiers
-    p, = extractor.extract("a boy wearing yellow")
+    (p,) = extractor.extract("a boy wearing yellow")
     assert p.garment and p.object.head == "boy" and p.rule == "R6"
-    p, = extractor.extract("a man wearing a yellow shirt")
+    (p,) = extractor.extract("a man wearing a yellow shirt")
     assert not p.garment and p.object.head == "shirt"
-    p, = extractor.extract("a reddish dog")
+    (p,) = extractor.extract("a reddish dog")
     assert p.canonical == ("red",) and p.modifiers == ("ish",)
     assert extractor.extract("the car is not red") == []
 

@@ -17,9 +17,35 @@ COLOUR_WORDS = sorted(LEX.colour_bearing)
 OTHER_SENSE = {e.name for e in LEX.colours.values() if e.other_sense} | {
     e.name for e in LEX.nonhue.values() if e.other_sense
 }
-WORDS = COLOUR_WORDS + ["a", "the", "and", "car", "dog", "is", "in", "wearing", "colored", "color",
-                        "shirt", "man", "-", ",", ".", "light", "dark", "not", "of", "photo", "navy", "😀",
-                        "مرحبا", "\u200f", "\x00", "\t", "\n"]
+WORDS = COLOUR_WORDS + [
+    "a",
+    "the",
+    "and",
+    "car",
+    "dog",
+    "is",
+    "in",
+    "wearing",
+    "colored",
+    "color",
+    "shirt",
+    "man",
+    "-",
+    ",",
+    ".",
+    "light",
+    "dark",
+    "not",
+    "of",
+    "photo",
+    "navy",
+    "😀",
+    "مرحبا",
+    "\u200f",
+    "\x00",
+    "\t",
+    "\n",
+]
 texts = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(WORDS), max_size=40).map(" ".join),
@@ -34,16 +60,16 @@ def check(extractor, text):
     a = extractor.analyse(text)
     for p in a.phrases:
         for c in p.colours:
-            assert text[c.span[0]:c.span[1]] == c.text
+            assert text[c.span[0] : c.span[1]] == c.text
             for m, (s, e) in zip(c.modifiers, c.modifier_spans):
                 assert m == "ish" or text[s:e].lower() == m
         if p.object is not None:
-            assert text[p.object.span[0]:p.object.span[1]] == p.object.text
-            assert text[p.object.head_span[0]:p.object.head_span[1]] == p.object.head
+            assert text[p.object.span[0] : p.object.span[1]] == p.object.text
+            assert text[p.object.head_span[0] : p.object.head_span[1]] == p.object.head
         for s, e in p.removal:
             assert 0 <= s <= e <= len(text)
     for m in a.mentions:
-        assert text[m.span[0]:m.span[1]] == m.text
+        assert text[m.span[0] : m.span[1]] == m.text
     assert extractor.extract(text) == list(a.phrases)
     d = controlled_levels(a, pair_id="p")
     assert d.none == "" and d.complete == text

@@ -28,8 +28,12 @@ def test_fast_equals_full_on_real_coco_sample(extractor, shared_data):
 
 
 def test_forked_workers_equal_in_process(extractor):
-    caps = [f"a {c} car number {i} next to a {d} bus" for i, (c, d) in
-            enumerate(zip(["red", "blue", "white", "navy", "gold"] * 30, ["green", "gray", "pink"] * 50))]
+    caps = [
+        f"a {c} car number {i} next to a {d} bus"
+        for i, (c, d) in enumerate(
+            zip(["red", "blue", "white", "navy", "gold"] * 30, ["green", "gray", "pink"] * 50)
+        )
+    ]
     caps += ["a dog on a beach", "an orange on a bench", ""] * 10
     assert extractor.extract_many(caps, n_process=2) == extractor.extract_many(caps, fast=False)
     par = extractor.analyse_many(caps, n_process=2)
@@ -39,7 +43,11 @@ def test_forked_workers_equal_in_process(extractor):
 
 def test_prefilter_is_a_superset():
     # every caption with a phrase must pass the pre-filter; captions without lexicon words skip
-    assert may_contain_colour("A RED car") and may_contain_colour("dark-green") and may_contain_colour("multi-colored")
+    assert (
+        may_contain_colour("A RED car")
+        and may_contain_colour("dark-green")
+        and may_contain_colour("multi-colored")
+    )
     assert not may_contain_colour("a man covered in mud") and not may_contain_colour("credit card")
     assert not may_contain_colour("")
 

@@ -6,7 +6,13 @@ import numpy as np
 from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
 
-from lcad_bench.imaging import Geometry, luminance_and_gray, mask_to_eval_geometry, srgb_to_lab, to_eval_geometry
+from lcad_bench.imaging import (
+    Geometry,
+    luminance_and_gray,
+    mask_to_eval_geometry,
+    srgb_to_lab,
+    to_eval_geometry,
+)
 
 
 def test_luminance_and_gray_match_scikit_image():
@@ -20,7 +26,11 @@ def test_luminance_and_gray_match_scikit_image():
     assert np.allclose(L, srgb_to_lab(rgb)[..., 0], atol=1e-9)
     # white, black and sRGB 0.5 gray (L* 53.39)
     L3, g3 = luminance_and_gray(np.array([[[255, 255, 255], [0, 0, 0], [128, 128, 128]]], np.uint8))
-    assert np.allclose(L3[0], [100.0, 0.0, 53.585], atol=1e-2) and g3[0, :, 0].tolist() == [255, 0, 128]
+    assert np.allclose(L3[0], [100.0, 0.0, 53.585], atol=1e-2) and g3[0, :, 0].tolist() == [
+        255,
+        0,
+        128,
+    ]
 
 
 def test_short_side_centre_crop():

@@ -102,7 +102,9 @@ def test_partial_rule_matches_the_protocol_formula():
 
     for pid in ("000000414340#0", "x", "demo#3"):
         for m in (2, 3, 7):
-            rng = random.Random(int.from_bytes(hashlib.sha256(f"partial|5|{pid}".encode()).digest()[:8], "big"))
+            rng = random.Random(
+                int.from_bytes(hashlib.sha256(f"partial|5|{pid}".encode()).digest()[:8], "big")
+            )
             k = rng.randint(1, m - 1)
             assert choose_partial(m, pid, base_seed=5) == tuple(sorted(rng.sample(range(m), k)))
     assert choose_partial(1, "x") is None and choose_partial(0, "x") is None
@@ -116,9 +118,16 @@ def test_k_is_uniform_over_1_to_m_minus_1():
 
 def test_deterministic_and_zero_or_one_phrase(extractor):
     a = extractor.analyse("a red car and a blue truck")
-    assert controlled_levels(a, "p1", 3) == controlled_levels(extractor.analyse("a red car and a blue truck"), "p1", 3)
+    assert controlled_levels(a, "p1", 3) == controlled_levels(
+        extractor.analyse("a red car and a blue truck"), "p1", 3
+    )
     one = controlled_levels(extractor.analyse("a red car"))
-    assert one.partial is None and one.sparse == "a car" and one.none == "" and one.complete == "a red car"
+    assert (
+        one.partial is None
+        and one.sparse == "a car"
+        and one.none == ""
+        and one.complete == "a red car"
+    )
     zero = controlled_levels(extractor.analyse("a car on a road"))
     assert zero.partial is None and zero.sparse == "a car on a road"
     assert set(one.as_dict()) == set(LEVELS)

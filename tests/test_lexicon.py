@@ -36,8 +36,22 @@ def test_white_and_red_lab_by_hand():
 def test_at_least_40_extended_names_each_mapped_to_a_basic_category():
     ext = {e.canonical for e in LEX.colours.values() if e.kind == "extended"}
     assert len(ext) >= 40
-    for name in ("silver", "gold", "tan", "beige", "teal", "maroon", "navy", "turquoise", "lavender",
-                 "olive", "cream", "bronze", "burgundy", "blond"):
+    for name in (
+        "silver",
+        "gold",
+        "tan",
+        "beige",
+        "teal",
+        "maroon",
+        "navy",
+        "turquoise",
+        "lavender",
+        "olive",
+        "cream",
+        "bronze",
+        "burgundy",
+        "blond",
+    ):
         assert name in ext
     for e in LEX.colours.values():
         assert e.category in BASIC_TERMS, e
@@ -47,7 +61,19 @@ def test_at_least_40_extended_names_each_mapped_to_a_basic_category():
 
 
 def test_modifiers_nonhue_and_stops():
-    for m in ("light", "dark", "bright", "pale", "deep", "pastel", "neon", "vivid", "dull", "faded", "hot"):
+    for m in (
+        "light",
+        "dark",
+        "bright",
+        "pale",
+        "deep",
+        "pastel",
+        "neon",
+        "vivid",
+        "dull",
+        "faded",
+        "hot",
+    ):
         assert m in LEX.modifiers
     for w in ("colorful", "multicolored", "striped", "plaid", "checkered", "rainbow"):
         e = LEX.nonhue[w]

@@ -13,7 +13,9 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["lcad_bench.builders", "lcad_bench.baselines", "lcad_bench.leaderboard"])
+@pytest.mark.parametrize(
+    "name", ["lcad_bench.builders", "lcad_bench.baselines", "lcad_bench.leaderboard"]
+)
 def test_outer_folders_import_from_installed_package(name):
     mod = importlib.import_module(name)
     folder = name.split(".")[-1]
@@ -27,7 +29,9 @@ def test_packages_list_matches_init_folders():
     found = set()
     for init in ROOT.glob("**/__init__.py"):
         rel = init.parent.relative_to(ROOT)
-        if rel.parts[0] in (".venv", "tests", "benchmarks", "build") or rel.parts[0].startswith("."):
+        if rel.parts[0] in (".venv", "tests", "benchmarks", "build") or rel.parts[0].startswith(
+            "."
+        ):
             continue
         top = rel.parts[0]
         base = mapping.get(top, top)
@@ -38,7 +42,11 @@ def test_packages_list_matches_init_folders():
 def test_no_generic_top_level_names():
     for generic in ("builders", "baselines", "leaderboard"):
         spec = importlib.util.find_spec(generic)
-        assert spec is None or Path(spec.origin or "").resolve().parent != (ROOT / generic).resolve() or str(ROOT) in sys.path
+        assert (
+            spec is None
+            or Path(spec.origin or "").resolve().parent != (ROOT / generic).resolve()
+            or str(ROOT) in sys.path
+        )
 
 
 def test_help_lists_every_command_with_an_example():
@@ -48,10 +56,17 @@ def test_help_lists_every_command_with_an_example():
     for name, _module, summary in COMMANDS:
         assert name in text
         assert "lcad-bench" in summary, f"{name}: the summary must carry an example"
-    out = subprocess.run([sys.executable, "-m", "lcad_bench", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "lcad_bench", "--help"], capture_output=True, text=True, check=True
+    )
     assert "describe" in out.stdout and "examples" in out.stdout
     for name, _module, _summary in COMMANDS:
-        sub = subprocess.run([sys.executable, "-m", "lcad_bench", name, "--help"], capture_output=True, text=True, check=False)
+        sub = subprocess.run(
+            [sys.executable, "-m", "lcad_bench", name, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert sub.returncode == 0, sub.stderr
         assert "examples:" in sub.stdout and f"lcad-bench {name}" in sub.stdout
 

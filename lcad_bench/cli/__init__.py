@@ -15,18 +15,54 @@ from lcad_bench.errors import ExitCode, LcadBenchError
 
 # (command, module, one-line summary with an example) in the order --help lists them
 COMMANDS: list[tuple[str, str, str]] = [
-    ("describe", "describe", 'colour phrases and any-level descriptions: lcad-bench describe "a red car"'),
+    (
+        "describe",
+        "describe",
+        'colour phrases and any-level descriptions: lcad-bench describe "a red car"',
+    ),
     ("demo", "demo", "the main job on the embedded demo data: lcad-bench demo"),
-    ("build", "build", "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT"),
-    ("evaluate", "evaluate", "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray"),
+    (
+        "build",
+        "build",
+        "build a split: lcad-bench build coco-stuff --captions C.json --instances I.json --images DIR --out OUT",
+    ),
+    (
+        "evaluate",
+        "evaluate",
+        "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray",
+    ),
     ("show", "evaluate", "print a run's per-level table: lcad-bench show runs/gray"),
     ("merge", "evaluate", "combine --shard runs: lcad-bench merge runs/m-0 runs/m-1 --out runs/m"),
-    ("weights", "weights", "list/import metric weights offline: lcad-bench weights import vgg16-397923af.pth"),
-    ("convert-checkpoint", "convert_checkpoint", "official L-CAD weights -> pipeline folder: lcad-bench convert-checkpoint lcad.ckpt --text-encoder CLIP_DIR --out DIR"),
-    ("train", "train", "train L-CAD stage 1/2: lcad-bench train --stage 2 --split data/ecs --pipeline DIR --out runs/s2"),
-    ("summarize", "leaderboard", "run folders -> leaderboard tables: lcad-bench summarize runs/ --out board/"),
-    ("leaderboard", "leaderboard", "serve the Streamlit board: lcad-bench leaderboard --board board/"),
-    ("study", "leaderboard", "user-study export/analyze/import-likert: lcad-bench study analyze --board board/"),
+    (
+        "weights",
+        "weights",
+        "list/import metric weights offline: lcad-bench weights import vgg16-397923af.pth",
+    ),
+    (
+        "convert-checkpoint",
+        "convert_checkpoint",
+        "official L-CAD weights -> pipeline folder: lcad-bench convert-checkpoint lcad.ckpt --text-encoder CLIP_DIR --out DIR",
+    ),
+    (
+        "train",
+        "train",
+        "train L-CAD stage 1/2: lcad-bench train --stage 2 --split data/ecs --pipeline DIR --out runs/s2",
+    ),
+    (
+        "summarize",
+        "leaderboard",
+        "run folders -> leaderboard tables: lcad-bench summarize runs/ --out board/",
+    ),
+    (
+        "leaderboard",
+        "leaderboard",
+        "serve the Streamlit board: lcad-bench leaderboard --board board/",
+    ),
+    (
+        "study",
+        "leaderboard",
+        "user-study export/analyze/import-likert: lcad-bench study analyze --board board/",
+    ),
 ]
 
 
@@ -36,7 +72,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
-    epilog = "commands (examples):\n" + "\n".join(f"  {name:<20} {summary}" for name, _m, summary in COMMANDS)
+    epilog = "commands (examples):\n" + "\n".join(
+        f"  {name:<20} {summary}" for name, _m, summary in COMMANDS
+    )
     parser = argparse.ArgumentParser(
         prog="lcad-bench",
         description="Benchmark for language-based image colorization at any level of description.",
@@ -72,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception:  # noqa: BLE001  (a bug: show it in full)
         traceback.print_exc()
-        print("lcad-bench: unexpected error (a bug); please report it with the traceback above.", file=sys.stderr)
+        print(
+            "lcad-bench: unexpected error (a bug); please report it with the traceback above.",
+            file=sys.stderr,
+        )
         return int(ExitCode.BUG)
 
 

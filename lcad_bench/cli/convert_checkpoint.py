@@ -27,12 +27,30 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("checkpoint", type=Path, help="official checkpoint (.ckpt/.pt/.pth or .safetensors)")
-    parser.add_argument("--text-encoder", type=Path, required=True, help="folder with the CLIP text config (and tokenizer)")
-    parser.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder if not inside --text-encoder")
+    parser.add_argument(
+        "checkpoint", type=Path, help="official checkpoint (.ckpt/.pt/.pth or .safetensors)"
+    )
+    parser.add_argument(
+        "--text-encoder",
+        type=Path,
+        required=True,
+        help="folder with the CLIP text config (and tokenizer)",
+    )
+    parser.add_argument(
+        "--tokenizer", type=Path, default=None, help="tokenizer folder if not inside --text-encoder"
+    )
     parser.add_argument("--out", type=Path, required=True, help="new (or empty) output folder")
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32", help="saved weight dtype (default float32)")
-    parser.add_argument("--allow-pickle", action="store_true", help="allow pickled objects in a .ckpt (runs code from the file; trusted files only)")
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16"),
+        default="float32",
+        help="saved weight dtype (default float32)",
+    )
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow pickled objects in a .ckpt (runs code from the file; trusted files only)",
+    )
     parser.set_defaults(func=run)
     return parser
 

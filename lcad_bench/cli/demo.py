@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", default="demo-out", help="folder for the demo split and runs (default demo-out/)")
+    p.add_argument(
+        "--out", default="demo-out", help="folder for the demo split and runs (default demo-out/)"
+    )
     p.add_argument("--spacy-model", default=None, help="spaCy pipeline name or path")
     p.set_defaults(func=run)
     return p
@@ -52,14 +54,18 @@ def run(args: argparse.Namespace) -> int:
     ex = get_extractor(args.spacy_model)
     caps = [Caption(f"demo{i}", t) for i, t in enumerate(demo_captions())]
     described = describe_analyses(caps, ex.analyse_many([c.text for c in caps]))
-    print(f"== 1. Any-level descriptions (spaCy pipeline {ex.info['name']} {ex.info['version']}, spaCy {ex.info['spacy_version']})")
+    print(
+        f"== 1. Any-level descriptions (spaCy pipeline {ex.info['name']} {ex.info['version']}, spaCy {ex.info['spacy_version']})"
+    )
     print(format_described(described))
     print(_summary(described))
 
     split_dir = out / "split"
     m = build_demo(split_dir, embed_images=True, overwrite=True, spacy_model=args.spacy_model)
     c = m.counts
-    print(f"\n== 2. Demo split built: {split_dir} ({c['pairs']} pairs, {c['images']} images, content hash {m.content_hash[:16]})")
+    print(
+        f"\n== 2. Demo split built: {split_dir} ({c['pairs']} pairs, {c['images']} images, content hash {m.content_hash[:16]})"
+    )
     nat = c["natural_levels"]
     print(render_table(["natural level", "pairs"], [[lv, nat[lv]] for lv in ("complete", "partial", "sparse", "none")]
                        + [["controlled partial defined", c["controlled_partial_defined"]]]))  # fmt: skip

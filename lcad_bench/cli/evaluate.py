@@ -17,18 +17,41 @@ EXAMPLES = """examples:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="run a model on a split and score it", description="Colorize a split with a model (outputs cached as PNG, resumable) and compute the metrics.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--model", required=True, help="registered name (lcad-bench evaluate --model gray), module:Class, or an entry point")
-    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE", help="model option (repeatable); JSON scalars are converted")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="registered name (lcad-bench evaluate --model gray), module:Class, or an entry point",
+    )
+    p.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model option (repeatable); JSON scalars are converted",
+    )
     p.add_argument("--split", required=True, help="split folder built by lcad-bench build")
     p.add_argument("--out", default=None, help="run folder (default runs/<model>-<split>)")
-    p.add_argument("--levels", nargs="+", choices=LEVELS, default=None, help="levels to run (default: all)")
-    p.add_argument("--metrics", nargs="+", default=None, help="metrics to compute (default: every metric whose weights are present)")
+    p.add_argument(
+        "--levels", nargs="+", choices=LEVELS, default=None, help="levels to run (default: all)"
+    )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        default=None,
+        help="metrics to compute (default: every metric whose weights are present)",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N pairs only")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seed", type=int, default=0, help="base seed (per-pair seeds derive from it)")
     p.add_argument("--n-seeds", type=int, default=1)
-    p.add_argument("--shard", default=None, help="i/n: run the i-th of n deterministic shards; combine with lcad-bench merge")
-    p.add_argument("--strict", action="store_true", help="stop with exit code 5 at the first failed sample")
+    p.add_argument(
+        "--shard",
+        default=None,
+        help="i/n: run the i-th of n deterministic shards; combine with lcad-bench merge",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="stop with exit code 5 at the first failed sample"
+    )
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(func=run_evaluate)
 
@@ -100,16 +123,26 @@ def format_results(res, columns: tuple[str, ...] = HEADLINE) -> str:
         row = [lv, max((cell[(lv, m)].n_pairs for m in metrics if (lv, m) in cell), default=0)]
         for m in metrics:
             c = cell.get((lv, m))
-            row.append("-" if c is None or c.mean is None else f"{c.mean:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]")
+            row.append(
+                "-"
+                if c is None or c.mean is None
+                else f"{c.mean:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]"
+            )
         if has_cf:
             p, g = cell.get((lv, "cf_pred")), cell.get((lv, "cf_gt"))
-            row.append("-" if not p or not g or p.mean is None or g.mean is None else f"{abs(p.mean - g.mean):.2f}")
+            row.append(
+                "-"
+                if not p or not g or p.mean is None or g.mean is None
+                else f"{abs(p.mean - g.mean):.2f}"
+            )
         for m in dist_names:
             d = dist.get((lv, m))
             row.append("-" if d is None or d.get("value") is None else f"{d['value']:.2f}")
         rows.append(row)
     head = f"{res.model['name']} on {res.split['id']} ({res.split['n_pairs']} pairs)"
-    table = render_table(["level", "n", *metrics, *(["delta_cf"] if has_cf else []), *dist_names], rows)
+    table = render_table(
+        ["level", "n", *metrics, *(["delta_cf"] if has_cf else []), *dist_names], rows
+    )
     extra = ""
     if res.skipped_metrics:
         extra += f"\nskipped metrics: {', '.join(res.skipped_metrics)} (weights missing: `lcad-bench weights`; reasons in results.json)"

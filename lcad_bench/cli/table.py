@@ -7,12 +7,17 @@ import textwrap
 from collections.abc import Sequence
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int | None = None) -> str:
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int | None = None
+) -> str:
     """A boxed table; columns wider than their share of the terminal are wrapped."""
     width = max_width or max(80, shutil.get_terminal_size((120, 20)).columns)
     cells = [[("" if c is None else str(c)) for c in r] for r in rows]
     n = len(headers)
-    natural = [max([len(headers[i])] + [len(line) for r in cells for line in r[i].splitlines() or [""]]) for i in range(n)]
+    natural = [
+        max([len(headers[i])] + [len(line) for r in cells for line in r[i].splitlines() or [""]])
+        for i in range(n)
+    ]
     budget = width - (3 * n + 1)
     widths = list(natural)
     while sum(widths) > budget and max(widths) > 8:
@@ -23,7 +28,11 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_w
         wrapped = [textwrap.wrap(v, widths[i]) or [""] for i, v in enumerate(values)]
         height = max(len(w) for w in wrapped)
         return [
-            "| " + " | ".join((wrapped[i][h] if h < len(wrapped[i]) else "").ljust(widths[i]) for i in range(n)) + " |"
+            "| "
+            + " | ".join(
+                (wrapped[i][h] if h < len(wrapped[i]) else "").ljust(widths[i]) for i in range(n)
+            )
+            + " |"
             for h in range(height)
         ]
 

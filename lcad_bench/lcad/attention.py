@@ -134,7 +134,9 @@ class LCADAttnProcessor:
             hidden_states.shape if encoder_hidden_states is None else encoder_hidden_states.shape
         )
         if attention_mask is not None:
-            attention_mask = attn.prepare_attention_mask(attention_mask, sequence_length, batch_size)
+            attention_mask = attn.prepare_attention_mask(
+                attention_mask, sequence_length, batch_size
+            )
         if attn.group_norm is not None:
             hidden_states = attn.group_norm(hidden_states.transpose(1, 2)).transpose(1, 2)
         query = attn.to_q(hidden_states)
@@ -172,17 +174,23 @@ class LCADAttnProcessor:
         hidden_states = attn.to_out[0](hidden_states)
         hidden_states = attn.to_out[1](hidden_states)
         if input_ndim == 4:
-            hidden_states = hidden_states.transpose(-1, -2).reshape(batch_size, channel, height, width)
+            hidden_states = hidden_states.transpose(-1, -2).reshape(
+                batch_size, channel, height, width
+            )
         if attn.residual_connection:
             hidden_states = hidden_states + residual
         return hidden_states / attn.rescale_output_factor
 
 
-def install_processors(unet: Any, controller: AttentionController | None = None) -> AttentionController:
+def install_processors(
+    unet: Any, controller: AttentionController | None = None
+) -> AttentionController:
     """Install an :class:`LCADAttnProcessor` on every attention module of ``unet``; return the controller."""
     controller = controller or AttentionController()
     controller.num_levels = len(unet.config.block_out_channels)
-    unet.set_attn_processor({name: LCADAttnProcessor(controller, name) for name in unet.attn_processors})
+    unet.set_attn_processor(
+        {name: LCADAttnProcessor(controller, name) for name in unet.attn_processors}
+    )
     return controller
 
 
@@ -194,7 +202,9 @@ def cross_attention_names(unet: Any) -> list[str]:
 # --------------------------------------------------------------------------- spans and masks
 
 
-def instance_spans_from_prompt(tokenizer: Any, prompt: str, *, max_length: int = 77) -> list[tuple[int, int]]:
+def instance_spans_from_prompt(
+    tokenizer: Any, prompt: str, *, max_length: int = 77
+) -> list[tuple[int, int]]:
     """Token spans ``[start, end)`` (positions in the padded sequence, BOS at 0) of the comma-separated phrases.
 
     Reproduces the official rule (span k = the tokens of phrase k, commas, BOS and EOS excluded) and
@@ -202,7 +212,9 @@ def instance_spans_from_prompt(tokenizer: Any, prompt: str, *, max_length: int =
     """
     text = prompt.strip()
     if not text:
-        raise SpanError("instance prompt is empty: give comma-separated phrases, e.g. 'the red cup, the blue cup'")
+        raise SpanError(
+            "instance prompt is empty: give comma-separated phrases, e.g. 'the red cup, the blue cup'"
+        )
     if text.endswith(","):
         raise SpanError(
             f"instance prompt {prompt!r} ends with a comma, which gives an empty last phrase "
@@ -220,11 +232,15 @@ def instance_spans_from_prompt(tokenizer: Any, prompt: str, *, max_length: int =
     spans = list(zip(starts, split))
     for k, (s, e) in enumerate(spans):
         if e <= s:
-            raise SpanError(f"phrase {k} of instance prompt {prompt!r} is empty (two commas in a row?)")
+            raise SpanError(
+                f"phrase {k} of instance prompt {prompt!r} is empty (two commas in a row?)"
+            )
     return spans
 
 
-def validate_spans(spans: Sequence[Sequence[int]], n_masks: int, *, max_length: int = 77) -> list[tuple[int, int]]:
+def validate_spans(
+    spans: Sequence[Sequence[int]], n_masks: int, *, max_length: int = 77
+) -> list[tuple[int, int]]:
     """Check explicit spans: ``1 <= start < end <= max_length - 1`` and one span per mask."""
     out: list[tuple[int, int]] = []
     for k, span in enumerate(spans):

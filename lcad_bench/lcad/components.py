@@ -36,7 +36,9 @@ def unet_config(
     ``attention_head_dim`` is the number of heads, as in SD 1.x configs.
     """
     n = len(block_out_channels)
-    levels = attention_levels if attention_levels is not None else tuple(i < n - 1 for i in range(n))
+    levels = (
+        attention_levels if attention_levels is not None else tuple(i < n - 1 for i in range(n))
+    )
     down = tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in levels)
     up = tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(levels))
     return {
@@ -84,7 +86,10 @@ def vae_config(
 
 
 def luminance_config(
-    *, block_out_channels: tuple[int, ...] = (128, 256, 512, 512), layers_per_block: int = 2, norm_num_groups: int = 32
+    *,
+    block_out_channels: tuple[int, ...] = (128, 256, 512, 512),
+    layers_per_block: int = 2,
+    norm_num_groups: int = 32,
 ) -> dict[str, Any]:
     """``LuminanceEncoder`` kwargs (the official ``ddconfig`` of the VAE)."""
     return {

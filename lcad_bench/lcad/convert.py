@@ -63,7 +63,13 @@ _RESNET_UNET = {
     "out_layers.3": "conv2",
     "skip_connection": "conv_shortcut",
 }
-_RESNET_VAE = {"norm1": "norm1", "conv1": "conv1", "norm2": "norm2", "conv2": "conv2", "nin_shortcut": "conv_shortcut"}
+_RESNET_VAE = {
+    "norm1": "norm1",
+    "conv1": "conv1",
+    "norm2": "norm2",
+    "conv2": "conv2",
+    "nin_shortcut": "conv_shortcut",
+}
 _VAE_ATTN = {"norm": "group_norm", "q": "to_q", "k": "to_k", "v": "to_v", "proj_out": "to_out.0"}
 
 
@@ -108,10 +114,14 @@ def unet_block_table(config: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         for layer in range(r):
             rows.append((f"input_blocks.{i}.0.", f"down_blocks.{b}.resnets.{layer}.", "resnet"))
             if attn[b]:
-                rows.append((f"input_blocks.{i}.1.", f"down_blocks.{b}.attentions.{layer}.", "attn"))
+                rows.append(
+                    (f"input_blocks.{i}.1.", f"down_blocks.{b}.attentions.{layer}.", "attn")
+                )
             i += 1
         if b < n - 1:
-            rows.append((f"input_blocks.{i}.0.op.", f"down_blocks.{b}.downsamplers.0.conv.", "plain"))
+            rows.append(
+                (f"input_blocks.{i}.0.op.", f"down_blocks.{b}.downsamplers.0.conv.", "plain")
+            )
             i += 1
     i = 0
     for b in range(n):
@@ -122,7 +132,9 @@ def unet_block_table(config: Mapping[str, Any]) -> list[tuple[str, str, str]]:
                 rows.append((f"output_blocks.{i}.1.", f"up_blocks.{b}.attentions.{layer}.", "attn"))
             if layer == r and b < n - 1:
                 idx = 2 if has_attn else 1
-                rows.append((f"output_blocks.{i}.{idx}.conv.", f"up_blocks.{b}.upsamplers.0.conv.", "plain"))
+                rows.append(
+                    (f"output_blocks.{i}.{idx}.conv.", f"up_blocks.{b}.upsamplers.0.conv.", "plain")
+                )
             i += 1
     return rows
 
@@ -141,7 +153,9 @@ def map_unet_key(key: str, table: list[tuple[str, str, str]]) -> str | None:
 # --------------------------------------------------------------------------- VAE and luminance encoder
 
 
-def map_vae_part_key(key: str, part: str, n_levels: int, layers_per_block: int) -> tuple[str, bool] | None:
+def map_vae_part_key(
+    key: str, part: str, n_levels: int, layers_per_block: int
+) -> tuple[str, bool] | None:
     """Map a key inside ``encoder.`` / ``decoder.`` / ``g_encoder.`` (prefix removed).
 
     Returns ``(diffusers name without the part prefix, squeeze_1x1)`` or None when unknown. For
@@ -155,21 +169,28 @@ def map_vae_part_key(key: str, part: str, n_levels: int, layers_per_block: int) 
         return f"conv_norm_out.{m.group(1)}", False
     m = re.fullmatch(r"mid\.block_([12])\.(.+)", key)
     if m:
-        return f"mid_block.resnets.{int(m.group(1)) - 1}." + _rename_inner(m.group(2), _RESNET_VAE, key), False
+        return f"mid_block.resnets.{int(m.group(1)) - 1}." + _rename_inner(
+            m.group(2), _RESNET_VAE, key
+        ), False
     m = re.fullmatch(r"mid\.attn_1\.(norm|q|k|v|proj_out)\.(weight|bias)", key)
     if m:
         return f"mid_block.attentions.0.{_VAE_ATTN[m.group(1)]}.{m.group(2)}", m.group(1) != "norm"
     if part in ("encoder", "g_encoder"):
         m = re.fullmatch(r"down\.(\d+)\.block\.(\d+)\.(.+)", key)
         if m:
-            return f"down_blocks.{m.group(1)}.resnets.{m.group(2)}." + _rename_inner(m.group(3), _RESNET_VAE, key), False
+            return f"down_blocks.{m.group(1)}.resnets.{m.group(2)}." + _rename_inner(
+                m.group(3), _RESNET_VAE, key
+            ), False
         m = re.fullmatch(r"down\.(\d+)\.downsample\.conv\.(weight|bias)", key)
         if m:
             return f"down_blocks.{m.group(1)}.downsamplers.0.conv.{m.group(2)}", False
     if part == "g_encoder":
         m = re.fullmatch(r"down\.(\d+)\.zero_conv\.(\d+)\.(weight|bias)", key)
         if m:
-            return f"down_zero_convs.{layers_per_block * int(m.group(1)) + int(m.group(2))}.{m.group(3)}", False
+            return (
+                f"down_zero_convs.{layers_per_block * int(m.group(1)) + int(m.group(2))}.{m.group(3)}",
+                False,
+            )
         m = re.fullmatch(r"zero_conv_mid([12])\.(weight|bias)", key)
         if m:
             return f"mid_zero_convs.{int(m.group(1)) - 1}.{m.group(2)}", False
@@ -177,10 +198,15 @@ def map_vae_part_key(key: str, part: str, n_levels: int, layers_per_block: int) 
         m = re.fullmatch(r"up\.(\d+)\.block\.(\d+)\.(.+)", key)
         if m:
             k = n_levels - 1 - int(m.group(1))
-            return f"up_blocks.{k}.resnets.{m.group(2)}." + _rename_inner(m.group(3), _RESNET_VAE, key), False
+            return f"up_blocks.{k}.resnets.{m.group(2)}." + _rename_inner(
+                m.group(3), _RESNET_VAE, key
+            ), False
         m = re.fullmatch(r"up\.(\d+)\.upsample\.conv\.(weight|bias)", key)
         if m:
-            return f"up_blocks.{n_levels - 1 - int(m.group(1))}.upsamplers.0.conv.{m.group(2)}", False
+            return (
+                f"up_blocks.{n_levels - 1 - int(m.group(1))}.upsamplers.0.conv.{m.group(2)}",
+                False,
+            )
     return None
 
 
@@ -312,21 +338,33 @@ def check_against_modules(result: ConversionResult, modules: Mapping[str, torch.
         missing = set(target) - set(got)
         unexpected = set(got) - set(target)
         if missing:
-            problems.append(f"{name}: {len(missing)} parameter(s) not filled by the checkpoint: {_fmt_keys(missing)}")
+            problems.append(
+                f"{name}: {len(missing)} parameter(s) not filled by the checkpoint: {_fmt_keys(missing)}"
+            )
         if unexpected:
-            problems.append(f"{name}: {len(unexpected)} converted key(s) the model does not have: {_fmt_keys(unexpected)}")
+            problems.append(
+                f"{name}: {len(unexpected)} converted key(s) the model does not have: {_fmt_keys(unexpected)}"
+            )
         bad = [
             f"{k} checkpoint {tuple(got[k].shape)} vs model {tuple(target[k].shape)}"
             for k in sorted(set(got) & set(target))
             if tuple(got[k].shape) != tuple(target[k].shape)
         ]
         if bad:
-            problems.append(f"{name}: {len(bad)} shape mismatch(es): " + "; ".join(bad[:8]) + (" ..." if len(bad) > 8 else ""))
+            problems.append(
+                f"{name}: {len(bad)} shape mismatch(es): "
+                + "; ".join(bad[:8])
+                + (" ..." if len(bad) > 8 else "")
+            )
     if problems:
-        raise ConversionError("the checkpoint does not fit the L-CAD modules:\n  " + "\n  ".join(problems))
+        raise ConversionError(
+            "the checkpoint does not fit the L-CAD modules:\n  " + "\n  ".join(problems)
+        )
 
 
-def load_converted(result: ConversionResult, modules: Mapping[str, torch.nn.Module], *, assign: bool = False) -> None:
+def load_converted(
+    result: ConversionResult, modules: Mapping[str, torch.nn.Module], *, assign: bool = False
+) -> None:
     """Shape-check, then ``load_state_dict(strict=True)`` every component."""
     check_against_modules(result, modules)
     for name, module in modules.items():
@@ -336,7 +374,9 @@ def load_converted(result: ConversionResult, modules: Mapping[str, torch.nn.Modu
 # --------------------------------------------------------------------------- files
 
 
-def load_official_checkpoint(path: str | Path, *, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+def load_official_checkpoint(
+    path: str | Path, *, allow_pickle: bool = False
+) -> dict[str, torch.Tensor]:
     """Read ``.ckpt``/``.pt``/``.pth`` (``torch.load(weights_only=True)``) or ``.safetensors``; unwrap ``state_dict``."""
     p = Path(path)
     if not p.is_file():
@@ -361,7 +401,9 @@ def load_official_checkpoint(path: str | Path, *, allow_pickle: bool = False) ->
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ConversionError(f"{p} does not hold a state_dict of tensors (top-level type {type(obj).__name__})")
+        raise ConversionError(
+            f"{p} does not hold a state_dict of tensors (top-level type {type(obj).__name__})"
+        )
     return dict(obj)
 
 
@@ -371,13 +413,23 @@ def _resolve_text_dirs(text_encoder: Path, tokenizer: Path | None) -> tuple[Path
             f"--text-encoder {text_encoder} is not a folder: pass a local copy of openai/clip-vit-large-patch14 "
             "(config.json + tokenizer files) or a Stable Diffusion 1.x folder with text_encoder/ and tokenizer/"
         )
-    te = text_encoder / "text_encoder" if (text_encoder / "text_encoder" / "config.json").is_file() else text_encoder
+    te = (
+        text_encoder / "text_encoder"
+        if (text_encoder / "text_encoder" / "config.json").is_file()
+        else text_encoder
+    )
     if not (te / "config.json").is_file():
-        raise MissingInputError(f"no config.json in {te}: --text-encoder must hold the CLIP text model config")
+        raise MissingInputError(
+            f"no config.json in {te}: --text-encoder must hold the CLIP text model config"
+        )
     if tokenizer is None:
-        tokenizer = text_encoder / "tokenizer" if (text_encoder / "tokenizer").is_dir() else text_encoder
+        tokenizer = (
+            text_encoder / "tokenizer" if (text_encoder / "tokenizer").is_dir() else text_encoder
+        )
     if not any((tokenizer / f).is_file() for f in ("vocab.json", "tokenizer.json")):
-        raise MissingInputError(f"no CLIP tokenizer files (vocab.json/merges.txt or tokenizer.json) in {tokenizer}; pass --tokenizer DIR")
+        raise MissingInputError(
+            f"no CLIP tokenizer files (vocab.json/merges.txt or tokenizer.json) in {tokenizer}; pass --tokenizer DIR"
+        )
     return te, tokenizer
 
 
@@ -420,14 +472,20 @@ def convert_checkpoint(
             "luminance_encoder": LuminanceEncoder(**lum_cfg),
         }
     modules["text_encoder"] = text_model
-    result = convert_official_state_dict(sd, unet_cfg=unet_cfg, vae_cfg=vae_cfg, text_encoder_keys=text_model.state_dict().keys())
-    result.components = {name: {k: v.to(dtype) for k, v in comp.items()} for name, comp in result.components.items()}
+    result = convert_official_state_dict(
+        sd, unet_cfg=unet_cfg, vae_cfg=vae_cfg, text_encoder_keys=text_model.state_dict().keys()
+    )
+    result.components = {
+        name: {k: v.to(dtype) for k, v in comp.items()} for name, comp in result.components.items()
+    }
     load_converted(result, modules, assign=True)
     for name, module in modules.items():
         module.to(dtype)
         left = [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.is_meta]
         if left:
-            raise ConversionError(f"{name}: tensors left uninitialised after loading: {_fmt_keys(left)}")
+            raise ConversionError(
+                f"{name}: tensors left uninitialised after loading: {_fmt_keys(left)}"
+            )
     tok = CLIPTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
     if len(tok) != text_config.vocab_size:
         raise InputFormatError(
@@ -444,6 +502,10 @@ def convert_checkpoint(
         "dtype": str(dtype).replace("torch.", ""),
         "notes": result.notes,
     }
-    (out / "conversion_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote {out} ({', '.join(f'{k}: {v}' for k, v in report['component_keys'].items())}; ignored {len(result.ignored)})")
+    (out / "conversion_report.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf-8"
+    )
+    log(
+        f"wrote {out} ({', '.join(f'{k}: {v}' for k, v in report['component_keys'].items())}; ignored {len(result.ignored)})"
+    )
     return out

@@ -39,7 +39,9 @@ def decode_with_luminance(
     r = len(decoder.up_blocks[0].resnets) - 1
     expected = n_levels * r + 2
     if len(feats) != expected:
-        raise ValueError(f"decode_with_luminance needs {expected} luminance features, got {len(feats)}")
+        raise ValueError(
+            f"decode_with_luminance needs {expected} luminance features, got {len(feats)}"
+        )
     if feats[-1].shape[0] != latents.shape[0]:
         raise ValueError(
             f"batch mismatch: latents have {latents.shape[0]} samples, luminance features {feats[-1].shape[0]}"

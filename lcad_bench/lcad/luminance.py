@@ -67,7 +67,9 @@ class LuminanceEncoder(ModelMixin, ConfigMixin):
             add_attention=True,
             resnet_time_scale_shift="default",
         )
-        self.mid_zero_convs = nn.ModuleList(nn.Conv2d(chans[-1], chans[-1], kernel_size=1) for _ in range(2))
+        self.mid_zero_convs = nn.ModuleList(
+            nn.Conv2d(chans[-1], chans[-1], kernel_size=1) for _ in range(2)
+        )
         if zero_init:
             for conv in [*self.down_zero_convs, *self.mid_zero_convs]:
                 nn.init.zeros_(conv.weight)

@@ -109,7 +109,9 @@ class LCADPipeline:
     def dtype(self) -> torch.dtype:
         return next(self.unet.parameters()).dtype
 
-    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> LCADPipeline:
+    def to(
+        self, device: str | torch.device | None = None, dtype: torch.dtype | None = None
+    ) -> LCADPipeline:
         """Move (and optionally cast) every module; returns ``self``."""
         for module in (self.unet, self.vae, self.luminance_encoder, self.text_encoder):
             module.to(device=device, dtype=dtype)
@@ -127,14 +129,21 @@ class LCADPipeline:
         self.scheduler.save_pretrained(out / "scheduler")
         import diffusers
 
-        index: dict[str, Any] = {"_class_name": "LCADPipeline", "_diffusers_version": diffusers.__version__}
+        index: dict[str, Any] = {
+            "_class_name": "LCADPipeline",
+            "_diffusers_version": diffusers.__version__,
+        }
         index.update({name: list(lib_cls) for name, lib_cls in COMPONENTS.items()})
         (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
         return out
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, *, torch_dtype: torch.dtype | None = None, device: str | torch.device | None = None
+        cls,
+        path: str | Path,
+        *,
+        torch_dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
     ) -> LCADPipeline:
         """Load a folder written by :meth:`save_pretrained` or ``lcad-bench convert-checkpoint``."""
         root = Path(path)
@@ -146,7 +155,9 @@ class LCADPipeline:
             )
         missing = [name for name in COMPONENTS if not (root / name).is_dir()]
         if missing:
-            raise MissingInputError(f"{root} lacks component folder(s) {', '.join(missing)}; re-run the conversion")
+            raise MissingInputError(
+                f"{root} lacks component folder(s) {', '.join(missing)}; re-run the conversion"
+            )
         parts: dict[str, Any] = {}
         for name, (library, class_name) in COMPONENTS.items():
             klass = _import(library, class_name)
@@ -165,7 +176,9 @@ class LCADPipeline:
                 parts[name] = klass.from_pretrained(str(sub), **kwargs)
         tok = parts["tokenizer"]
         if len(tok) < 3 or len(tok("a c").input_ids) < 3:
-            raise InputFormatError(f"the tokenizer in {root / 'tokenizer'} is broken (vocabulary of {len(tok)} tokens)")
+            raise InputFormatError(
+                f"the tokenizer in {root / 'tokenizer'} is broken (vocabulary of {len(tok)} tokens)"
+            )
         pipe = cls(**parts)
         if device is not None:
             pipe.to(device)
@@ -179,7 +192,11 @@ class LCADPipeline:
         if max_length > 10_000:
             max_length = 77
         ids = self.tokenizer(
-            list(prompts), padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+            list(prompts),
+            padding="max_length",
+            max_length=max_length,
+            truncation=True,
+            return_tensors="pt",
         ).input_ids.to(self.text_encoder.device)
         return self.text_encoder(ids).last_hidden_state
 
@@ -201,12 +218,16 @@ class LCADPipeline:
             raise UsageError("pass exactly one of image=, luminance= or hint=")
         mult = self.size_multiple
         if resolution % mult:
-            raise UsageError(f"resolution must be a multiple of {mult} (UNet and VAE downsampling), got {resolution}")
+            raise UsageError(
+                f"resolution must be a multiple of {mult} (UNet and VAE downsampling), got {resolution}"
+            )
         if hint is not None:
             if hint.ndim != 4 or hint.shape[1] != 3:
                 raise UsageError(f"hint must be [B,3,H,W], got shape {tuple(hint.shape)}")
             if hint.shape[-1] % mult or hint.shape[-2] % mult:
-                raise UsageError(f"hint height and width must be multiples of {mult}, got {tuple(hint.shape[-2:])}")
+                raise UsageError(
+                    f"hint height and width must be multiples of {mult}, got {tuple(hint.shape[-2:])}"
+                )
             return hint.float(), [None] * hint.shape[0]
         hints: list[torch.Tensor] = []
         lums: list[torch.Tensor | None] = []
@@ -228,7 +249,13 @@ class LCADPipeline:
         enc = self.luminance_encoder
         return enc(hint.to(device=enc.device, dtype=enc.dtype))
 
-    def unet_eps(self, latents_in: torch.Tensor, t: torch.Tensor | int, context: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+    def unet_eps(
+        self,
+        latents_in: torch.Tensor,
+        t: torch.Tensor | int,
+        context: torch.Tensor,
+        gray: torch.Tensor,
+    ) -> torch.Tensor:
         """One UNet call on ``cat([latents, gray], dim=1)`` (latent channels first, then gray)."""
         self.controller.begin_unet_call(tuple(latents_in.shape[-2:]))
         x = torch.cat([latents_in, gray.to(latents_in.dtype)], dim=1)
@@ -247,15 +274,25 @@ class LCADPipeline:
         base = get_preset(preset) if isinstance(preset, str) else preset
         settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         if settings.attention_reuse not in ATTENTION_REUSE:
-            raise UsageError(f"attention_reuse must be one of {ATTENTION_REUSE}, got {settings.attention_reuse!r}")
+            raise UsageError(
+                f"attention_reuse must be one of {ATTENTION_REUSE}, got {settings.attention_reuse!r}"
+            )
         if settings.postprocess not in POSTPROCESS:
-            raise UsageError(f"postprocess must be one of {POSTPROCESS}, got {settings.postprocess!r}")
+            raise UsageError(
+                f"postprocess must be one of {POSTPROCESS}, got {settings.postprocess!r}"
+            )
         if settings.guidance_reduction not in ("mean", "sum"):
-            raise UsageError(f"guidance_reduction must be 'mean' or 'sum', got {settings.guidance_reduction!r}")
+            raise UsageError(
+                f"guidance_reduction must be 'mean' or 'sum', got {settings.guidance_reduction!r}"
+            )
         if settings.instance_guidance and settings.attention_reuse != "none":
-            raise UsageError("instance guidance and attention_reuse='legacy_alternating' cannot be combined")
+            raise UsageError(
+                "instance guidance and attention_reuse='legacy_alternating' cannot be combined"
+            )
         if settings.num_inference_steps < 1:
-            raise UsageError(f"num_inference_steps must be >= 1, got {settings.num_inference_steps}")
+            raise UsageError(
+                f"num_inference_steps must be >= 1, got {settings.num_inference_steps}"
+            )
         return settings
 
     def _instance_inputs(
@@ -266,22 +303,36 @@ class LCADPipeline:
         size: tuple[int, int],
     ) -> tuple[list[list[tuple[int, int]]], list[torch.Tensor]]:
         if instance_masks is None:
-            raise UsageError("instance guidance needs instance_masks (one [K,H,W] mask stack per sample)")
+            raise UsageError(
+                "instance guidance needs instance_masks (one [K,H,W] mask stack per sample)"
+            )
         if len(instance_masks) != len(prompts):
-            raise UsageError(f"{len(instance_masks)} mask stacks for {len(prompts)} prompts: give one per sample")
+            raise UsageError(
+                f"{len(instance_masks)} mask stacks for {len(prompts)} prompts: give one per sample"
+            )
         if instance_spans is not None and len(instance_spans) != len(prompts):
-            raise UsageError(f"{len(instance_spans)} span lists for {len(prompts)} prompts: give one per sample")
+            raise UsageError(
+                f"{len(instance_spans)} span lists for {len(prompts)} prompts: give one per sample"
+            )
         spans_all: list[list[tuple[int, int]]] = []
         masks_all: list[torch.Tensor] = []
         for b, prompt in enumerate(prompts):
-            masks = torch.as_tensor(np.asarray(instance_masks[b]) if not isinstance(instance_masks[b], torch.Tensor) else instance_masks[b])
+            masks = torch.as_tensor(
+                np.asarray(instance_masks[b])
+                if not isinstance(instance_masks[b], torch.Tensor)
+                else instance_masks[b]
+            )
             if masks.ndim == 2:
                 masks = masks[None]
             if masks.ndim != 3 or masks.shape[0] == 0:
-                raise UsageError(f"sample {b}: masks must be a non-empty [K,H,W] stack, got shape {tuple(masks.shape)}")
+                raise UsageError(
+                    f"sample {b}: masks must be a non-empty [K,H,W] stack, got shape {tuple(masks.shape)}"
+                )
             try:
                 spans = (
-                    list(instance_spans[b]) if instance_spans is not None else instance_spans_from_prompt(self.tokenizer, prompt)
+                    list(instance_spans[b])
+                    if instance_spans is not None
+                    else instance_spans_from_prompt(self.tokenizer, prompt)
                 )
                 spans_all.append(validate_spans(spans, masks.shape[0]))
             except SpanError as exc:
@@ -344,17 +395,23 @@ class LCADPipeline:
         )
         if output_type not in ("pil", "np", "uint8", "pt"):
             raise UsageError(f"output_type must be pil, np, uint8 or pt, got {output_type!r}")
-        hint_t, orig_lums = self.prepare_hint(image=image, luminance=luminance, hint=hint, resolution=settings.resolution)
+        hint_t, orig_lums = self.prepare_hint(
+            image=image, luminance=luminance, hint=hint, resolution=settings.resolution
+        )
         batch = hint_t.shape[0]
         prompts = [prompt] * batch if isinstance(prompt, str) else list(prompt)
         if len(prompts) != batch:
-            raise UsageError(f"{len(prompts)} prompts for {batch} images: give one prompt per image (or a single string)")
+            raise UsageError(
+                f"{len(prompts)} prompts for {batch} images: give one prompt per image (or a single string)"
+            )
         device, dtype = self.device, self.dtype
         size = tuple(hint_t.shape[-2:])
         spans_all: list[list[tuple[int, int]]] = []
         masks_all: list[torch.Tensor] = []
         if settings.instance_guidance:
-            spans_all, masks_all = self._instance_inputs(prompts, instance_masks, instance_spans, size)
+            spans_all, masks_all = self._instance_inputs(
+                prompts, instance_masks, instance_spans, size
+            )
             masks_all = [m.to(device) for m in masks_all]
 
         feats = self.luminance_features(hint_t.to(device))
@@ -364,12 +421,19 @@ class LCADPipeline:
         uncond = self.encode_prompt([negative_prompt] * batch)
         context = torch.cat([uncond, cond], dim=0).to(dtype)
 
-        lat_shape = (batch, LATENT_CHANNELS, size[0] // self.vae_scale_factor, size[1] // self.vae_scale_factor)
+        lat_shape = (
+            batch,
+            LATENT_CHANNELS,
+            size[0] // self.vae_scale_factor,
+            size[1] // self.vae_scale_factor,
+        )
         if latents is None:
             from diffusers.utils.torch_utils import randn_tensor
 
             gen = list(generator) if isinstance(generator, (list, tuple)) else generator
-            latents = randn_tensor(lat_shape, generator=gen, device=torch.device("cpu"), dtype=torch.float32)
+            latents = randn_tensor(
+                lat_shape, generator=gen, device=torch.device("cpu"), dtype=torch.float32
+            )
         elif tuple(latents.shape) != lat_shape:
             raise UsageError(f"latents must have shape {lat_shape}, got {tuple(latents.shape)}")
         latents = latents.to(device=device, dtype=dtype)
@@ -391,7 +455,10 @@ class LCADPipeline:
                     for name, heads in attn2:
                         hw = ctl.layer_hw(name)
                         if hw not in mask_cache:
-                            mask_cache[hw] = [F.interpolate(m[None], size=hw, mode="nearest")[0] for m in masks_all]
+                            mask_cache[hw] = [
+                                F.interpolate(m[None], size=hw, mode="nearest")[0]
+                                for m in masks_all
+                            ]
                         ctl.store[name] = instance_guidance_edit(
                             ctl.store[name],
                             batch=batch,
@@ -417,19 +484,25 @@ class LCADPipeline:
             ctl.reset()
             ctl.legacy_alternating = False
 
-        decoded = decode_with_luminance(self.vae, latents.to(self.vae.dtype), [f.to(self.vae.dtype) for f in feats])
+        decoded = decode_with_luminance(
+            self.vae, latents.to(self.vae.dtype), [f.to(self.vae.dtype) for f in feats]
+        )
         rgb = pp.decoded_to_unit(decoded.float()).cpu()
         images = self._postprocess(rgb, orig_lums, settings.postprocess, output_type)
         return LCADOutput(images=images, latents=latents, settings=settings.to_dict())
 
     @staticmethod
-    def _postprocess(rgb: torch.Tensor, orig_lums: list[torch.Tensor | None], mode: str, output_type: str) -> Any:
+    def _postprocess(
+        rgb: torch.Tensor, orig_lums: list[torch.Tensor | None], mode: str, output_type: str
+    ) -> Any:
         outs: list[torch.Tensor] = []
         for b in range(rgb.shape[0]):
             x = rgb[b : b + 1]
             lum = orig_lums[b]
             if mode != "none" and lum is None:
-                raise UsageError(f"postprocess={mode!r} needs the original image or L*, not a precomputed hint")
+                raise UsageError(
+                    f"postprocess={mode!r} needs the original image or L*, not a precomputed hint"
+                )
             if mode == "resize_back":
                 x = pp.resize_back(x, tuple(lum.shape[-2:]))
             elif mode == "l_replace":
@@ -437,7 +510,9 @@ class LCADPipeline:
             outs.append(x)
         if output_type == "pt":
             if len({tuple(o.shape) for o in outs}) != 1:
-                raise UsageError("output_type='pt' needs equal output sizes; use 'np' or 'pil' with resize_back")
+                raise UsageError(
+                    "output_type='pt' needs equal output sizes; use 'np' or 'pil' with resize_back"
+                )
             return torch.cat(outs, dim=0)
         if output_type == "np":
             return [o[0].permute(1, 2, 0).numpy().astype(np.float32) for o in outs]

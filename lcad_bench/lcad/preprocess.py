@@ -29,7 +29,9 @@ def _as_float_rgb(rgb: torch.Tensor) -> torch.Tensor:
     if rgb.ndim == 3:
         rgb = rgb.unsqueeze(0)
     if rgb.ndim != 4 or rgb.shape[1] != 3:
-        raise ValueError(f"expected RGB as [B,3,H,W] or [3,H,W] in [0,1], got shape {tuple(rgb.shape)}")
+        raise ValueError(
+            f"expected RGB as [B,3,H,W] or [3,H,W] in [0,1], got shape {tuple(rgb.shape)}"
+        )
     return rgb
 
 
@@ -60,7 +62,9 @@ def lab_to_srgb(lab: torch.Tensor) -> torch.Tensor:
     xyz = t * white
     m = torch.linalg.inv(torch.tensor(_RGB2XYZ, dtype=torch.float64)).to(lab.dtype).to(lab.device)
     lin = torch.einsum("ij,bjhw->bihw", m, xyz).clamp(0.0, 1.0)
-    srgb = torch.where(lin > 0.0031308, 1.055 * lin.clamp_min(1e-12) ** (1.0 / 2.4) - 0.055, 12.92 * lin)
+    srgb = torch.where(
+        lin > 0.0031308, 1.055 * lin.clamp_min(1e-12) ** (1.0 / 2.4) - 0.055, 12.92 * lin
+    )
     return srgb.clamp(0.0, 1.0)
 
 
@@ -76,7 +80,9 @@ def luminance_to_hint(lum: torch.Tensor) -> torch.Tensor:
     elif lum.ndim == 3:
         lum = lum[:, None]
     if lum.ndim != 4 or lum.shape[1] != 1:
-        raise ValueError(f"expected L* as [H,W], [B,H,W] or [B,1,H,W], got shape {tuple(lum.shape)}")
+        raise ValueError(
+            f"expected L* as [H,W], [B,H,W] or [B,1,H,W], got shape {tuple(lum.shape)}"
+        )
     return (lum / 127.5 - 1.0).repeat(1, 3, 1, 1)
 
 
@@ -106,7 +112,9 @@ def image_to_hint(image: Any, size: int | tuple[int, int] | None = 256) -> torch
 
     if isinstance(image, torch.Tensor):
         if image.ndim != 3 or image.shape[0] != 3:
-            raise ValueError(f"expected an RGB tensor [3,H,W] in [0,1], got shape {tuple(image.shape)}")
+            raise ValueError(
+                f"expected an RGB tensor [3,H,W] in [0,1], got shape {tuple(image.shape)}"
+            )
         arr = (image.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
         image = Image.fromarray(arr)
     elif isinstance(image, np.ndarray):
@@ -117,21 +125,27 @@ def image_to_hint(image: Any, size: int | tuple[int, int] | None = 256) -> torch
     return luminance_to_hint(srgb_to_luminance(rgb))
 
 
-def luminance_array_to_hint(lum: np.ndarray | torch.Tensor, size: int | tuple[int, int] | None = 256) -> torch.Tensor:
+def luminance_array_to_hint(
+    lum: np.ndarray | torch.Tensor, size: int | tuple[int, int] | None = 256
+) -> torch.Tensor:
     """A precomputed L* map (float in [0, 100], HxW) → hint ``[1,3,h,w]``.
 
     When ``size`` differs from the map's size, L* is resized with antialiased bilinear
     interpolation (the official code resizes RGB before computing L*; for gray inputs the two agree
     up to the non-linearity of L*).
     """
-    t = torch.as_tensor(np.asarray(lum, dtype=np.float32) if not isinstance(lum, torch.Tensor) else lum).float()
+    t = torch.as_tensor(
+        np.asarray(lum, dtype=np.float32) if not isinstance(lum, torch.Tensor) else lum
+    ).float()
     if t.ndim != 2:
         raise ValueError(f"expected an L* map of shape [H,W], got shape {tuple(t.shape)}")
     t = t[None, None]
     if size is not None:
         hw = (size, size) if isinstance(size, int) else tuple(size)
         if tuple(t.shape[-2:]) != hw:
-            t = torch.nn.functional.interpolate(t, size=hw, mode="bilinear", align_corners=False, antialias=True)
+            t = torch.nn.functional.interpolate(
+                t, size=hw, mode="bilinear", align_corners=False, antialias=True
+            )
     return luminance_to_hint(t)
 
 
@@ -149,7 +163,9 @@ def resize_back(rgb: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Post-processing ``resize_back``: bicubic resize of [B,3,h,w] in [0,1] to ``size=(H, W)``."""
     if tuple(rgb.shape[-2:]) == tuple(size):
         return rgb
-    out = torch.nn.functional.interpolate(rgb, size=size, mode="bicubic", align_corners=False, antialias=True)
+    out = torch.nn.functional.interpolate(
+        rgb, size=size, mode="bicubic", align_corners=False, antialias=True
+    )
     return out.clamp(0.0, 1.0)
 
 

@@ -40,10 +40,16 @@ PRESETS: dict[str, LCADPreset] = {
     # ControlLDM_cat.test_step_org: 50 DDIM steps, CFG 4.5, uncond = "" + the same hint
     "official_eval": LCADPreset(num_inference_steps=50, guidance_scale=4.5),
     # the same with the HEAD attention-logit cache, for parity with released numbers
-    "official_eval_legacy": LCADPreset(num_inference_steps=50, guidance_scale=4.5, attention_reuse="legacy_alternating"),
+    "official_eval_legacy": LCADPreset(
+        num_inference_steps=50, guidance_scale=4.5, attention_reuse="legacy_alternating"
+    ),
     # inference.py: 50 steps, CFG 5.0, instance guidance step 1.0, mean BCE
     "official_instance": LCADPreset(
-        num_inference_steps=50, guidance_scale=5.0, instance_guidance=True, guidance_step_size=1.0, guidance_reduction="mean"
+        num_inference_steps=50,
+        guidance_scale=5.0,
+        instance_guidance=True,
+        guidance_step_size=1.0,
+        guidance_reduction="mean",
     ),
 }
 
@@ -56,4 +62,6 @@ def get_preset(name: str) -> LCADPreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise KeyError(f"unknown L-CAD preset {name!r}; known: {', '.join(sorted(PRESETS))}") from None
+        raise KeyError(
+            f"unknown L-CAD preset {name!r}; known: {', '.join(sorted(PRESETS))}"
+        ) from None

@@ -109,7 +109,9 @@ def _records_from_split_folder(folder: Path) -> list[Record]:
         images[rec.image_key] = f
     missing = [str(f) for f in images.values() if not f.is_file()]
     if missing:
-        raise MissingInputError(f"{len(missing)} image(s) of split {folder} not found, e.g. {missing[0]}")
+        raise MissingInputError(
+            f"{len(missing)} image(s) of split {folder} not found, e.g. {missing[0]}"
+        )
     return [Record(images[k], captions[k]) for k in sorted(images)]
 
 
@@ -133,7 +135,9 @@ def read_split(path: str | Path, image_root: str | Path | None = None) -> list[R
         except json.JSONDecodeError as exc:
             raise InputFormatError(f"{p} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise InputFormatError(f"{p}: expected an object {{file name: [captions]}}, got {type(data).__name__}")
+            raise InputFormatError(
+                f"{p}: expected an object {{file name: [captions]}}, got {type(data).__name__}"
+            )
         for name, caps in sorted(data.items()):
             caps = [caps] if isinstance(caps, str) else list(caps)
             records.append(Record(root / name, [str(c) for c in caps]))
@@ -146,14 +150,18 @@ def read_split(path: str | Path, image_root: str | Path | None = None) -> list[R
             except json.JSONDecodeError as exc:
                 raise InputFormatError(f"{p} line {lineno} is not JSON: {exc}") from None
             if "image" not in row or not ("caption" in row or "captions" in row):
-                raise InputFormatError(f"{p} line {lineno}: needs 'image' and 'caption' (or 'captions')")
+                raise InputFormatError(
+                    f"{p} line {lineno}: needs 'image' and 'caption' (or 'captions')"
+                )
             caps = row.get("captions") or [row["caption"]]
             records.append(Record(root / row["image"], [str(c) for c in caps]))
     if not records:
         raise InputFormatError(f"{p} holds no training records")
     missing = [str(r.image) for r in records if not r.image.is_file()]
     if missing:
-        raise MissingInputError(f"{len(missing)} image(s) of {p} not found, e.g. {missing[0]}; set --image-root")
+        raise MissingInputError(
+            f"{len(missing)} image(s) of {p} not found, e.g. {missing[0]}; set --image-root"
+        )
     for r in records:
         if not r.captions:
             raise InputFormatError(f"{p}: image {r.image} has no caption")
@@ -177,7 +185,9 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     return out
 
 
-def load_example(rec: Record, resolution: int, rng: np.random.Generator, augment: bool) -> tuple[torch.Tensor, str]:
+def load_example(
+    rec: Record, resolution: int, rng: np.random.Generator, augment: bool
+) -> tuple[torch.Tensor, str]:
     """RGB in [0,1] ``[3,R,R]`` (RandomResizedCrop 0.8–1.0 bicubic + hflip, or plain resize) and a caption."""
     from PIL import Image
 
@@ -205,7 +215,9 @@ def load_example(rec: Record, resolution: int, rng: np.random.Generator, augment
     return pp.pil_to_tensor(img, None), caption
 
 
-def make_batch(records: list[Record], cfg: TrainConfig, step: int) -> tuple[torch.Tensor, list[str]]:
+def make_batch(
+    records: list[Record], cfg: TrainConfig, step: int
+) -> tuple[torch.Tensor, list[str]]:
     idx = batch_indices(len(records), cfg.batch_size, step, cfg.seed)
     rng = _rng(cfg.seed, step, 1)
     items = [load_example(records[i], cfg.resolution, rng, cfg.augment) for i in idx]
@@ -231,7 +243,9 @@ def artifact_map(x: torch.Tensor, rec: torch.Tensor, k: int = 7) -> torch.Tensor
     return global_w * local
 
 
-def stage2_loss(pipe: Any, rgb: torch.Tensor, captions: list[str], gen: torch.Generator) -> torch.Tensor:
+def stage2_loss(
+    pipe: Any, rgb: torch.Tensor, captions: list[str], gen: torch.Generator
+) -> torch.Tensor:
     """ε-MSE of the official ``p_losses`` for one batch (RGB in [0,1])."""
     device = pipe.device
     with torch.no_grad():
@@ -251,7 +265,9 @@ def stage2_loss(pipe: Any, rgb: torch.Tensor, captions: list[str], gen: torch.Ge
     return F.mse_loss(eps.float(), noise.float())
 
 
-def stage1_loss(pipe: Any, rgb: torch.Tensor, gen: torch.Generator, artifact_weight: float = 1.0) -> torch.Tensor:
+def stage1_loss(
+    pipe: Any, rgb: torch.Tensor, gen: torch.Generator, artifact_weight: float = 1.0
+) -> torch.Tensor:
     """Reconstruction through the luminance-guided decoder; gradients reach only the luminance encoder."""
     from lcad_bench.lcad.decoder import decode_with_luminance
 
@@ -260,7 +276,9 @@ def stage1_loss(pipe: Any, rgb: torch.Tensor, gen: torch.Generator, artifact_wei
         x = (rgb * 2 - 1).to(device)
         hint = pp.luminance_to_hint(pp.srgb_to_luminance(rgb)).to(device)
         posterior = pipe.vae.encode(x).latent_dist
-        z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=gen).to(device)
+        z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=gen).to(
+            device
+        )
     rec = decode_with_luminance(pipe.vae, z, pipe.luminance_encoder(hint), latents_are_scaled=False)
     loss = F.l1_loss(rec, x)
     if artifact_weight:
@@ -270,7 +288,9 @@ def stage1_loss(pipe: Any, rgb: torch.Tensor, gen: torch.Generator, artifact_wei
 
 
 @torch.no_grad()
-def evaluation_loss(pipe: Any, rgb: torch.Tensor, captions: list[str], stage: int, seed: int = 1234) -> float:
+def evaluation_loss(
+    pipe: Any, rgb: torch.Tensor, captions: list[str], stage: int, seed: int = 1234
+) -> float:
     """The training loss on a fixed batch with fixed noise and timesteps (to compare checkpoints)."""
     gen = torch.Generator().manual_seed(seed)
     loss = stage2_loss(pipe, rgb, captions, gen) if stage == 2 else stage1_loss(pipe, rgb, gen)
@@ -280,7 +300,9 @@ def evaluation_loss(pipe: Any, rgb: torch.Tensor, captions: list[str], stage: in
 # --------------------------------------------------------------------------- loop
 
 
-def _trainable_params(pipe: Any, cfg: TrainConfig) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
+def _trainable_params(
+    pipe: Any, cfg: TrainConfig
+) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
     for module in (pipe.unet, pipe.vae, pipe.luminance_encoder, pipe.text_encoder):
         module.requires_grad_(False)
     if cfg.stage == 1:
@@ -288,7 +310,9 @@ def _trainable_params(pipe: Any, cfg: TrainConfig) -> tuple[torch.nn.Module, dic
         prefixes: tuple[str, ...] = ("",)
     else:
         if cfg.trainable not in STAGE2_TRAINABLE:
-            raise UsageError(f"--trainable must be one of {', '.join(STAGE2_TRAINABLE)}, got {cfg.trainable!r}")
+            raise UsageError(
+                f"--trainable must be one of {', '.join(STAGE2_TRAINABLE)}, got {cfg.trainable!r}"
+            )
         module = pipe.unet
         prefixes = STAGE2_TRAINABLE[cfg.trainable]
     params = {n: p for n, p in module.named_parameters() if n.startswith(prefixes)}
@@ -302,16 +326,23 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
-def save_checkpoint(folder: Path, step: int, params: dict[str, torch.nn.Parameter], optimizer: Any, cfg: TrainConfig) -> Path:
+def save_checkpoint(
+    folder: Path, step: int, params: dict[str, torch.nn.Parameter], optimizer: Any, cfg: TrainConfig
+) -> Path:
     """``trainable.safetensors`` + ``optimizer.pt`` + ``state.json`` under ``folder/checkpoints/step-N``."""
     from safetensors.torch import save_file
 
     target = folder / "checkpoints" / f"step-{step}"
     tmp = target.with_name(target.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    save_file({n: p.detach().cpu().contiguous() for n, p in params.items()}, str(tmp / "trainable.safetensors"))
+    save_file(
+        {n: p.detach().cpu().contiguous() for n, p in params.items()},
+        str(tmp / "trainable.safetensors"),
+    )
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "config": cfg.to_json()}, indent=2) + "\n", encoding="utf-8")
+    (tmp / "state.json").write_text(
+        json.dumps({"step": step, "config": cfg.to_json()}, indent=2) + "\n", encoding="utf-8"
+    )
     if target.exists():
         import shutil
 
@@ -320,28 +351,40 @@ def save_checkpoint(folder: Path, step: int, params: dict[str, torch.nn.Paramete
     return target
 
 
-def load_checkpoint(path: Path, params: dict[str, torch.nn.Parameter], optimizer: Any, stage: int) -> int:
+def load_checkpoint(
+    path: Path, params: dict[str, torch.nn.Parameter], optimizer: Any, stage: int
+) -> int:
     """Restore trainable weights and optimizer state; return the number of completed steps."""
     from safetensors.torch import load_file
 
     state_path = path / "state.json"
     if not state_path.is_file():
-        raise MissingInputError(f"{path} is not a training checkpoint (no state.json); pass a checkpoints/step-N folder or 'latest'")
+        raise MissingInputError(
+            f"{path} is not a training checkpoint (no state.json); pass a checkpoints/step-N folder or 'latest'"
+        )
     state = json.loads(state_path.read_text())
     if int(state["config"]["stage"]) != stage:
-        raise UsageError(f"{path} is a stage-{state['config']['stage']} checkpoint but --stage {stage} was given")
+        raise UsageError(
+            f"{path} is a stage-{state['config']['stage']} checkpoint but --stage {stage} was given"
+        )
     weights = load_file(str(path / "trainable.safetensors"))
     if set(weights) != set(params):
         diff = sorted(set(weights) ^ set(params))[:5]
-        raise InputFormatError(f"{path}: trainable parameter names differ from this run's (e.g. {diff}); same --trainable?")
+        raise InputFormatError(
+            f"{path}: trainable parameter names differ from this run's (e.g. {diff}); same --trainable?"
+        )
     with torch.no_grad():
         for n, p in params.items():
             p.copy_(weights[n].to(p.dtype))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+    optimizer.load_state_dict(
+        torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+    )
     return int(state["step"])
 
 
-def train(cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Run stage 1 or 2; returns ``{"losses": {step: loss}, "final": folder, "last_checkpoint": folder}``."""
     from accelerate import Accelerator
 
@@ -354,7 +397,9 @@ def train(cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = pr
     records = read_split(cfg.split, cfg.image_root)
     if pipe is None:
         pipe = LCADPipeline.from_pretrained(cfg.pipeline)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision
+    )
     pipe.to(accelerator.device)
     module, params = _trainable_params(pipe, cfg)
     if cfg.stage == 2:
@@ -367,7 +412,9 @@ def train(cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = pr
     if cfg.resume is not None:
         ckpt = _latest_checkpoint(cfg.out) if str(cfg.resume) == "latest" else Path(cfg.resume)
         if ckpt is None:
-            raise MissingInputError(f"--resume latest: no checkpoints under {cfg.out / 'checkpoints'}")
+            raise MissingInputError(
+                f"--resume latest: no checkpoints under {cfg.out / 'checkpoints'}"
+            )
         start = load_checkpoint(ckpt, params, optimizer, cfg.stage)
         log(f"resumed from {ckpt} at step {start}")
     module.train()
@@ -376,13 +423,19 @@ def train(cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = pr
     last_ckpt: Path | None = None
     t0 = time.time()
     n_params = sum(p.numel() for p in params.values())
-    log(f"stage {cfg.stage}: {len(records)} images, {n_params:,} trainable parameters, lr {cfg.resolved_lr():g}, steps {start}->{cfg.steps}")
+    log(
+        f"stage {cfg.stage}: {len(records)} images, {n_params:,} trainable parameters, lr {cfg.resolved_lr():g}, steps {start}->{cfg.steps}"
+    )
     with log_path.open("a", encoding="utf-8") as fh:
         for step in range(start, cfg.steps):
             rgb, caps = make_batch(records, cfg, step)
             gen = _torch_gen(cfg.seed, step, 3)
             with accelerator.autocast():
-                loss = stage2_loss(pipe, rgb, caps, gen) if cfg.stage == 2 else stage1_loss(pipe, rgb, gen, cfg.artifact_weight)
+                loss = (
+                    stage2_loss(pipe, rgb, caps, gen)
+                    if cfg.stage == 2
+                    else stage1_loss(pipe, rgb, gen, cfg.artifact_weight)
+                )
             if not torch.isfinite(loss):
                 raise RuntimeError(f"loss is {float(loss)} at step {step + 1}; lower --lr")
             accelerator.backward(loss)
@@ -390,7 +443,10 @@ def train(cfg: TrainConfig, *, pipe: Any = None, log: Callable[[str], None] = pr
             optimizer.zero_grad(set_to_none=True)
             value = float(loss.detach())
             losses[step + 1] = value
-            fh.write(json.dumps({"step": step + 1, "loss": value, "time_s": round(time.time() - t0, 3)}) + "\n")
+            fh.write(
+                json.dumps({"step": step + 1, "loss": value, "time_s": round(time.time() - t0, 3)})
+                + "\n"
+            )
             fh.flush()
             if cfg.log_every and ((step + 1) % cfg.log_every == 0 or step == start):
                 rate = (time.time() - t0) / (step + 1 - start)

@@ -96,7 +96,9 @@ def ssim_gaussian_per_pair(
     return crop.reshape(crop.shape[0], -1).mean(axis=1)
 
 
-def ssim_torchmetrics_per_pair(pred: np.ndarray, gt: np.ndarray, data_range: float = 255.0) -> np.ndarray:
+def ssim_torchmetrics_per_pair(
+    pred: np.ndarray, gt: np.ndarray, data_range: float = 255.0
+) -> np.ndarray:
     """The same quantity from torchmetrics' float64 SSIM map, cropped (cross-check in tests)."""
     import torch
     from torchmetrics.functional.image import structural_similarity_index_measure

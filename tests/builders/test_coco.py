@@ -21,14 +21,20 @@ from lcad_bench.errors import ExitCode
 def lexicon_words(kinds=("basic", "extended")):
     """Colour words straight from the TSV (independent of the lexicon module)."""
     text = (files("lcad_bench") / "resources" / "colour_lexicon.tsv").read_text()
-    rows = csv.DictReader([ln for ln in text.splitlines() if not ln.startswith("#")], delimiter="\t")
+    rows = csv.DictReader(
+        [ln for ln in text.splitlines() if not ln.startswith("#")], delimiter="\t"
+    )
     return {r["name"] for r in rows if r["kind"] in kinds and " " not in r["name"]}
 
 
 @pytest.fixture(scope="module")
 def coco_mini(shared_data):
     root = shared_data / "coco-mini"
-    return root / "annotations/captions_train2017.json", root / "annotations/instances_train2017.json", root / "train2017"
+    return (
+        root / "annotations/captions_train2017.json",
+        root / "annotations/instances_train2017.json",
+        root / "train2017",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +98,14 @@ def test_links_follow_the_documented_rule(coco_mini, built):
         for i in r.instances:
             if i.link in ("unique", "largest"):
                 n_links += 1
-                same = [a for a in inst["annotations"] if a["image_id"] == int(r.image_id) and cats[a["category_id"]] == i.category
-                        and not a["iscrowd"] and a["area"] >= 0.01 * area]
+                same = [
+                    a
+                    for a in inst["annotations"]
+                    if a["image_id"] == int(r.image_id)
+                    and cats[a["category_id"]] == i.category
+                    and not a["iscrowd"]
+                    and a["area"] >= 0.01 * area
+                ]
                 assert max(a["area"] for a in same) == i.area
                 assert (i.link == "unique") == (len(same) == 1)
     assert n_links >= 20
@@ -139,19 +151,44 @@ def _tiny_coco(root: Path, n=3):
         arr += rng.integers(0, 10, arr.shape, dtype=np.uint8)
         Image.fromarray(arr).save(root / "images" / f"{i:012d}.jpg", quality=95)
         images.append({"id": i, "file_name": f"{i:012d}.jpg", "width": 60, "height": 40})
-        anns.append({"id": 100 + i, "image_id": i, "category_id": 3, "iscrowd": 0, "area": 750.0,
-                     "bbox": [10, 5, 30, 25], "segmentation": [[10, 5, 40, 5, 40, 30, 10, 30]]})
+        anns.append(
+            {
+                "id": 100 + i,
+                "image_id": i,
+                "category_id": 3,
+                "iscrowd": 0,
+                "area": 750.0,
+                "bbox": [10, 5, 30, 25],
+                "segmentation": [[10, 5, 40, 5, 40, 30, 10, 30]],
+            }
+        )
         caps.append({"id": 200 + i, "image_id": i, "caption": "a red car parked on the grass"})
         caps.append({"id": 300 + i, "image_id": i, "caption": "a car on a lawn"})
     cats = [{"id": 3, "name": "car", "supercategory": "vehicle"}]
     (root / "captions.json").write_text(json.dumps({"images": images, "annotations": caps}))
-    (root / "instances.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
+    (root / "instances.json").write_text(
+        json.dumps({"images": images, "annotations": anns, "categories": cats})
+    )
     return root
 
 
 def _build(root, out, *extra):
-    return main(["build", "coco-stuff", "--captions", str(root / "captions.json"), "--instances", str(root / "instances.json"),
-                 "--images", str(root / "images"), "--out", str(out), "-q", *extra])
+    return main(
+        [
+            "build",
+            "coco-stuff",
+            "--captions",
+            str(root / "captions.json"),
+            "--instances",
+            str(root / "instances.json"),
+            "--images",
+            str(root / "images"),
+            "--out",
+            str(out),
+            "-q",
+            *extra,
+        ]
+    )
 
 
 def test_tiny_build_ok(tmp_path):
@@ -160,7 +197,10 @@ def test_tiny_build_ok(tmp_path):
     recs = load_split(tmp_path / "out").records
     assert [r.pair_id for r in recs] == ["000000000001#0", "000000000002#0", "000000000003#0"]
     assert all(r.linked_instances()[0].link == "unique" for r in recs)
-    assert recs[0].natural_level == "complete" and recs[0].descriptions["sparse"] == "a car parked on the grass"
+    assert (
+        recs[0].natural_level == "complete"
+        and recs[0].descriptions["sparse"] == "a car parked on the grass"
+    )
 
 
 def _mutate(root, fn):
@@ -174,16 +214,50 @@ def _add_caption(ann):
 
 
 BAD_CASES = {
-    "missing image file": (lambda root: (root / "images" / "000000000002.jpg").unlink(), "missing image"),
-    "caption for unknown image": (_add_caption({"id": 999, "image_id": 77, "caption": "a blue bus"}), "caption for unknown image"),
-    "duplicate caption id": (_add_caption({"id": 201, "image_id": 1, "caption": "a green bus"}), "duplicate id"),
-    "caption without text": (_add_caption({"id": 998, "image_id": 1}), "malformed caption annotation"),
-    "CMYK image": (lambda root: Image.new("CMYK", (60, 40), (0, 255, 255, 0)).save(root / "images/000000000002.jpg"), "non-RGB image"),
-    "16-bit image": (lambda root: _save_as(root, Image.new("I;16", (60, 40), 300)), "non-RGB image"),
-    "palette image": (lambda root: _save_as(root, Image.new("RGB", (60, 40), (200, 0, 0)).convert("P")), "non-RGB image"),
-    "RGBA image": (lambda root: _save_as(root, Image.new("RGBA", (60, 40), (200, 0, 0, 255))), "non-RGB image"),
-    "unreadable image": (lambda root: (root / "images/000000000002.jpg").write_bytes(b"not an image at all"), "unreadable image"),
-    "duplicate image id": (lambda root: _mutate(root, ("instances.json", lambda d: d["images"].append(dict(d["images"][0])))), "duplicate id"),
+    "missing image file": (
+        lambda root: (root / "images" / "000000000002.jpg").unlink(),
+        "missing image",
+    ),
+    "caption for unknown image": (
+        _add_caption({"id": 999, "image_id": 77, "caption": "a blue bus"}),
+        "caption for unknown image",
+    ),
+    "duplicate caption id": (
+        _add_caption({"id": 201, "image_id": 1, "caption": "a green bus"}),
+        "duplicate id",
+    ),
+    "caption without text": (
+        _add_caption({"id": 998, "image_id": 1}),
+        "malformed caption annotation",
+    ),
+    "CMYK image": (
+        lambda root: Image.new("CMYK", (60, 40), (0, 255, 255, 0)).save(
+            root / "images/000000000002.jpg"
+        ),
+        "non-RGB image",
+    ),
+    "16-bit image": (
+        lambda root: _save_as(root, Image.new("I;16", (60, 40), 300)),
+        "non-RGB image",
+    ),
+    "palette image": (
+        lambda root: _save_as(root, Image.new("RGB", (60, 40), (200, 0, 0)).convert("P")),
+        "non-RGB image",
+    ),
+    "RGBA image": (
+        lambda root: _save_as(root, Image.new("RGBA", (60, 40), (200, 0, 0, 255))),
+        "non-RGB image",
+    ),
+    "unreadable image": (
+        lambda root: (root / "images/000000000002.jpg").write_bytes(b"not an image at all"),
+        "unreadable image",
+    ),
+    "duplicate image id": (
+        lambda root: _mutate(
+            root, ("instances.json", lambda d: d["images"].append(dict(d["images"][0])))
+        ),
+        "duplicate id",
+    ),
 }
 
 
@@ -209,7 +283,11 @@ def test_bad_item_skipped_and_counted_or_strict_stops(tmp_path, capsys, case):
 
 @pytest.mark.parametrize(
     "content,needle",
-    [("{\"annotations\": [", "truncated"), ("{]", "malformed JSON"), ("{\"images\": []}", "missing key 'annotations'")],
+    [
+        ('{"annotations": [', "truncated"),
+        ("{]", "malformed JSON"),
+        ('{"images": []}', "missing key 'annotations'"),
+    ],
 )
 def test_malformed_json_is_a_clear_error(tmp_path, capsys, content, needle):
     root = _tiny_coco(tmp_path / "c")

@@ -19,7 +19,12 @@ class SimpleSuite(MetricSuite):
         out = []
         for p, g in zip(preds, gts):
             mse = np.mean((p.astype(np.float64) - g.astype(np.float64)) ** 2)
-            out.append({"psnr_np": 100.0 if mse == 0 else 10 * np.log10(255**2 / mse), "mean_out": float(p.mean())})
+            out.append(
+                {
+                    "psnr_np": 100.0 if mse == 0 else 10 * np.log10(255**2 / mse),
+                    "mean_out": float(p.mean()),
+                }
+            )
         return out
 
     def update_distribution(self, level, preds, gts):

@@ -21,7 +21,15 @@ W = np.random.default_rng(0).normal(size=(12, 8))
 def features(images):
     """A deterministic random 'network': 8-d features from per-channel moments."""
     x = images.astype(np.float64) / 255.0
-    f = np.concatenate([x.mean((1, 2)), x.std((1, 2)), (x**2).mean((1, 2)), np.abs(np.diff(x, axis=1)).mean((1, 2))], 1)
+    f = np.concatenate(
+        [
+            x.mean((1, 2)),
+            x.std((1, 2)),
+            (x**2).mean((1, 2)),
+            np.abs(np.diff(x, axis=1)).mean((1, 2)),
+        ],
+        1,
+    )
     return np.tanh(f @ W)
 
 
@@ -61,7 +69,18 @@ def test_merge_refuses_missing_or_repeated_shards(tiny_split, tmp_path):
     with pytest.raises(InputFormatError, match="a shard is missing"):
         merge_runs([tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite())
     with pytest.raises(InputFormatError, match="missing or repeated"):
-        merge_runs([tmp_path / "s0", tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite())
-    evaluate(create_model("text-tint"), tiny_split, tmp_path / "other", suite=suite(), shard=(2, 3), quiet=True)
+        merge_runs(
+            [tmp_path / "s0", tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite()
+        )
+    evaluate(
+        create_model("text-tint"),
+        tiny_split,
+        tmp_path / "other",
+        suite=suite(),
+        shard=(2, 3),
+        quiet=True,
+    )
     with pytest.raises(InputFormatError, match="model config"):
-        merge_runs([tmp_path / "s0", tmp_path / "s1", tmp_path / "other"], tmp_path / "m", suite=suite())
+        merge_runs(
+            [tmp_path / "s0", tmp_path / "s1", tmp_path / "other"], tmp_path / "m", suite=suite()
+        )

@@ -31,7 +31,8 @@ def test_did_you_mean():
 
 
 def test_module_class_path(tmp_path, monkeypatch):
-    (tmp_path / "my_colorizers.py").write_text(textwrap.dedent("""
+    (tmp_path / "my_colorizers.py").write_text(
+        textwrap.dedent("""
         import numpy as np
         from lcad_bench.models import Colorizer
         class Red(Colorizer):
@@ -40,7 +41,8 @@ def test_module_class_path(tmp_path, monkeypatch):
                 return [np.dstack([np.full(r.luminance.shape, 255, np.uint8)] + [np.zeros(r.luminance.shape, np.uint8)] * 2) for r in batch]
         class NotAModel:
             pass
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     m = create_model("my_colorizers:Red")
     assert m.colorize([_req()])[0][0, 0].tolist() == [255, 0, 0]
@@ -60,7 +62,9 @@ def test_entry_point_plugin(monkeypatch, tmp_path):
     dist = tmp_path / "thirdparty-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[lcad_bench.models]\nthird-model = thirdparty_pkg:Third\n")
+    (dist / "entry_points.txt").write_text(
+        "[lcad_bench.models]\nthird-model = thirdparty_pkg:Third\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     from lcad_bench.registry import Registry
 
@@ -73,7 +77,12 @@ def test_entry_point_plugin(monkeypatch, tmp_path):
 
 def test_model_args():
     assert parse_model_args(["steps=50", "guidance=7.5", "fp16=true", "name=abc", "path=/x=y"]) == {
-        "steps": 50, "guidance": 7.5, "fp16": True, "name": "abc", "path": "/x=y"}
+        "steps": 50,
+        "guidance": 7.5,
+        "fp16": True,
+        "name": "abc",
+        "path": "/x=y",
+    }
     with pytest.raises(UsageError, match="key=value"):
         parse_model_args(["steps"])
     with pytest.raises(UsageError, match="accepted --model-arg keys: strength, spacy_model"):

@@ -24,7 +24,12 @@ evaluate(SlowGray({log!r}, {delay}), {split!r}, {out!r}, suite=SimpleSuite(), ba
 
 def _run(split, out, log, delay, wait=True):
     code = SCRIPT.format(here=str(HERE), log=str(log), delay=delay, split=str(split), out=str(out))
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     if wait:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-2000:]

@@ -15,15 +15,21 @@ from lcad_bench.runner import SamplesFailedError, evaluate, in_shard, pair_seed,
 
 
 def test_gray_run_writes_results(tiny_split, tmp_path):
-    res = evaluate(create_model("gray"), tiny_split, tmp_path / "run", suite=SimpleSuite(), quiet=True)
+    res = evaluate(
+        create_model("gray"), tiny_split, tmp_path / "run", suite=SimpleSuite(), quiet=True
+    )
     samples = pq.read_table(tmp_path / "run" / "samples.parquet").to_pylist()
     # 8 pairs x (complete, sparse, none) + partial for the 4 captions with two hue phrases
     assert {s["level"] for s in samples} == {"complete", "partial", "sparse", "none"}
     assert len(samples) == res.counts["samples"] == 8 * 3 + 4
     assert all(s["error"] is None and s["output_sha256"] for s in samples)
     cell = {(c.level, c.metric): c for c in res.aggregates}
-    assert cell[("complete", "psnr_np")].n_pairs == 8 and cell[("complete", "psnr_np")].n_images == 4
-    assert cell[("none", "psnr_np")].mean == pytest.approx(cell[("complete", "psnr_np")].mean)  # gray ignores text
+    assert (
+        cell[("complete", "psnr_np")].n_pairs == 8 and cell[("complete", "psnr_np")].n_images == 4
+    )
+    assert cell[("none", "psnr_np")].mean == pytest.approx(
+        cell[("complete", "psnr_np")].mean
+    )  # gray ignores text
     r = json.loads((tmp_path / "run" / "results.json").read_text())
     assert r["schema_version"] == 1 and r["model"]["name"] == "gray" and r["split"]["content_hash"]
     assert r["seeds"]["seed_rule"] and r["environment"]["python"]
@@ -72,18 +78,38 @@ class Bad(Colorizer):
         return outs
 
 
-@pytest.mark.parametrize("mode,needle", [("shape", "shape"), ("nan", "NaN"), ("dtype", "dtype float64"), ("raise", "RuntimeError: CUDA out of memory")])
+@pytest.mark.parametrize(
+    "mode,needle",
+    [
+        ("shape", "shape"),
+        ("nan", "NaN"),
+        ("dtype", "dtype float64"),
+        ("raise", "RuntimeError: CUDA out of memory"),
+    ],
+)
 def test_bad_model_output_recorded(tiny_split, tmp_path, mode, needle):
-    res = evaluate(Bad(mode), tiny_split, tmp_path / "r", suite=SimpleSuite(), quiet=True, batch_size=1)
+    res = evaluate(
+        Bad(mode), tiny_split, tmp_path / "r", suite=SimpleSuite(), quiet=True, batch_size=1
+    )
     rows = pq.read_table(tmp_path / "r" / "samples.parquet").to_pylist()
     bad = [r for r in rows if r["error"]]
     assert {r["pair_id"] for r in bad} == {"img001#0"} and all(needle in r["error"] for r in bad)
     assert res.counts["failed"] == len(bad) == 4  # img001#0 at complete, partial, sparse, none
     assert any("failed" in w for w in res.warnings)
     cell = {(c.level, c.metric): c for c in res.aggregates}
-    assert cell[("complete", "psnr_np")].n_failed == 1 and cell[("complete", "psnr_np")].n_pairs == 7
+    assert (
+        cell[("complete", "psnr_np")].n_failed == 1 and cell[("complete", "psnr_np")].n_pairs == 7
+    )
     with pytest.raises(SamplesFailedError) as ei:
-        evaluate(Bad(mode), tiny_split, tmp_path / "strict", suite=SimpleSuite(), quiet=True, batch_size=1, strict=True)
+        evaluate(
+            Bad(mode),
+            tiny_split,
+            tmp_path / "strict",
+            suite=SimpleSuite(),
+            quiet=True,
+            batch_size=1,
+            strict=True,
+        )
     assert ei.value.exit_code == ExitCode.SAMPLES_FAILED and "img001#0" in str(ei.value)
 
 

@@ -12,7 +12,11 @@ from lcad_bench.models import ColorizationRequest, create_model
 def _tiny_tokenizer():
     from transformers import CLIPTokenizer
 
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs, n = bs[:], 0
     for b in range(256):
         if b not in bs:
@@ -53,9 +57,19 @@ def tiny_sd(tmp_path_factory):
                                       num_attention_heads=4, max_position_embeddings=77, projection_dim=32,
                                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                                       pad_token_id=tok.pad_token_id))  # fmt: skip
-    sched = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False)
-    pipe = StableDiffusionImg2ImgPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet, scheduler=sched,
-                                          safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    sched = DDIMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False
+    )
+    pipe = StableDiffusionImg2ImgPipeline(
+        vae=vae,
+        text_encoder=te,
+        tokenizer=tok,
+        unet=unet,
+        scheduler=sched,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     out = tmp_path_factory.mktemp("tiny_sd")
     pipe.save_pretrained(out)
     return out
@@ -66,8 +80,13 @@ def test_sd_img2img_end_to_end(tiny_sd):
 
     rgb = np.random.default_rng(0).integers(0, 255, (24, 20, 3), dtype=np.uint8)
     lum, gray = luminance_and_gray(rgb)
-    model = create_model("sd-img2img", {"model_dir": str(tiny_sd), "steps": 2, "strength": 0.5, "resolution": 32})
-    reqs = [ColorizationRequest("k", "p#0", "complete", lum, gray, "a red car", seed=s) for s in (1, 1, 2)]
+    model = create_model(
+        "sd-img2img", {"model_dir": str(tiny_sd), "steps": 2, "strength": 0.5, "resolution": 32}
+    )
+    reqs = [
+        ColorizationRequest("k", "p#0", "complete", lum, gray, "a red car", seed=s)
+        for s in (1, 1, 2)
+    ]
     outs = model.colorize(reqs)
     assert all(o.dtype == np.uint8 and o.shape == (24, 20, 3) for o in outs)
     assert np.array_equal(outs[0], outs[1])  # same seed, same output

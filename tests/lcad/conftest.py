@@ -33,7 +33,11 @@ TINY_TEXT = {
 
 
 def _bytes_to_unicode() -> list[str]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -122,10 +126,15 @@ def converted_tiny(tiny_tokenizer):
     target_text = make_tiny_text_encoder(tiny_tokenizer, seed=5)
     mods["text_encoder"] = target_text
     result = convert_official_state_dict(
-        official, unet_cfg=unet_config(**TINY_UNET), vae_cfg=vae_config(**TINY_VAE), text_encoder_keys=target_text.state_dict().keys()
+        official,
+        unet_cfg=unet_config(**TINY_UNET),
+        vae_cfg=vae_config(**TINY_VAE),
+        text_encoder_keys=target_text.state_dict().keys(),
     )
     load_converted(result, mods)
-    pipe = LCADPipeline(tokenizer=tiny_tokenizer, scheduler=apply_float64_alphas(make_scheduler()), **mods)
+    pipe = LCADPipeline(
+        tokenizer=tiny_tokenizer, scheduler=apply_float64_alphas(make_scheduler()), **mods
+    )
     return ref, official, result, pipe, text
 
 

@@ -85,7 +85,9 @@ class Upsample(nn.Module):
 class Encoder(nn.Module):
     """ldm VAE encoder (double_z)."""
 
-    def __init__(self, ch: int, ch_mult, num_res_blocks: int, in_channels: int = 3, z_channels: int = 4) -> None:
+    def __init__(
+        self, ch: int, ch_mult, num_res_blocks: int, in_channels: int = 3, z_channels: int = 4
+    ) -> None:
         super().__init__()
         self.num_resolutions = len(ch_mult)
         self.num_res_blocks = num_res_blocks
@@ -127,7 +129,9 @@ class Encoder(nn.Module):
 class Gray_Encoder(Encoder):
     """Encoder + zero convs; forward returns the list of 10 taps (norm_out/conv_out unused)."""
 
-    def __init__(self, ch: int, ch_mult, num_res_blocks: int, in_channels: int = 3, z_channels: int = 4) -> None:
+    def __init__(
+        self, ch: int, ch_mult, num_res_blocks: int, in_channels: int = 3, z_channels: int = 4
+    ) -> None:
         super().__init__(ch, ch_mult, num_res_blocks, in_channels, z_channels)
         for i_level, down in enumerate(self.down):
             c = ch * ch_mult[i_level]
@@ -156,7 +160,9 @@ class Gray_Encoder(Encoder):
 class EhDecoder(nn.Module):
     """ldm Decoder whose forward adds gray features popped from the caller's list (in place)."""
 
-    def __init__(self, ch: int, ch_mult, num_res_blocks: int, out_ch: int = 3, z_channels: int = 4) -> None:
+    def __init__(
+        self, ch: int, ch_mult, num_res_blocks: int, out_ch: int = 3, z_channels: int = 4
+    ) -> None:
         super().__init__()
         self.num_resolutions = len(ch_mult)
         self.num_res_blocks = num_res_blocks
@@ -233,7 +239,9 @@ class ResBlock(nn.Module):
         super().__init__()
         self.in_layers = nn.Sequential(GN(ch), nn.SiLU(), nn.Conv2d(ch, out_ch, 3, padding=1))
         self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_ch, out_ch))
-        self.out_layers = nn.Sequential(GN(out_ch), nn.SiLU(), nn.Dropout(0.0), nn.Conv2d(out_ch, out_ch, 3, padding=1))
+        self.out_layers = nn.Sequential(
+            GN(out_ch), nn.SiLU(), nn.Dropout(0.0), nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        )
         self.skip_connection = nn.Identity() if out_ch == ch else nn.Conv2d(ch, out_ch, 1)
 
     def forward(self, x, emb):
@@ -265,7 +273,11 @@ class CrossAttention(nn.Module):
         b, n, _ = q.shape
 
         def split(t):
-            return t.reshape(t.shape[0], t.shape[1], h, -1).permute(0, 2, 1, 3).reshape(t.shape[0] * h, t.shape[1], -1)
+            return (
+                t.reshape(t.shape[0], t.shape[1], h, -1)
+                .permute(0, 2, 1, 3)
+                .reshape(t.shape[0] * h, t.shape[1], -1)
+            )
 
         q, k, v = split(q), split(k), split(v)
         if self.use_cache and self.sim is not None:
@@ -322,7 +334,9 @@ class SpatialTransformer(nn.Module):
         inner = heads * dim_head
         self.norm = nn.GroupNorm(32, ch, eps=1e-6)
         self.proj_in = nn.Conv2d(ch, inner, 1)
-        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(inner, heads, dim_head, context_dim)])
+        self.transformer_blocks = nn.ModuleList(
+            [BasicTransformerBlock(inner, heads, dim_head, context_dim)]
+        )
         self.proj_out = nn.Conv2d(inner, ch, 1)
 
     def forward(self, x, context):
@@ -384,9 +398,15 @@ class CatUNetModel(nn.Module):
         super().__init__()
         self.model_channels = model_channels
         ted = model_channels * 4
-        self.time_embed = nn.Sequential(nn.Linear(model_channels, ted), nn.SiLU(), nn.Linear(ted, ted))
+        self.time_embed = nn.Sequential(
+            nn.Linear(model_channels, ted), nn.SiLU(), nn.Linear(ted, ted)
+        )
         self.input_blocks = nn.ModuleList(
-            [TimestepEmbedSequential(nn.Conv2d(in_channels + gray_channels, model_channels, 3, padding=1))]
+            [
+                TimestepEmbedSequential(
+                    nn.Conv2d(in_channels + gray_channels, model_channels, 3, padding=1)
+                )
+            ]
         )
         chans = [model_channels]
         ch, ds = model_channels, 1
@@ -403,7 +423,9 @@ class CatUNetModel(nn.Module):
                 chans.append(ch)
                 ds *= 2
         self.middle_block = TimestepEmbedSequential(
-            ResBlock(ch, ted, ch), SpatialTransformer(ch, num_heads, ch // num_heads, context_dim), ResBlock(ch, ted, ch)
+            ResBlock(ch, ted, ch),
+            SpatialTransformer(ch, num_heads, ch // num_heads, context_dim),
+            ResBlock(ch, ted, ch),
         )
         self.output_blocks = nn.ModuleList()
         for level, mult in list(enumerate(channel_mult))[::-1]:
@@ -417,7 +439,9 @@ class CatUNetModel(nn.Module):
                     layers.append(TUpsample(ch))
                     ds //= 2
                 self.output_blocks.append(TimestepEmbedSequential(*layers))
-        self.out = nn.Sequential(GN(ch), nn.SiLU(), nn.Conv2d(model_channels, out_channels, 3, padding=1))
+        self.out = nn.Sequential(
+            GN(ch), nn.SiLU(), nn.Conv2d(model_channels, out_channels, 3, padding=1)
+        )
 
     def forward(self, x, timesteps, context, control):
         emb = self.time_embed(timestep_embedding(timesteps, self.model_channels).to(x.dtype))
@@ -453,7 +477,9 @@ def ldm_schedule() -> dict[str, torch.Tensor]:
         "sqrt_recip_alphas_cumprod": np.sqrt(1 / ac),
         "sqrt_recipm1_alphas_cumprod": np.sqrt(1 / ac - 1),
         "posterior_variance": betas * (1 - ac_prev) / (1 - ac),
-        "posterior_log_variance_clipped": np.log(np.maximum(betas * (1 - ac_prev) / (1 - ac), 1e-20)),
+        "posterior_log_variance_clipped": np.log(
+            np.maximum(betas * (1 - ac_prev) / (1 - ac), 1e-20)
+        ),
         "posterior_mean_coef1": betas * np.sqrt(ac_prev) / (1 - ac),
         "posterior_mean_coef2": (1 - ac_prev) * np.sqrt(alphas) / (1 - ac),
         "logvar": np.zeros(1000),
@@ -491,15 +517,21 @@ class ControlLDMCat(nn.Module):
         S = 3 yields four steps ending at 1000 and an index error in ldm itself.
         """
         ts = ldm_ddim_timesteps(steps) if timesteps is None else np.asarray(timesteps)
-        ac = torch.tensor(np.cumprod(1.0 - ldm_schedule()["betas"].double().numpy()), dtype=torch.float64)
+        ac = torch.tensor(
+            np.cumprod(1.0 - ldm_schedule()["betas"].double().numpy()), dtype=torch.float64
+        )
         alphas = ac[ts].float()
-        alphas_prev = torch.tensor([ac[0].item(), *ac[ts[:-1]].tolist()], dtype=torch.float64).float()
+        alphas_prev = torch.tensor(
+            [ac[0].item(), *ac[ts[:-1]].tolist()], dtype=torch.float64
+        ).float()
         x = x_T.clone()
         b = x.shape[0]
         for i in reversed(range(len(ts))):
             t = torch.full((b,), int(ts[i]), dtype=torch.long)
             x_in, t_in = torch.cat([x, x]), torch.cat([t, t])
-            eps_u, eps_c = self.apply_model(x_in, t_in, torch.cat([uncond, cond]), torch.cat([hint, hint])).chunk(2)
+            eps_u, eps_c = self.apply_model(
+                x_in, t_in, torch.cat([uncond, cond]), torch.cat([hint, hint])
+            ).chunk(2)
             eps = eps_u + scale * (eps_c - eps_u)
             a_t, a_prev = alphas[i], alphas_prev[i]
             x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
@@ -546,14 +578,20 @@ def randomize_(module: nn.Module, seed: int = 0, std: float = 0.05) -> nn.Module
     return module
 
 
-def official_state_dict(model: ControlLDMCat, clip_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def official_state_dict(
+    model: ControlLDMCat, clip_state: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """The full official checkpoint dict: model + first stage + buffers + CLIP in transformers-4 layout."""
     sd = {k: v.clone() for k, v in model.state_dict().items()}
     for k, v in clip_state.items():
         key = k if k.startswith("text_model.") else f"text_model.{k}"
         sd[f"cond_stage_model.transformer.{key}"] = v.clone()
-    n_pos = next(v.shape[0] for k, v in clip_state.items() if k.endswith("position_embedding.weight"))
-    sd["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(n_pos)[None]
+    n_pos = next(
+        v.shape[0] for k, v in clip_state.items() if k.endswith("position_embedding.weight")
+    )
+    sd["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(n_pos)[
+        None
+    ]
     return sd
 
 

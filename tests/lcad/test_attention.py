@@ -31,13 +31,17 @@ def _official_bce_loss(sim, heads, hw, spans, masks):
 def test_closed_form_edit_equals_autograd(hw):
     g = torch.Generator().manual_seed(0)
     heads, tokens = 8, 77
-    sim = (torch.randn(2 * heads, hw[0] * hw[1], tokens, generator=g, dtype=torch.float64) * 3).requires_grad_(True)
+    sim = (
+        torch.randn(2 * heads, hw[0] * hw[1], tokens, generator=g, dtype=torch.float64) * 3
+    ).requires_grad_(True)
     spans = [(1, 4), (5, 8), (9, 12)]
     masks = (torch.rand(3, *hw, generator=g, dtype=torch.float64) > 0.5).double()
     loss = _official_bce_loss(sim, heads, hw, spans, masks)
     (grad,) = torch.autograd.grad(loss, sim)
     for step in (1.0, 37.5):
-        edited = instance_guidance_edit(sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks], step_size=step)
+        edited = instance_guidance_edit(
+            sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks], step_size=step
+        )
         want = sim.detach() - step * grad
         assert float((edited - want).abs().max()) <= 1e-9 * max(1.0, step)
     # 'sum' reduction = the gradient of the summed BCE (no mean denominator)
@@ -45,13 +49,19 @@ def test_closed_form_edit_equals_autograd(hw):
     s4 = sim.permute(0, 2, 1).reshape(2 * heads, tokens, *hw)
     for k, (s, e) in enumerate(spans):
         p = torch.sigmoid(s4[heads:, s:e])
-        loss_sum = loss_sum + F.binary_cross_entropy(p, masks[k][None, None].expand_as(p), reduction="sum")
+        loss_sum = loss_sum + F.binary_cross_entropy(
+            p, masks[k][None, None].expand_as(p), reduction="sum"
+        )
     (grad_sum,) = torch.autograd.grad(loss_sum, sim)
-    edited = instance_guidance_edit(sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks], reduction="sum")
+    edited = instance_guidance_edit(
+        sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks], reduction="sum"
+    )
     assert float((edited - (sim.detach() - grad_sum)).abs().max()) <= 1e-9
     # uncond rows and columns outside the spans are untouched; the bound of §2.4 holds
     assert torch.equal(edited[:heads], sim.detach()[:heads])
-    edited_mean = instance_guidance_edit(sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks])
+    edited_mean = instance_guidance_edit(
+        sim.detach(), batch=1, heads=heads, hw=hw, spans=[spans], masks=[masks]
+    )
     assert torch.equal(edited_mean[:, :, 12:], sim.detach()[:, :, 12:])
     assert float((edited_mean - sim.detach()).abs().max()) <= 1 / (heads * 3 * hw[0] * hw[1])
 
@@ -62,11 +72,18 @@ def test_closed_form_batch2_equals_two_batch1():
     sims = [torch.randn(2 * heads, 16, 77, generator=g) for _ in range(2)]
     spans = [[(1, 3), (4, 6)], [(1, 5)]]
     masks = [torch.rand(2, 4, 4, generator=g), torch.rand(1, 4, 4, generator=g)]
-    singles = [instance_guidance_edit(sims[b], batch=1, heads=heads, hw=hw, spans=[spans[b]], masks=[masks[b]]) for b in range(2)]
+    singles = [
+        instance_guidance_edit(
+            sims[b], batch=1, heads=heads, hw=hw, spans=[spans[b]], masks=[masks[b]]
+        )
+        for b in range(2)
+    ]
     # batch-2 row order: [uncond0, uncond1, cond0, cond1] x heads
     sim2 = torch.cat([sims[0][:heads], sims[1][:heads], sims[0][heads:], sims[1][heads:]])
     both = instance_guidance_edit(sim2, batch=2, heads=heads, hw=hw, spans=spans, masks=masks)
-    want = torch.cat([singles[0][:heads], singles[1][:heads], singles[0][heads:], singles[1][heads:]])
+    want = torch.cat(
+        [singles[0][:heads], singles[1][:heads], singles[0][heads:], singles[1][heads:]]
+    )
     assert torch.equal(both, want)
 
 
@@ -90,7 +107,9 @@ def test_record_then_replay_equals_plain_pass(tiny_pipe):
         plain = pipe.unet_eps(x, 981, ctx, gray)
         ctl.set_mode("record")
         recorded = pipe.unet_eps(x, 981, ctx, gray)
-        assert len(ctl.store) == 2 * 11  # tiny: 4 + 1 + 6 transformer blocks x (attn1, attn2); 32 at full size
+        assert (
+            len(ctl.store) == 2 * 11
+        )  # tiny: 4 + 1 + 6 transformer blocks x (attn1, attn2); 32 at full size
         ctl.set_mode("replay")
         replayed = pipe.unet_eps(x, 981, ctx, gray)
         assert not ctl.store
@@ -118,7 +137,10 @@ def test_legacy_alternating_matches_official_cache(converted_tiny):
         a.use_cache, a.sim = True, None
     try:
         with torch.no_grad():
-            want = [unet_ref(x, torch.full((2,), t), ctx, gray) for x, t in ((x1, 981), (x2, 961), (x1, 941))]
+            want = [
+                unet_ref(x, torch.full((2,), t), ctx, gray)
+                for x, t in ((x1, 981), (x2, 961), (x1, 941))
+            ]
             got = [pipe.unet_eps(x, t, ctx, gray) for x, t in ((x1, 981), (x2, 961), (x1, 941))]
             for a in unet_ref.cross_attentions():
                 a.use_cache, a.sim = False, None
@@ -143,7 +165,9 @@ def test_instance_step_matches_official_autograd(converted_tiny, reference):
     masks = resize_masks((torch.rand(2, 32, 32, generator=g) > 0.5).float(), (32, 32))
     spans = [(1, 3), (4, 7)]
     step = 2000.0  # large enough that the edit visibly changes eps
-    eps_u, eps_c = reference.official_instance_eps(ref.model.diffusion_model, x, torch.tensor([981]), uc, c, gray, masks[None], spans, step)
+    eps_u, eps_c = reference.official_instance_eps(
+        ref.model.diffusion_model, x, torch.tensor([981]), uc, c, gray, masks[None], spans, step
+    )
     p = copy.copy(pipe)
     p.unet = copy.deepcopy(pipe.unet)
     ctl = install_processors(p.unet)
@@ -158,7 +182,9 @@ def test_instance_step_matches_official_autograd(converted_tiny, reference):
         for name in heads:
             hw = ctl.layer_hw(name)
             m = F.interpolate(masks[None], size=hw, mode="nearest")[0]
-            ctl.store[name] = instance_guidance_edit(ctl.store[name], batch=1, heads=2, hw=hw, spans=[spans], masks=[m], step_size=step)
+            ctl.store[name] = instance_guidance_edit(
+                ctl.store[name], batch=1, heads=2, hw=hw, spans=[spans], masks=[m], step_size=step
+            )
         ctl.set_mode("replay")
         eps = p.unet_eps(x_in, 981, ctx, g_in)
     want = torch.cat([eps_u, eps_c])
@@ -167,8 +193,14 @@ def test_instance_step_matches_official_autograd(converted_tiny, reference):
 
 
 def test_spans_from_prompt(tiny_tokenizer):
-    assert instance_spans_from_prompt(tiny_tokenizer, "the red cup, the red cup, the red cup") == [(1, 4), (5, 8), (9, 12)]
-    assert instance_spans_from_prompt(tiny_tokenizer, "the blue cup") == [(1, 7)]  # the, b, l, u, e, cup
+    assert instance_spans_from_prompt(tiny_tokenizer, "the red cup, the red cup, the red cup") == [
+        (1, 4),
+        (5, 8),
+        (9, 12),
+    ]
+    assert instance_spans_from_prompt(tiny_tokenizer, "the blue cup") == [
+        (1, 7)
+    ]  # the, b, l, u, e, cup
     with pytest.raises(SpanError, match="trailing comma"):
         instance_spans_from_prompt(tiny_tokenizer, "the red cup, the cup,")
     with pytest.raises(SpanError, match="phrase 0 .* is empty"):
@@ -188,7 +220,10 @@ def test_spans_from_prompt(tiny_tokenizer):
 def test_layer_sizes_follow_blocks(tiny_pipe):
     ctl = copy.copy(tiny_pipe.controller)
     ctl.latent_hw = (16, 12)
-    assert ctl.layer_hw("down_blocks.0.attentions.0.transformer_blocks.0.attn2.processor") == (16, 12)
+    assert ctl.layer_hw("down_blocks.0.attentions.0.transformer_blocks.0.attn2.processor") == (
+        16,
+        12,
+    )
     assert ctl.layer_hw("down_blocks.1.attentions.1.transformer_blocks.0.attn2.processor") == (8, 6)
     assert ctl.layer_hw("mid_block.attentions.0.transformer_blocks.0.attn2.processor") == (4, 3)
     assert ctl.layer_hw("up_blocks.1.attentions.0.transformer_blocks.0.attn1.processor") == (8, 6)

@@ -31,7 +31,11 @@ def _tiny_cfgs():
 
     from lcad_bench.lcad.components import luminance_config, unet_config, vae_config
 
-    return {"unet_cfg": unet_config(**TINY_UNET), "vae_cfg": vae_config(**TINY_VAE), "luminance_cfg": luminance_config(block_out_channels=(32, 64))}
+    return {
+        "unet_cfg": unet_config(**TINY_UNET),
+        "vae_cfg": vae_config(**TINY_VAE),
+        "luminance_cfg": luminance_config(block_out_channels=(32, 64)),
+    }
 
 
 @pytest.mark.parametrize("fmt", ["ckpt", "safetensors"])
@@ -47,7 +51,9 @@ def test_convert_checkpoint_files_end_to_end(fmt, converted_tiny, clip_dir, tmp_
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in official.items()}, str(path))
-    out = convert_checkpoint(path, text_encoder=clip_dir, out=tmp_path / "out", log=lambda s: None, **_tiny_cfgs())
+    out = convert_checkpoint(
+        path, text_encoder=clip_dir, out=tmp_path / "out", log=lambda s: None, **_tiny_cfgs()
+    )
     report = json.loads((out / "conversion_report.json").read_text())
     assert report["n_keys"] == len(official) and len(report["ignored"]) == 18
     loaded = LCADPipeline.from_pretrained(out)
@@ -60,7 +66,10 @@ def test_pickled_checkpoint_needs_the_flag(converted_tiny, clip_dir, tmp_path):
     from lcad_bench.lcad.convert import ConversionError, load_official_checkpoint
 
     path = tmp_path / "pl.ckpt"
-    torch.save({"state_dict": {"betas": torch.zeros(3)}, "hyper_parameters": argparse.Namespace(lr=1)}, path)
+    torch.save(
+        {"state_dict": {"betas": torch.zeros(3)}, "hyper_parameters": argparse.Namespace(lr=1)},
+        path,
+    )
     with pytest.raises(ConversionError, match="--allow-pickle"):
         load_official_checkpoint(path)
     assert set(load_official_checkpoint(path, allow_pickle=True)) == {"betas"}
@@ -70,12 +79,30 @@ def test_convert_cli_parses_and_reports_missing_files(tmp_path, clip_dir):
     from lcad_bench.cli import convert_checkpoint as mod
 
     parser = _parser(mod)
-    args = parser.parse_args(["convert-checkpoint", str(tmp_path / "none.ckpt"), "--text-encoder", str(clip_dir), "--out", str(tmp_path / "o")])
+    args = parser.parse_args(
+        [
+            "convert-checkpoint",
+            str(tmp_path / "none.ckpt"),
+            "--text-encoder",
+            str(clip_dir),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert args.func is mod.run and args.dtype == "float32" and not args.allow_pickle
     with pytest.raises(MissingInputError, match="none.ckpt") as err:
         args.func(args)
     assert err.value.exit_code == ExitCode.MISSING
-    args = parser.parse_args(["convert-checkpoint", "x.ckpt", "--text-encoder", str(tmp_path / "noclip"), "--out", str(tmp_path / "o")])
+    args = parser.parse_args(
+        [
+            "convert-checkpoint",
+            "x.ckpt",
+            "--text-encoder",
+            str(tmp_path / "noclip"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     with pytest.raises(MissingInputError, match="noclip"):
         args.func(args)
     help_text = parser._subparsers._group_actions[0].choices["convert-checkpoint"].format_help()
@@ -91,8 +118,25 @@ def test_train_cli_runs_a_tiny_stage2(tmp_path, converted_tiny):
     Image.new("RGB", (40, 40), (200, 20, 20)).save(tmp_path / "a.png")
     (tmp_path / "s.jsonl").write_text('{"image": "a.png", "caption": "a red wall"}\n')
     parser = _parser(mod)
-    argv = ["train", "--stage", "2", "--split", str(tmp_path / "s.jsonl"), "--pipeline", str(tmp_path / "pipe"),
-            "--out", str(tmp_path / "run"), "--steps", "2", "--batch-size", "1", "--resolution", "32", "--log-every", "1"]
+    argv = [
+        "train",
+        "--stage",
+        "2",
+        "--split",
+        str(tmp_path / "s.jsonl"),
+        "--pipeline",
+        str(tmp_path / "pipe"),
+        "--out",
+        str(tmp_path / "run"),
+        "--steps",
+        "2",
+        "--batch-size",
+        "1",
+        "--resolution",
+        "32",
+        "--log-every",
+        "1",
+    ]
     args = parser.parse_args(argv)
     assert args.func(args) == 0
     assert (tmp_path / "run" / "checkpoints" / "step-2" / "state.json").is_file()

@@ -72,7 +72,9 @@ def test_luminance_guided_decoder_matches(converted_tiny):
         snapshot = [f.clone() for f in feats]
         got = decode_with_luminance(pipe.vae, z, feats)
     assert _maxdiff(got, want) <= ATOL
-    assert len(feats) == 6 and all(torch.equal(a, b) for a, b in zip(feats, snapshot))  # not mutated
+    assert len(feats) == 6 and all(
+        torch.equal(a, b) for a, b in zip(feats, snapshot)
+    )  # not mutated
     # the taps matter: decoding without them differs
     with torch.no_grad():
         plain = decode_with_luminance(pipe.vae, z, [torch.zeros_like(f) for f in feats])
@@ -90,7 +92,9 @@ def test_vae_encoder_moments_match(converted_tiny):
 
 def test_text_encoder_weights_roundtrip(converted_tiny, tiny_tokenizer):
     _ref, _sd, _res, pipe, text = converted_tiny
-    ids = tiny_tokenizer(["the red cup"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    ids = tiny_tokenizer(
+        ["the red cup"], padding="max_length", max_length=77, return_tensors="pt"
+    ).input_ids
     with torch.no_grad():
         assert torch.equal(pipe.text_encoder(ids).last_hidden_state, text(ids).last_hidden_state)
 
@@ -104,9 +108,19 @@ def _three_step(ref, pipe, dtype):
     uncond = pipe.encode_prompt(["", ""])
     ref = ref.to(dtype)
     # ldm's own 3-step discretisation is broken (4 steps, index 1000), so pass the valid one
-    want = ref.ddim_sample(x_T.to(dtype), 3, cond.to(dtype), uncond.to(dtype), hint.to(dtype), scale=4.5, timesteps=[1, 334, 667])
+    want = ref.ddim_sample(
+        x_T.to(dtype),
+        3,
+        cond.to(dtype),
+        uncond.to(dtype),
+        hint.to(dtype),
+        scale=4.5,
+        timesteps=[1, 334, 667],
+    )
     want_img = (ref.decode_first_stage(want, hint.to(dtype)).clamp(-1, 1) + 1) / 2
-    out = pipe(prompts, hint=hint, latents=x_T, num_inference_steps=3, guidance_scale=4.5, output_type="pt")
+    out = pipe(
+        prompts, hint=hint, latents=x_T, num_inference_steps=3, guidance_scale=4.5, output_type="pt"
+    )
     assert list(pipe.scheduler.timesteps) == [667, 334, 1]
     return out, want, want_img
 
@@ -151,7 +165,9 @@ def test_scheduler_timesteps_and_alphas_match_ldm(reference):
     sched = make_scheduler()
     sched.set_timesteps(50)
     assert sched.timesteps[:3].tolist() == [981, 961, 941] and sched.timesteps[-1] == 1
-    assert float(sched.final_alpha_cumprod) == float(sched.alphas_cumprod[0])  # set_alpha_to_one=False
+    assert float(sched.final_alpha_cumprod) == float(
+        sched.alphas_cumprod[0]
+    )  # set_alpha_to_one=False
     want = reference.ldm_schedule()["alphas_cumprod"]
     assert float((sched.alphas_cumprod - want).abs().max()) < 1e-6  # float32 vs float64 products
     apply_float64_alphas(sched)

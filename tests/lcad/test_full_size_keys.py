@@ -65,16 +65,25 @@ def test_full_size_conversion_on_meta(full_size_meta):
 
     keys = _manifest()
     official = {k: torch.empty(shape, device="meta") for k, shape in keys.items()}
-    result = convert_official_state_dict(official, text_encoder_keys=full_size_meta["text_encoder"].state_dict().keys())
+    result = convert_official_state_dict(
+        official, text_encoder_keys=full_size_meta["text_encoder"].state_dict().keys()
+    )
     check_against_modules(result, full_size_meta)  # raises with the offending keys
     assert len(result.ignored) == 18
     assert sum(len(v) for v in result.components.values()) == 1270 - 18
     counts = {k: len(v) for k, v in result.components.items()}
-    assert counts == {"unet": 686, "vae": 106 + 138 + 4, "luminance_encoder": 122, "text_encoder": 196}
+    assert counts == {
+        "unet": 686,
+        "vae": 106 + 138 + 4,
+        "luminance_encoder": 122,
+        "text_encoder": 196,
+    }
     assert tuple(result.components["unet"]["conv_in.weight"].shape) == (320, 516, 3, 3)
     load_converted(result, full_size_meta, assign=True)
     params = sum(p.numel() for p in full_size_meta["luminance_encoder"].parameters())
-    assert params == 35_904_136 - (8 * 512 * 9 + 8) - 2 * 512  # the official g_encoder minus norm_out/conv_out
+    assert (
+        params == 35_904_136 - (8 * 512 * 9 + 8) - 2 * 512
+    )  # the official g_encoder minus norm_out/conv_out
     unet_params = sum(p.numel() for p in full_size_meta["unet"].parameters())
     assert unet_params == 860_995_524
 
@@ -85,7 +94,11 @@ def test_transformers4_text_layout_keeps_prefix():
 
     keys = _manifest()
     official = {k: torch.empty(shape, device="meta") for k, shape in keys.items()}
-    target = {f"text_model.{k[len('cond_stage_model.transformer.text_model.'):]}" for k in keys if k.startswith("cond_stage_model.")}
+    target = {
+        f"text_model.{k[len('cond_stage_model.transformer.text_model.') :]}"
+        for k in keys
+        if k.startswith("cond_stage_model.")
+    }
     result = convert_official_state_dict(official, text_encoder_keys=target)
     assert set(result.components["text_encoder"]) == target
     assert "cond_stage_model.transformer.text_model.embeddings.position_ids" not in result.ignored
@@ -102,12 +115,18 @@ def test_unknown_and_missing_keys_are_named(full_size_meta):
     official = {k: torch.empty(shape, device="meta") for k, shape in keys.items()}
     official["model_ema.decay"] = torch.empty((), device="meta")
     official["control_model.zero_convs.0.0.weight"] = torch.empty(1, device="meta")
-    with pytest.raises(ConversionError, match=r"control_model\.zero_convs\.0\.0\.weight, model_ema\.decay"):
+    with pytest.raises(
+        ConversionError, match=r"control_model\.zero_convs\.0\.0\.weight, model_ema\.decay"
+    ):
         convert_official_state_dict(official)
     del official["model_ema.decay"], official["control_model.zero_convs.0.0.weight"]
     del official["model.diffusion_model.out.2.bias"]
-    official["model.diffusion_model.input_blocks.0.0.weight"] = torch.empty(320, 4, 3, 3, device="meta")
-    result = convert_official_state_dict(official, text_encoder_keys=full_size_meta["text_encoder"].state_dict().keys())
+    official["model.diffusion_model.input_blocks.0.0.weight"] = torch.empty(
+        320, 4, 3, 3, device="meta"
+    )
+    result = convert_official_state_dict(
+        official, text_encoder_keys=full_size_meta["text_encoder"].state_dict().keys()
+    )
     with pytest.raises(ConversionError) as err:
         check_against_modules(result, full_size_meta)
     assert "conv_out.bias" in str(err.value)

@@ -26,7 +26,10 @@ def test_lcad_model_colorizes(tiny_pipe, tmp_path):
     m = create_model("lcad", {"checkpoint": str(d), "steps": 2, "resolution": 32})
     rgb = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     lum, gray = luminance_and_gray(rgb)
-    reqs = [ColorizationRequest("k", "p#0", "complete", lum, gray, "a red car", seed=s) for s in (3, 3, 4)]
+    reqs = [
+        ColorizationRequest("k", "p#0", "complete", lum, gray, "a red car", seed=s)
+        for s in (3, 3, 4)
+    ]
     out = m.colorize(reqs)
     assert all(o.dtype == np.uint8 and o.shape == (32, 32, 3) for o in out)
     assert np.array_equal(out[0], out[1]) and not np.array_equal(out[0], out[2])
@@ -34,11 +37,19 @@ def test_lcad_model_colorizes(tiny_pipe, tmp_path):
     # noise moving a rounding by one level)
     import torch
 
-    ref = tiny_pipe(["a red car"], luminance=[lum], num_inference_steps=2, resolution=32,
-                    generator=[torch.Generator("cpu").manual_seed(3)], output_type="np").images[0]
+    ref = tiny_pipe(
+        ["a red car"],
+        luminance=[lum],
+        num_inference_steps=2,
+        resolution=32,
+        generator=[torch.Generator("cpu").manual_seed(3)],
+        output_type="np",
+    ).images[0]
     direct = np.clip(np.rint(ref * 255), 0, 255).astype(np.int16)
     assert np.abs(out[0].astype(np.int16) - direct).max() <= 1
-    lr = create_model("lcad", {"checkpoint": str(d), "steps": 2, "resolution": 32, "postprocess": "l_replace"})
+    lr = create_model(
+        "lcad", {"checkpoint": str(d), "steps": 2, "resolution": 32, "postprocess": "l_replace"}
+    )
     o = lr.colorize(reqs[:1])[0]
     assert lr.luminance_replaced and np.abs(srgb_to_lab(o)[..., 0] - lum).mean() < 2.0
     assert "weights_sha256" in m.config() and m.config()["weights_sha256"]

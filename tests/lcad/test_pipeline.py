@@ -13,30 +13,69 @@ from lcad_bench.lcad.presets import PRESETS
 
 def _images(n=2, size=32, seed=0):
     rng = np.random.default_rng(seed)
-    return [Image.fromarray(rng.integers(0, 256, size=(size + 8 * i, size, 3), dtype=np.uint8)) for i in range(n)]
+    return [
+        Image.fromarray(rng.integers(0, 256, size=(size + 8 * i, size, 3), dtype=np.uint8))
+        for i in range(n)
+    ]
 
 
 def test_presets():
-    assert PRESETS["official_eval"].num_inference_steps == 50 and PRESETS["official_eval"].guidance_scale == 4.5
+    assert (
+        PRESETS["official_eval"].num_inference_steps == 50
+        and PRESETS["official_eval"].guidance_scale == 4.5
+    )
     assert PRESETS["official_eval_legacy"].attention_reuse == "legacy_alternating"
     inst = PRESETS["official_instance"]
-    assert (inst.guidance_scale, inst.instance_guidance, inst.guidance_step_size, inst.guidance_reduction) == (5.0, True, 1.0, "mean")
+    assert (
+        inst.guidance_scale,
+        inst.instance_guidance,
+        inst.guidance_step_size,
+        inst.guidance_reduction,
+    ) == (5.0, True, 1.0, "mean")
     assert all(p.postprocess == "none" and p.resolution == 256 for p in PRESETS.values())
 
 
 def test_sampling_is_seeded_and_raw_size(tiny_pipe):
     imgs = _images()
     kw = {"num_inference_steps": 2, "resolution": 32, "output_type": "np"}
-    a = tiny_pipe(["the red cup", "a green car"], imgs, generator=[torch.Generator().manual_seed(s) for s in (1, 2)], **kw)
-    b = tiny_pipe(["the red cup", "a green car"], imgs, generator=[torch.Generator().manual_seed(s) for s in (1, 2)], **kw)
+    a = tiny_pipe(
+        ["the red cup", "a green car"],
+        imgs,
+        generator=[torch.Generator().manual_seed(s) for s in (1, 2)],
+        **kw,
+    )
+    b = tiny_pipe(
+        ["the red cup", "a green car"],
+        imgs,
+        generator=[torch.Generator().manual_seed(s) for s in (1, 2)],
+        **kw,
+    )
     c = tiny_pipe("the red cup", imgs[0], generator=torch.Generator().manual_seed(1), **kw)
-    assert all(x.shape == (32, 32, 3) for x in a.images)  # raw 32² (256² at full size), no resize-back
+    assert all(
+        x.shape == (32, 32, 3) for x in a.images
+    )  # raw 32² (256² at full size), no resize-back
     assert all(np.array_equal(x, y) for x, y in zip(a.images, b.images))
-    assert np.abs(a.images[0] - c.images[0]).max() < 1e-5  # per-sample generators: batch independent
+    assert (
+        np.abs(a.images[0] - c.images[0]).max() < 1e-5
+    )  # per-sample generators: batch independent
     assert a.settings["guidance_scale"] == 4.5
-    back = tiny_pipe("the red cup", imgs[1], generator=torch.Generator().manual_seed(1), postprocess="resize_back", **kw)
+    back = tiny_pipe(
+        "the red cup",
+        imgs[1],
+        generator=torch.Generator().manual_seed(1),
+        postprocess="resize_back",
+        **kw,
+    )
     assert back.images[0].shape == (40, 32, 3)
-    lrep = tiny_pipe("the red cup", imgs[1], generator=torch.Generator().manual_seed(1), postprocess="l_replace", output_type="pil", num_inference_steps=1, resolution=32)
+    lrep = tiny_pipe(
+        "the red cup",
+        imgs[1],
+        generator=torch.Generator().manual_seed(1),
+        postprocess="l_replace",
+        output_type="pil",
+        num_inference_steps=1,
+        resolution=32,
+    )
     assert lrep.images[0].size == (32, 40)
 
 
@@ -44,9 +83,25 @@ def test_legacy_preset_differs_from_standard(tiny_pipe):
     hint = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.7 - 1
     x_T = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(1))
     std = tiny_pipe("the red cup", hint=hint, latents=x_T, num_inference_steps=2, output_type="pt")
-    leg = tiny_pipe("the red cup", hint=hint, latents=x_T, preset="official_eval_legacy", num_inference_steps=2, output_type="pt")
-    leg2 = tiny_pipe("the red cup", hint=hint, latents=x_T, preset="official_eval_legacy", num_inference_steps=2, output_type="pt")
-    assert float((std.latents - leg.latents).abs().max()) > 1e-5  # small: random weights give flat attention
+    leg = tiny_pipe(
+        "the red cup",
+        hint=hint,
+        latents=x_T,
+        preset="official_eval_legacy",
+        num_inference_steps=2,
+        output_type="pt",
+    )
+    leg2 = tiny_pipe(
+        "the red cup",
+        hint=hint,
+        latents=x_T,
+        preset="official_eval_legacy",
+        num_inference_steps=2,
+        output_type="pt",
+    )
+    assert (
+        float((std.latents - leg.latents).abs().max()) > 1e-5
+    )  # small: random weights give flat attention
     assert torch.equal(leg.latents, leg2.latents)  # state reset per call (no leak between images)
     assert not tiny_pipe.controller.store and not tiny_pipe.controller.legacy_alternating
 
@@ -65,16 +120,36 @@ def test_instance_batch2_equals_two_batch1(tiny_pipe, tiny_pipe64, dtype):
     x_T = torch.randn(2, 4, 16, 16, generator=g)
     prompts = ["the red cup, the cup", "a cup, the red thing, x"]
     masks = [(torch.rand(2, 32, 32, generator=g) > 0.5), (torch.rand(3, 48, 48, generator=g) > 0.3)]
-    kw = {"preset": "official_instance", "num_inference_steps": 2, "guidance_step_size": 500.0, "output_type": "pt"}
+    kw = {
+        "preset": "official_instance",
+        "num_inference_steps": 2,
+        "guidance_step_size": 500.0,
+        "output_type": "pt",
+    }
     both = tiny_pipe(prompts, hint=hint, latents=x_T, instance_masks=masks, **kw)
-    singles = [tiny_pipe(prompts[b], hint=hint[b : b + 1], latents=x_T[b : b + 1], instance_masks=[masks[b]], **kw) for b in range(2)]
+    singles = [
+        tiny_pipe(
+            prompts[b],
+            hint=hint[b : b + 1],
+            latents=x_T[b : b + 1],
+            instance_masks=[masks[b]],
+            **kw,
+        )
+        for b in range(2)
+    ]
     for b in range(2):
         assert float((both.latents[b] - singles[b].latents[0]).abs().max()) <= tol
         assert float((both.images[b] - singles[b].images[0]).abs().max()) <= tol
-    plain = tiny_pipe(prompts, hint=hint, latents=x_T, num_inference_steps=2, guidance_scale=5.0, output_type="pt")
-    assert float((plain.latents - both.latents).abs().max()) > 1e-2  # guidance (large step) had an effect
+    plain = tiny_pipe(
+        prompts, hint=hint, latents=x_T, num_inference_steps=2, guidance_scale=5.0, output_type="pt"
+    )
+    assert (
+        float((plain.latents - both.latents).abs().max()) > 1e-2
+    )  # guidance (large step) had an effect
     spans = [[(1, 4), (5, 7)], [(1, 3), (4, 10), (11, 12)]]
-    explicit = tiny_pipe(prompts, hint=hint, latents=x_T, instance_masks=masks, instance_spans=spans, **kw)
+    explicit = tiny_pipe(
+        prompts, hint=hint, latents=x_T, instance_masks=masks, instance_spans=spans, **kw
+    )
     assert torch.equal(explicit.latents, both.latents)  # comma spans = the explicit ones
 
 
@@ -117,6 +192,9 @@ def test_save_and_load_roundtrip(tiny_pipe, tmp_path):
     a = tiny_pipe("the red cup", hint=hint, latents=x_T, num_inference_steps=2, output_type="pt")
     b = loaded("the red cup", hint=hint, latents=x_T, num_inference_steps=2, output_type="pt")
     assert torch.equal(a.latents, b.latents)
-    assert loaded.scheduler.config.beta_schedule == "scaled_linear" and loaded.scheduler.config.steps_offset == 1
+    assert (
+        loaded.scheduler.config.beta_schedule == "scaled_linear"
+        and loaded.scheduler.config.steps_offset == 1
+    )
     with pytest.raises(MissingInputError, match="convert-checkpoint"):
         LCADPipeline.from_pretrained(tmp_path / "nothing")

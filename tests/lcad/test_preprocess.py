@@ -61,7 +61,9 @@ def test_luminance_array_hint_and_truncation():
     assert torch.allclose(hint, torch.full((1, 3, 64, 64), 50 / 127.5 - 1))
     rgb = torch.full((1, 3, 2, 2), 0.999)
     assert pp.unit_to_uint8(rgb)[0, 0, 0, 0] == 254  # truncation, not rounding
-    assert torch.equal(pp.decoded_to_unit(torch.tensor([-2.0, 0.0, 2.0])), torch.tensor([0.0, 0.5, 1.0]))
+    assert torch.equal(
+        pp.decoded_to_unit(torch.tensor([-2.0, 0.0, 2.0])), torch.tensor([0.0, 0.5, 1.0])
+    )
 
 
 def test_lab_roundtrip_and_l_replacement():

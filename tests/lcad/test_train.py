@@ -17,9 +17,16 @@ from lcad_bench.lcad import train as tr
 def tiny_split(tmp_path):
     rng = np.random.default_rng(0)
     rows = []
-    colours = {"red": (200, 30, 30), "green": (30, 180, 40), "blue": (30, 40, 200), "yellow": (220, 210, 30)}
+    colours = {
+        "red": (200, 30, 30),
+        "green": (30, 180, 40),
+        "blue": (30, 40, 200),
+        "yellow": (220, 210, 30),
+    }
     for i, (name, rgb) in enumerate(colours.items()):
-        arr = np.clip(np.array(rgb)[None, None] + rng.normal(0, 20, (40, 48, 3)), 0, 255).astype(np.uint8)
+        arr = np.clip(np.array(rgb)[None, None] + rng.normal(0, 20, (40, 48, 3)), 0, 255).astype(
+            np.uint8
+        )
         Image.fromarray(arr).save(tmp_path / f"img{i}.png")
         rows.append({"image": f"img{i}.png", "captions": [f"a {name} wall", f"the {name} thing"]})
     split = tmp_path / "split.jsonl"
@@ -39,17 +46,32 @@ def fresh_pipe(converted_tiny, tmp_path):
 
 def test_stage2_lowers_loss_and_resumes(tiny_split, fresh_pipe, tmp_path):
     folder, load = fresh_pipe
-    cfg = tr.TrainConfig(stage=2, split=tiny_split, pipeline=folder, out=tmp_path / "run", steps=20, batch_size=2,
-                         lr=1e-3, resolution=32, save_every=10, log_every=0, caption_dropout=0.2)
+    cfg = tr.TrainConfig(
+        stage=2,
+        split=tiny_split,
+        pipeline=folder,
+        out=tmp_path / "run",
+        steps=20,
+        batch_size=2,
+        lr=1e-3,
+        resolution=32,
+        save_every=10,
+        log_every=0,
+        caption_dropout=0.2,
+    )
     pipe = load()
     records = tr.read_split(tiny_split)
-    eval_rgb, eval_caps = tr.make_batch(records, tr.TrainConfig(**{**cfg.__dict__, "batch_size": 4, "augment": False}), 0)
+    eval_rgb, eval_caps = tr.make_batch(
+        records, tr.TrainConfig(**{**cfg.__dict__, "batch_size": 4, "augment": False}), 0
+    )
     before = tr.evaluation_loss(pipe, eval_rgb, eval_caps, stage=2)
     frozen_before = pipe.unet.down_blocks[0].resnets[0].conv1.weight.clone()
     result = tr.train(cfg, pipe=pipe, log=lambda s: None)
     after = tr.evaluation_loss(pipe, eval_rgb, eval_caps, stage=2)
     assert after < before * 0.9, (before, after)
-    assert torch.equal(pipe.unet.down_blocks[0].resnets[0].conv1.weight, frozen_before)  # frozen per the official optimiser
+    assert torch.equal(
+        pipe.unet.down_blocks[0].resnets[0].conv1.weight, frozen_before
+    )  # frozen per the official optimiser
     assert sorted(result["losses"]) == list(range(1, 21))
     assert (tmp_path / "run" / "checkpoints" / "step-10" / "trainable.safetensors").is_file()
     assert (tmp_path / "run" / "final" / "model_index.json").is_file()
@@ -57,7 +79,14 @@ def test_stage2_lowers_loss_and_resumes(tiny_split, fresh_pipe, tmp_path):
     assert len(log_lines) == 20 and json.loads(log_lines[-1])["step"] == 20
 
     # resume from step 10 in a fresh process state: the next losses are identical
-    cfg2 = tr.TrainConfig(**{**cfg.__dict__, "out": tmp_path / "run", "resume": tmp_path / "run" / "checkpoints" / "step-10", "steps": 12})
+    cfg2 = tr.TrainConfig(
+        **{
+            **cfg.__dict__,
+            "out": tmp_path / "run",
+            "resume": tmp_path / "run" / "checkpoints" / "step-10",
+            "steps": 12,
+        }
+    )
     resumed = tr.train(cfg2, pipe=load(), log=lambda s: None)
     assert sorted(resumed["losses"]) == [11, 12]
     assert resumed["losses"][11] == result["losses"][11]
@@ -68,7 +97,17 @@ def test_stage1_trains_only_the_luminance_encoder(tiny_split, fresh_pipe, tmp_pa
     folder, load = fresh_pipe
     pipe = load()
     vae_before = {k: v.clone() for k, v in pipe.vae.state_dict().items()}
-    cfg = tr.TrainConfig(stage=1, split=tiny_split, pipeline=folder, out=tmp_path / "s1", steps=3, batch_size=2, resolution=32, log_every=0, save_every=0)
+    cfg = tr.TrainConfig(
+        stage=1,
+        split=tiny_split,
+        pipeline=folder,
+        out=tmp_path / "s1",
+        steps=3,
+        batch_size=2,
+        resolution=32,
+        log_every=0,
+        save_every=0,
+    )
     result = tr.train(cfg, pipe=pipe, log=lambda s: None)
     assert all(np.isfinite(v) for v in result["losses"].values())
     assert all(torch.equal(v, pipe.vae.state_dict()[k]) for k, v in vae_before.items())

@@ -137,4 +137,6 @@ def test_ssim_equals_torchmetrics_cropped_map():
     rng = np.random.default_rng(3)
     a = rng.integers(0, 256, (3, 40, 36, 3), dtype=np.uint8)
     b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
-    assert np.allclose(ssim_gaussian_per_pair(a, b), ssim_torchmetrics_per_pair(a, b), atol=1e-10, rtol=0)
+    assert np.allclose(
+        ssim_gaussian_per_pair(a, b), ssim_torchmetrics_per_pair(a, b), atol=1e-10, rtol=0
+    )
