@@ -10,27 +10,9 @@ from lcad_bench.models import ColorizationRequest, create_model
 
 
 def _tiny_tokenizer():
-    from transformers import CLIPTokenizer
+    from lcad_bench.testing import tiny_clip_tokenizer
 
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    vocab = {}
-    for c in map(chr, cs):
-        vocab[c] = len(vocab)
-    for c in map(chr, cs):
-        vocab[c + "</w>"] = len(vocab)
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+    return tiny_clip_tokenizer()
 
 
 @pytest.fixture(scope="module")

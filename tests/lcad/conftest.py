@@ -11,59 +11,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 import lcad_reference
-
-TINY_UNET = {
-    "gray_channels": 64,
-    "block_out_channels": (32, 64, 64),
-    "attention_levels": (True, True, False),
-    "layers_per_block": 2,
-    "cross_attention_dim": 32,
-    "attention_head_dim": 2,
-    "sample_size": 16,
-}
-TINY_VAE = {"block_out_channels": (32, 64), "layers_per_block": 2, "sample_size": 32}
-TINY_TEXT = {
-    "hidden_size": 32,
-    "intermediate_size": 37,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "max_position_embeddings": 77,
-    "projection_dim": 32,
-}
-
-
-def _bytes_to_unicode() -> list[str]:
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
+from lcad_tiny_config import TINY_TEXT, TINY_UNET, TINY_VAE  # noqa: E402
 
 
 def make_tiny_tokenizer():
     """A CLIPTokenizer over byte characters, their ``</w>`` forms and a few merges (520 tokens)."""
-    from transformers import CLIPTokenizer
+    from lcad_bench.testing import tiny_clip_tokenizer
 
-    chars = _bytes_to_unicode()
-    vocab: dict[str, int] = {}
-    for c in chars:
-        vocab[c] = len(vocab)
-    for c in chars:
-        vocab[c + "</w>"] = len(vocab)
-    merges = [("t", "h"), ("th", "e</w>"), ("c", "u"), ("cu", "p</w>"), ("r", "e"), ("re", "d</w>")]
-    for m in merges:
-        vocab["".join(m)] = len(vocab)
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+    return tiny_clip_tokenizer(
+        [("t", "h"), ("th", "e</w>"), ("c", "u"), ("cu", "p</w>"), ("r", "e"), ("re", "d</w>")]
+    )
 
 
 def make_tiny_text_encoder(tokenizer, seed: int = 0):

@@ -27,7 +27,7 @@ def clip_dir(tmp_path_factory, converted_tiny, tiny_tokenizer):
 
 
 def _tiny_cfgs():
-    from conftest import TINY_UNET, TINY_VAE
+    from lcad_tiny_config import TINY_UNET, TINY_VAE
 
     from lcad_bench.lcad.components import luminance_config, unet_config, vae_config
 
