@@ -230,14 +230,12 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
     images: dict[int, ImageInfo] = {}
     for k, im in enumerate([*inst_data["images"], *cap_data.get("images", [])]):
         src = instances if k < len(inst_data["images"]) else captions
-        if not isinstance(im, dict) or not all(
-            key in im for key in ("id", "file_name", "width", "height")
+        if not problems.require(
+            im,
+            ("id", "file_name", "width", "height"),
+            f"{src.name}: images[{k}]",
+            "malformed image entry",
         ):
-            problems.skip(
-                f"{src.name}: images[{k}]",
-                "malformed image entry",
-                "needs id, file_name, width, height",
-            )
             continue
         iid = int(im["id"])
         if iid in images:
@@ -268,14 +266,10 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
         sources.append((stuff_data, True, stuff))
     for data, is_stuff, src in sources:
         for k, a in enumerate(data["annotations"]):
-            if not isinstance(a, dict) or not all(
-                key in a for key in ("id", "image_id", "category_id", "segmentation")
+            keys = ("id", "image_id", "category_id", "segmentation")
+            if not problems.require(
+                a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
             ):
-                problems.skip(
-                    f"{src.name}: annotations[{k}]",
-                    "malformed instance annotation",
-                    "needs id, image_id, category_id, segmentation",
-                )
                 continue
             aid = int(a["id"])
             if (aid, is_stuff) in seen_ann:

@@ -44,6 +44,14 @@ class Problems:
         if not self.quiet:
             print(f"skipped {msg}", file=sys.stderr)
 
+    def require(self, obj: Any, keys: tuple[str, ...], item: str, reason: str) -> bool:
+        """True when ``obj`` is a mapping holding ``keys``; else the item is skipped (or, under
+        ``strict``, the build stops) with ``reason`` and the keys it needs."""
+        if isinstance(obj, dict) and all(k in obj for k in keys):
+            return True
+        self.skip(item, reason, "needs " + ", ".join(keys))
+        return False
+
     def flag(self, item: str, reason: str, detail: str = "") -> None:
         """Record an item kept but queued for manual review."""
         self.review.append(Exclusion(item=item, reason=reason, detail=detail))
@@ -53,8 +61,9 @@ class Problems:
         return dict(Counter(e.reason for e in self.items))
 
 
-def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON input; a missing, unreadable or malformed file is a clear error."""
+def read_json(path: str | Path, what: str, object_pairs_hook: Any = None) -> Any:
+    """Parse a JSON input; a missing, unreadable or malformed file is a clear error.
+    ``object_pairs_hook`` is passed to :func:`json.loads`."""
     p = Path(path)
     if not p.is_file():
         raise MissingInputError(f"{p}: no such file ({what}).")
@@ -63,7 +72,7 @@ def read_json(path: str | Path, what: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{p}: not UTF-8 ({what}); re-download it.") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
         hint = (
             " (the file looks truncated; re-download it)"

@@ -132,13 +132,9 @@ class Entry:
 def read_json_pairs(path: Path, what: str, problems: Problems) -> Any:
     """Parse JSON like ``common.read_json``, reporting duplicate object keys (which ``json.loads``
     silently collapses) as skipped items; the first occurrence is kept."""
+    from lcad_bench.builders.common import read_json
+
     p = Path(path)
-    if not p.is_file():
-        raise MissingInputError(f"{p}: no such file ({what}).")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{p}: not UTF-8 ({what}); re-download it.") from exc
     dups: list[str] = []
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -150,17 +146,7 @@ def read_json_pairs(path: Path, what: str, problems: Problems) -> Any:
             d[k] = v
         return d
 
-    try:
-        data = json.loads(text, object_pairs_hook=hook)
-    except json.JSONDecodeError as exc:
-        hint = (
-            " (the file looks truncated; re-download it)"
-            if exc.pos >= len(text.rstrip()) - 1
-            else ""
-        )
-        raise InputFormatError(
-            f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what})."
-        ) from exc
+    data = read_json(p, what, object_pairs_hook=hook)
     for k in dups:
         problems.skip(
             k, "duplicate id", f"key {k!r} occurs more than once in {p.name}; the first is kept"

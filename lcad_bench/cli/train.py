@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="1: luminance encoder; 2: diffusion UNet",
     )
     parser.add_argument(
-        "--split", type=Path, required=True, help="training split (JSONL records or caption JSON)"
+        "--split",
+        type=Path,
+        required=True,
+        help="training split: a folder from lcad-bench build, JSONL records or a caption JSON",
     )
     parser.add_argument(
         "--pipeline",
