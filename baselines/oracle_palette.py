@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.models import ColorizationRequest, Colorizer
+from lcad_bench.models.base import ColorizationRequest, Colorizer
 
 # OpenCV-convention prototypes: (H in 0..180, S in 0..255, V range)
 PROTOTYPES: dict[str, tuple[float, float, tuple[int, int]]] = {
@@ -66,7 +66,7 @@ class OraclePaletteColorizer(Colorizer):
         return {"chroma": self.chroma}
 
     def colorize(self, batch: Sequence[ColorizationRequest]) -> list[np.ndarray]:
-        from lcad_bench.lexicon import load_lexicon
+        from lcad_bench.text.lexicon import load_lexicon
 
         lex = load_lexicon()
         out = []

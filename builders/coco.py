@@ -53,7 +53,8 @@ from lcad_bench.builders.common import (
     require_keys,
 )
 
-from lcad_bench.data import (
+from lcad_bench.errors import InputFormatError, MissingInputError
+from lcad_bench.splits.format import (
     Instance,
     Manifest,
     PairRecord,
@@ -62,9 +63,8 @@ from lcad_bench.data import (
     now_iso,
     write_split,
 )
-from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.levels import choose_partial, controlled_levels, natural_level
-from lcad_bench.phrases import Analysis, ColorPhrase, may_contain_colour
+from lcad_bench.text.levels import choose_partial, controlled_levels, natural_level
+from lcad_bench.text.phrases import Analysis, ColorPhrase, may_contain_colour
 
 BUILDER_VERSION = "1"
 MIN_INSTANCE_AREA = 0.01
@@ -350,8 +350,8 @@ def build_coco(
     quiet: bool = False,
 ) -> Manifest:
     """Build ``coco-stuff`` (Extended COCO-Stuff) or ``multi-instance`` (see module doc)."""
-    from lcad_bench.lexicon import LEXICON_VERSION
-    from lcad_bench.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.lexicon import LEXICON_VERSION
+    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
 
     if kind not in ("coco-stuff", "multi-instance"):
         raise ValueError(kind)
@@ -447,7 +447,7 @@ def build_coco(
         )
     bar.close()
 
-    from lcad_bench.nlp import pipeline_info
+    from lcad_bench.text.nlp import pipeline_info
 
     inputs = [input_file("captions", captions), input_file("instances", instances)]
     if stuff_p:
@@ -497,7 +497,7 @@ def build_coco(
 
 
 def _excl(item: str, reason: str, detail: str):
-    from lcad_bench.data import Exclusion
+    from lcad_bench.splits.format import Exclusion
 
     return Exclusion(item=item, reason=reason, detail=detail)
 
@@ -542,7 +542,7 @@ def large_categories(
     anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h: int, w: int
 ) -> set[str]:
     """Categories whose union mask covers >= 5% of the image (natural-level coverage)."""
-    from lcad_bench.levels import LARGE_CATEGORY_AREA
+    from lcad_bench.text.levels import LARGE_CATEGORY_AREA
 
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in anns:

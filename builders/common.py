@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.data import Exclusion
 from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
+from lcad_bench.splits.format import Exclusion
 
 
 class StrictBuildError(LcadBenchError):

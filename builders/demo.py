@@ -21,8 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.data import Instance, Manifest, PairRecord, default_protocol, now_iso, write_split
 from lcad_bench.errors import InputFormatError
+from lcad_bench.splits.format import (
+    Instance,
+    Manifest,
+    PairRecord,
+    default_protocol,
+    now_iso,
+    write_split,
+)
 
 BUILDER_VERSION = "1"
 SPLIT_NAME = "demo"
@@ -149,7 +156,7 @@ def build_records(
 ) -> tuple[list[PairRecord], dict[str, bytes]]:
     """The demo records, and the PNG bytes of every image by image key."""
     from lcad_bench.imaging import mask_kept_fraction
-    from lcad_bench.levels import controlled_levels, natural_level
+    from lcad_bench.text.levels import controlled_levels, natural_level
 
     categories = sorted({i["category"] for im in spec["images"] for i in im["instances"]})
     cat_id = {c: n + 1 for n, c in enumerate(categories)}
@@ -216,9 +223,9 @@ def build_demo(
     quiet: bool = True,
 ) -> Manifest:
     """Build the demo split into ``out`` and return its manifest."""
-    from lcad_bench.data import input_file
-    from lcad_bench.lexicon import LEXICON_VERSION
-    from lcad_bench.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.splits.format import input_file
+    from lcad_bench.text.lexicon import LEXICON_VERSION
+    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
 
     spec = demo_spec()
     _refuse_existing(out, overwrite)

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 from lcad_bench.builders.common import CheckedImage, Problems, check_image, progress
 
-from lcad_bench.data import (
+from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
+from lcad_bench.splits.format import (
     Exclusion,
     Manifest,
     PairRecord,
@@ -39,7 +40,6 @@ from lcad_bench.data import (
     now_iso,
     write_split,
 )
-from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
 
 BUILDER_VERSION = "1"
 SPLIT_NAME = "imagenet_sparse"
@@ -154,8 +154,8 @@ def build_imagenet(
     from PIL import Image
 
     from lcad_bench.imaging import saturation_test, to_eval_geometry
-    from lcad_bench.lexicon import LEXICON_VERSION
-    from lcad_bench.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.lexicon import LEXICON_VERSION
+    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
 
     root = Path(images).resolve()
     _refuse_existing(out, overwrite)

@@ -30,7 +30,8 @@ from typing import Any
 
 from lcad_bench.builders.common import CheckedImage, Problems, check_image, progress
 
-from lcad_bench.data import (
+from lcad_bench.errors import InputFormatError, MissingInputError
+from lcad_bench.splits.format import (
     Instance,
     Manifest,
     PairRecord,
@@ -39,7 +40,6 @@ from lcad_bench.data import (
     now_iso,
     write_split,
 )
-from lcad_bench.errors import InputFormatError, MissingInputError
 
 BUILDER_VERSION = "1"
 CLIP_WORD_LIMIT = 75
@@ -285,9 +285,9 @@ def build_import(
     spacy_model: str | None = None,
 ) -> Manifest:
     """Import a published manifest as a split; returns the written manifest."""
-    from lcad_bench.levels import controlled_levels, natural_level
-    from lcad_bench.lexicon import LEXICON_VERSION
-    from lcad_bench.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.levels import controlled_levels, natural_level
+    from lcad_bench.text.lexicon import LEXICON_VERSION
+    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
 
     fmt = FORMATS[fmt_name]
     _refuse_existing(out, overwrite)

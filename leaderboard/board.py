@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from lcad_bench.leaderboard import columns as C
+from lcad_bench.leaderboard.columns import MetricInfo, metric_info, order_metrics
 from lcad_bench.leaderboard.summarize import COLUMNS, MAX_JSON_BYTES
 
 ENV_VAR = "LCAD_BENCH_LEADERBOARD"
@@ -25,7 +25,7 @@ class Board:
 
     path: Path
     frame: pd.DataFrame
-    infos: dict[str, C.MetricInfo]
+    infos: dict[str, MetricInfo]
     runs: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     summary_warnings: list[str] = field(default_factory=list)
@@ -120,11 +120,11 @@ def load_board(path: str | os.PathLike[str] | None = None) -> Board:
                 f"leaderboard.parquet is unreadable ({type(exc).__name__}: {str(exc)[:160]}); the table is left empty"
             )
     meta = _json(p / "metrics.json", warnings)
-    names = C.order_metrics(df["metric"].dropna().unique().tolist()) if len(df) else []
+    names = order_metrics(df["metric"].dropna().unique().tolist()) if len(df) else []
     if meta is not None and not isinstance(meta, dict):
         warnings.append("metrics.json is not an object; built-in metric metadata is used")
         meta = None
-    infos = {n: C.metric_info(n, (meta or {}).get(n)) for n in names}
+    infos = {n: metric_info(n, (meta or {}).get(n)) for n in names}
     runs_doc = _json(p / "runs.json", warnings)
     runs: dict[str, dict[str, Any]] = {}
     summary_warnings: list[str] = []

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
-from lcad_bench.leaderboard import columns as C
+from lcad_bench.leaderboard.columns import LEVELS, MetricInfo
 
 
 def degradation_chart(
-    frame: pd.DataFrame, info: C.MetricInfo, levels: Sequence[str] = C.LEVELS
+    frame: pd.DataFrame, info: MetricInfo, levels: Sequence[str] = LEVELS
 ) -> alt.Chart:
     """How each run's ``info`` metric changes from complete to sparse (and none) descriptions.
 

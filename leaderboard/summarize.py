@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from lcad_bench.leaderboard import columns as C
-from lcad_bench.leaderboard import reported as REP
+from lcad_bench.leaderboard.columns import merge_metadata, order_metrics
+from lcad_bench.leaderboard.reported import ReportedFile, looks_reported, run_entries, tidy_rows
 
 BOARD_SCHEMA_VERSION = 1
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -36,7 +36,7 @@ COLUMNS = [
 
 
 def current_protocol_version() -> str:
-    from lcad_bench.data import PROTOCOL_VERSION
+    from lcad_bench.splits.format import PROTOCOL_VERSION
 
     return PROTOCOL_VERSION
 
@@ -182,7 +182,7 @@ def collect(paths: Sequence[str | Path]) -> Summary:
     """Read every input; malformed or partial ones become warnings."""
     from pydantic import ValidationError
 
-    from lcad_bench.results import Results
+    from lcad_bench.evaluation.results import Results
 
     s = Summary()
     seen_ids: dict[str, str] = {}
@@ -193,13 +193,13 @@ def collect(paths: Sequence[str | Path]) -> Summary:
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             s.warnings.append(f"{src}: not readable JSON ({str(exc)[:160]}); left out")
             continue
-        if REP.looks_reported(obj):
+        if looks_reported(obj):
             try:
-                rep = REP.ReportedFile.model_validate(obj)
+                rep = ReportedFile.model_validate(obj)
             except ValidationError as exc:
                 s.warnings.append(f"{src}: invalid reported-results file ({_short(exc)}); left out")
                 continue
-            entries = REP.run_entries(rep, src)
+            entries = run_entries(rep, src)
             dup = [e["run_id"] for e in entries if e["run_id"] in seen_ids]
             if dup:
                 s.warnings.append(
@@ -208,7 +208,7 @@ def collect(paths: Sequence[str | Path]) -> Summary:
                 continue
             for e in entries:
                 seen_ids[e["run_id"]] = src
-            s.rows.extend(REP.tidy_rows(rep, src))
+            s.rows.extend(tidy_rows(rep, src))
             s.runs.extend(entries)
             continue
         if path.name != "results.json" and not (
@@ -248,7 +248,7 @@ def _short(exc: Exception) -> str:
 
 def write_board(s: Summary, out: str | Path) -> Path:
     """Write leaderboard.parquet, metrics.json and runs.json into ``out`` (atomic per file)."""
-    from lcad_bench.io import atomic_write_bytes, atomic_write_text
+    from lcad_bench.fileio import atomic_write_bytes, atomic_write_text
 
     outp = Path(out)
     outp.mkdir(parents=True, exist_ok=True)
@@ -258,8 +258,8 @@ def write_board(s: Summary, out: str | Path) -> Path:
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     atomic_write_bytes(outp / "leaderboard.parquet", buf.getvalue())
-    names = C.order_metrics(df["metric"].unique().tolist()) if len(df) else []
-    infos = C.merge_metadata(names, s.metric_meta)
+    names = order_metrics(df["metric"].unique().tolist()) if len(df) else []
+    infos = merge_metadata(names, s.metric_meta)
     atomic_write_text(
         outp / "metrics.json",
         json.dumps({n: infos[n].to_dict() for n in names}, indent=2, ensure_ascii=False) + "\n",

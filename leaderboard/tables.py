@@ -6,7 +6,13 @@ import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from lcad_bench.leaderboard import columns as C
+from lcad_bench.leaderboard.columns import (
+    LEVELS,
+    MetricInfo,
+    ci_column_name,
+    column_name,
+    order_metrics,
+)
 
 SOURCES = ("all", "reproduced", "reported")
 ID_COLUMNS = ["rank", "model", "source", "run_id", "luminance_replaced", "n_pairs", "date"]
@@ -46,7 +52,7 @@ def filter_board(
 def levels_present(df: pd.DataFrame) -> list[str]:
     """Levels in protocol order (complete, partial, sparse, none), unknown ones after."""
     have = df["level"].dropna().astype(str).unique().tolist()
-    return [lv for lv in C.LEVELS if lv in have] + sorted(lv for lv in have if lv not in C.LEVELS)
+    return [lv for lv in LEVELS if lv in have] + sorted(lv for lv in have if lv not in LEVELS)
 
 
 def run_labels(df: pd.DataFrame) -> dict[str, str]:
@@ -70,7 +76,7 @@ def wide_table(
 
     ``metrics`` and ``levels`` fix the column order (default: headline metrics first, protocol
     level order). With ``with_ci`` each value column is followed by its 95% CI as text."""
-    metrics = list(metrics) if metrics else C.order_metrics(df["metric"].dropna().unique().tolist())
+    metrics = list(metrics) if metrics else order_metrics(df["metric"].dropna().unique().tolist())
     levels = list(levels) if levels else levels_present(df)
     base_cols = ["run_id", "model", "source", "rankable", "luminance_replaced", "n_pairs", "date"]
     if df.empty:
@@ -98,7 +104,7 @@ def wide_table(
     out = ids.copy()
     for metric in metrics:
         for level in levels:
-            col = C.column_name(metric, level)
+            col = column_name(metric, level)
             out[col] = val[(metric, level)] if (metric, level) in val.columns else float("nan")
             if with_ci:
                 lo = d.pivot(index="run_id", columns=["metric", "level"], values="ci_low")
@@ -107,9 +113,9 @@ def wide_table(
                     texts = [
                         _ci_text(a, b) for a, b in zip(lo[(metric, level)], hi[(metric, level)])
                     ]
-                    out[C.ci_column_name(metric, level)] = pd.Series(texts, index=lo.index)
+                    out[ci_column_name(metric, level)] = pd.Series(texts, index=lo.index)
                 else:
-                    out[C.ci_column_name(metric, level)] = ""
+                    out[ci_column_name(metric, level)] = ""
     out = out.reset_index()
     out.insert(0, "rank", pd.array([pd.NA] * len(out), dtype="Int64"))
     lead = [
@@ -142,7 +148,7 @@ def _ci_text(lo: float, hi: float) -> str:
     return f"[{lo:.4g}, {hi:.4g}]"
 
 
-def sort_wide(wide: pd.DataFrame, by: str | None, info: C.MetricInfo | None) -> pd.DataFrame:
+def sort_wide(wide: pd.DataFrame, by: str | None, info: MetricInfo | None) -> pd.DataFrame:
     """Rankable reproduced runs first (sorted by ``by`` in the metric's direction, missing values
     last, ranked 1..k), then reproduced runs with other settings, then reported rows (context)."""
     if wide.empty:
@@ -174,7 +180,7 @@ def sort_wide(wide: pd.DataFrame, by: str | None, info: C.MetricInfo | None) -> 
 
 def leaderboard(
     df: pd.DataFrame,
-    infos: Mapping[str, C.MetricInfo],
+    infos: Mapping[str, MetricInfo],
     *,
     split: str | None,
     level: str | None = None,
@@ -189,9 +195,7 @@ def leaderboard(
     f = filter_board(df, split=split, levels=[level] if level else None, metrics=metrics, models=models,
                      source=source, include_other_settings=include_other_settings)  # fmt: skip
     ms = (
-        C.order_metrics(metrics)
-        if metrics
-        else C.order_metrics(f["metric"].dropna().unique().tolist())
+        order_metrics(metrics) if metrics else order_metrics(f["metric"].dropna().unique().tolist())
     )
     wide = wide_table(f, ms, [level] if level else None, with_ci=with_ci)
     lvls = [level] if level else levels_present(f)
@@ -202,11 +206,11 @@ def leaderboard(
             (m for m in ms if infos.get(m) is None or infos[m].higher_is_better is not None), None
         )
     )
-    by = C.column_name(sm, lvls[0]) if sm and lvls else None
+    by = column_name(sm, lvls[0]) if sm and lvls else None
     return sort_wide(wide, by, infos.get(sm) if sm else None), by
 
 
-def best_line(table: pd.DataFrame, by: str | None, info: C.MetricInfo | None) -> str:
+def best_line(table: pd.DataFrame, by: str | None, info: MetricInfo | None) -> str:
     """One sentence naming the top ranked run and its value (shown above the table)."""
     if by is None or table.empty or by not in table.columns or info is None:
         return "No ranked value for this selection."
@@ -246,7 +250,7 @@ def degradation(
     """Per run: the value at each level and the change from complete to sparse (and none)."""
     f = degradation_frame(df, metric, split=split, models=models)
     if f.empty:
-        return pd.DataFrame(columns=["run", *C.LEVELS])
+        return pd.DataFrame(columns=["run", *LEVELS])
     piv = f.pivot_table(index="run", columns="level", values="value", aggfunc="first")
     piv = piv[[lv for lv in levels_present(f) if lv in piv.columns]]
     if "complete" in piv.columns and "sparse" in piv.columns:

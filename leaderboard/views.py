@@ -1,7 +1,7 @@
 """The pages of the Streamlit app, one function each (the scripts in ``pages/`` call them).
 
 Everything computed here comes from ``tables``, ``charts``, ``samples`` and
-``lcad_bench.userstudy``; this module only lays out widgets.
+``lcad_bench.study.core``; this module only lays out widgets.
 """
 
 from __future__ import annotations
@@ -12,11 +12,28 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from lcad_bench.leaderboard import board as B
-from lcad_bench.leaderboard import charts as CH
-from lcad_bench.leaderboard import columns as C
-from lcad_bench.leaderboard import samples as S
-from lcad_bench.leaderboard import tables as T
+from lcad_bench.leaderboard.board import Board, board_path, load_board, signature
+from lcad_bench.leaderboard.charts import degradation_chart, preference_chart
+from lcad_bench.leaderboard.columns import LEVELS, column_config, metric_info, order_metrics
+from lcad_bench.leaderboard.samples import (
+    cwhr_units,
+    descriptions,
+    gray_input,
+    gt_path,
+    load_samples,
+    metric_columns,
+    read_rgb,
+    safe_join,
+    sample_row,
+)
+from lcad_bench.leaderboard.tables import (
+    SOURCES,
+    best_line,
+    degradation,
+    degradation_frame,
+    leaderboard,
+    levels_present,
+)
 
 SOURCE_LABEL = {"reproduced": "reproduced", "reported": "📄 reported"}
 
@@ -26,17 +43,17 @@ SOURCE_LABEL = {"reproduced": "reproduced", "reported": "📄 reported"}
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load_board(path: str, sig: tuple[Any, ...]) -> B.Board:
-    return B.load_board(path)
+def _load_board(path: str, sig: tuple[Any, ...]) -> Board:
+    return load_board(path)
 
 
-def get_board() -> B.Board:
+def get_board() -> Board:
     """The board of ``$LCAD_BENCH_LEADERBOARD`` (cached until a board file changes)."""
-    p = B.board_path()
-    return _load_board(str(p), B.signature(p))
+    p = board_path()
+    return _load_board(str(p), signature(p))
 
 
-def show_warnings(board: B.Board) -> None:
+def show_warnings(board: Board) -> None:
     for w in board.warnings:
         st.warning(w, icon="⚠️")
     if board.summary_warnings:
@@ -47,7 +64,7 @@ def show_warnings(board: B.Board) -> None:
                 st.warning(w, icon="⚠️")
 
 
-def _split_select(board: B.Board, key: str) -> str | None:
+def _split_select(board: Board, key: str) -> str | None:
     splits = board.splits
     if not splits:
         return None
@@ -56,14 +73,14 @@ def _split_select(board: B.Board, key: str) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _samples(run_dir: str, rel: str, sig: Any) -> tuple[pd.DataFrame | None, str | None]:
-    return S.load_samples({"run_id": run_dir, "run_dir": run_dir, "samples": rel})
+    return load_samples({"run_id": run_dir, "run_dir": run_dir, "samples": rel})
 
 
 def run_samples(entry: dict[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
     run_dir, rel = entry.get("run_dir"), entry.get("samples")
     if not run_dir or not rel:
-        return S.load_samples(entry)
-    p = S.safe_join(run_dir, rel)
+        return load_samples(entry)
+    p = safe_join(run_dir, rel)
     try:
         sig = p.stat().st_mtime_ns if p is not None else None
     except OSError:
@@ -90,8 +107,8 @@ def page_leaderboard() -> None:
     split = _split_select(board, "lb_split")
     df = board.frame
     in_split = df[df["split"] == split]
-    levels = T.levels_present(in_split)
-    metrics = C.order_metrics(in_split["metric"].dropna().unique().tolist())
+    levels = levels_present(in_split)
+    metrics = order_metrics(in_split["metric"].dropna().unique().tolist())
     models = sorted(in_split["model"].dropna().astype(str).unique().tolist())
     with st.sidebar:
         level = st.radio("Level", ["all", *levels], key="lb_level")
@@ -99,7 +116,7 @@ def page_leaderboard() -> None:
         chosen_models = st.multiselect(
             "Models", models, default=[], key="lb_models", placeholder="all models"
         )
-        source = st.radio("Source", list(T.SOURCES), key="lb_source", horizontal=True)
+        source = st.radio("Source", list(SOURCES), key="lb_source", horizontal=True)
         other = st.checkbox("Include runs with other settings", value=True, key="lb_other",
                             help="Runs at another protocol version, with --limit or unmerged shards (not ranked)")  # fmt: skip
         with_ci = st.checkbox("Show 95% CI columns", value=False, key="lb_ci")
@@ -110,16 +127,16 @@ def page_leaderboard() -> None:
     ]
     sort_metric = st.selectbox("Sort by", rankable or metrics, key="lb_sort",
                                format_func=lambda m: board.infos[m].label if m in board.infos else m)  # fmt: skip
-    table, by = T.leaderboard(df, board.infos, split=split, level=None if level == "all" else level,
+    table, by = leaderboard(df, board.infos, split=split, level=None if level == "all" else level,
                               metrics=chosen_metrics or metrics, models=chosen_models, source=source,
                               include_other_settings=other, sort_metric=sort_metric, with_ci=with_ci)  # fmt: skip
-    st.markdown(T.best_line(table, by, board.infos.get(sort_metric)))
+    st.markdown(best_line(table, by, board.infos.get(sort_metric)))
     shown = table.drop(columns=["rankable"], errors="ignore").copy()
     shown["source"] = shown["source"].map(lambda s: SOURCE_LABEL.get(s, s))
     st.dataframe(
         shown,
         hide_index=True,
-        column_config=C.column_config(shown.columns, board.infos),
+        column_config=column_config(shown.columns, board.infos),
         key="lb_table",
     )
     st.caption(f"{len(table)} runs · split {split} · ranked: reproduced runs at protocol "
@@ -136,7 +153,7 @@ def page_leaderboard() -> None:
                         f"status: {d.get('status', '?')}) · {d.get('protocol_notes', '')}")  # fmt: skip
 
 
-def _protocol(board: B.Board) -> str:
+def _protocol(board: Board) -> str:
     try:
         from lcad_bench.leaderboard.summarize import current_protocol_version
 
@@ -158,7 +175,7 @@ def page_charts() -> None:
         return
     split = _split_select(board, "ch_split")
     in_split = board.frame[board.frame["split"] == split]
-    metrics = C.order_metrics(in_split["metric"].dropna().unique().tolist())
+    metrics = order_metrics(in_split["metric"].dropna().unique().tolist())
     models = sorted(in_split["model"].dropna().astype(str).unique().tolist())
     with st.sidebar:
         metric = st.selectbox(
@@ -170,20 +187,16 @@ def page_charts() -> None:
         chosen_models = st.multiselect(
             "Models", models, default=[], key="ch_models", placeholder="all models"
         )
-        source = st.radio("Source", list(T.SOURCES), key="ch_source", horizontal=True)
-    info = board.infos.get(metric) or C.metric_info(metric)
-    frame = T.degradation_frame(
-        board.frame, metric, split=split, models=chosen_models, source=source
-    )
+        source = st.radio("Source", list(SOURCES), key="ch_source", horizontal=True)
+    info = board.infos.get(metric) or metric_info(metric)
+    frame = degradation_frame(board.frame, metric, split=split, models=chosen_models, source=source)
     if frame.empty:
         st.info("No values for this selection.")
         return
-    st.altair_chart(CH.degradation_chart(frame, info), width="stretch")
+    st.altair_chart(degradation_chart(frame, info), width="stretch")
     st.caption("How each method degrades from complete to sparse (and no) colour descriptions. "
                f"{'Higher' if info.higher_is_better else 'Lower'} is better." if info.higher_is_better is not None else "Information only.")  # fmt: skip
-    deg = T.degradation(
-        board.frame[board.frame["run_id"].isin(frame["run_id"])], metric, split=split
-    )
+    deg = degradation(board.frame[board.frame["run_id"].isin(frame["run_id"])], metric, split=split)
     cfg = {
         c: st.column_config.NumberColumn(c, format=info.number_format)
         for c in deg.columns
@@ -231,39 +244,39 @@ def page_samples() -> None:
         st.info("The chosen runs share no pair.")
         return
     pair = st.sidebar.selectbox("Pair", pairs, key="sv_pair")
-    levels = [lv for lv in C.LEVELS if lv in set(first[first["pair_id"] == pair]["level"])]
+    levels = [lv for lv in LEVELS if lv in set(first[first["pair_id"] == pair]["level"])]
     level = st.sidebar.radio("Level", levels, key="sv_level")
     st.subheader("Descriptions")
-    st.dataframe(S.descriptions(first, pair), hide_index=True, key="sv_desc")
-    row0 = S.sample_row(first, pair, level) or {}
+    st.dataframe(descriptions(first, pair), hide_index=True, key="sv_desc")
+    row0 = sample_row(first, pair, level) or {}
     run_dir0 = with_samples[next(iter(tables))]["run_dir"]
-    gt = S.read_rgb(S.gt_path(run_dir0, str(row0.get("image_key", ""))))
+    gt = read_rgb(gt_path(run_dir0, str(row0.get("image_key", ""))))
     cols = st.columns(2 + len(tables))
     if gt is not None:
-        cols[0].image(S.gray_input(gt), caption="gray input", width="stretch")
+        cols[0].image(gray_input(gt), caption="gray input", width="stretch")
         cols[1].image(gt, caption="ground truth", width="stretch")
     else:
         cols[0].info("ground truth not found")
     metric_rows = []
     for i, (r, t) in enumerate(tables.items()):
-        row = S.sample_row(t, pair, level)
+        row = sample_row(t, pair, level)
         label = labels[r]
         if row is None:
             cols[2 + i].info(f"{label}: no sample")
             continue
-        img = S.read_rgb(S.safe_join(with_samples[r]["run_dir"], row.get("output_path")))
+        img = read_rgb(safe_join(with_samples[r]["run_dir"], row.get("output_path")))
         if img is not None:
             cols[2 + i].image(img, caption=label, width="stretch")
         else:
             cols[2 + i].warning(f"{label}: {row.get('error') or 'output image missing'}")
-        metric_rows.append({"run": label, **{m: row.get(m) for m in S.metric_columns(t)}})
+        metric_rows.append({"run": label, **{m: row.get(m) for m in metric_columns(t)}})
     st.markdown(f"**Description ({level}):** {row0.get('description') or '—'}")
     st.subheader("Per-sample metrics")
     st.dataframe(pd.DataFrame(metric_rows), hide_index=True, key="sv_metrics")
     st.subheader("CWHR per phrase")
     for r, t in tables.items():
-        row = S.sample_row(t, pair, level)
-        units = S.cwhr_units(row or {})
+        row = sample_row(t, pair, level)
+        units = cwhr_units(row or {})
         st.markdown(f"**{labels[r]}**")
         if units.empty:
             st.caption("no CWHR units recorded for this sample")
@@ -387,18 +400,23 @@ def page_run() -> None:
 # (e) user-study results and (f) running a study
 
 
-def _store(board: B.Board) -> Any:
-    from lcad_bench.userstudy import StudyStore, default_url
+def _store(board: Board) -> Any:
+    from lcad_bench.study.core import StudyStore, default_url
 
     return StudyStore(default_url(board.path))
 
 
 def page_study_results() -> None:
-    from lcad_bench import userstudy as U
+    from lcad_bench.study.core import (
+        GRAY,
+        GT,
+        analyze,
+        default_url,
+    )
 
     st.title("User-study results")
     board = get_board()
-    url = U.default_url(board.path)
+    url = default_url(board.path)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         st.info(
             f"No study database yet ({url}). Run a study on the 'Run a study' page or import Likert ratings."
@@ -411,7 +429,7 @@ def page_study_results() -> None:
         return
     ids = sorted(df["study_id"].unique())
     sid = st.sidebar.selectbox("Study", ids, key="sr_study")
-    res = U.analyze(df[df["study_id"] == sid]).get(sid, {})
+    res = analyze(df[df["study_id"] == sid]).get(sid, {})
     st.caption("Each study is its own panel, outside the automatic ranking.")
     c = st.columns(4)
     c[0].metric("raters", res.get("n_raters", 0))
@@ -428,7 +446,7 @@ def page_study_results() -> None:
             f"{len(res['excluded_raters'])} rater(s) excluded for failing more than 20% of catch trials"
         )
     labels = {rid: str(e.get("model")) for rid, e in board.runs.items()}
-    labels.update({U.GT: "ground truth", U.GRAY: "gray input"})
+    labels.update({GT: "ground truth", GRAY: "gray input"})
     pref = pd.DataFrame(res.get("preference", []))
     if not pref.empty:
         pref["method"] = pref["method"].map(lambda m: labels.get(m, m))
@@ -440,7 +458,7 @@ def page_study_results() -> None:
             key="sr_pref",
             column_config={"preference": pct, "ci_low": pct, "ci_high": pct},
         )
-        st.altair_chart(CH.preference_chart(pref), width="stretch")
+        st.altair_chart(preference_chart(pref), width="stretch")
     bt = pd.DataFrame(res.get("bradley_terry", []))
     if not bt.empty:
         bt["method"] = bt["method"].map(lambda m: labels.get(m, m) if isinstance(m, str) else m)
@@ -453,7 +471,7 @@ def page_study_results() -> None:
         st.dataframe(mos, hide_index=True, key="sr_mos")
 
 
-def _available(board: B.Board, rids: list[str]) -> dict[str, dict[tuple[str, str], str]]:
+def _available(board: Board, rids: list[str]) -> dict[str, dict[tuple[str, str], str]]:
     out: dict[str, dict[tuple[str, str], str]] = {}
     for r in rids:
         df, warn = run_samples(board.runs[r])
@@ -485,26 +503,35 @@ def _answer(store: Any, sid: str, rater: str, item: Any, criterion: str, choice:
     st.session_state["study_last"] = item.item_id
 
 
-def _image_of(board: B.Board, method: str, item: Any, gt_run: str) -> Any:
-    from lcad_bench import userstudy as U
+def _image_of(board: Board, method: str, item: Any, gt_run: str) -> Any:
+    from lcad_bench.study.core import (
+        GRAY,
+        GT,
+    )
 
-    if method in (U.GT, U.GRAY):
+    if method in (GT, GRAY):
         df, _ = run_samples(board.runs[gt_run])
-        row = S.sample_row(df, item.pair_id, item.level) if df is not None else None
-        gt = S.read_rgb(
-            S.gt_path(board.runs[gt_run]["run_dir"], str((row or {}).get("image_key", "")))
-        )
+        row = sample_row(df, item.pair_id, item.level) if df is not None else None
+        gt = read_rgb(gt_path(board.runs[gt_run]["run_dir"], str((row or {}).get("image_key", ""))))
         if gt is None:
             return None
-        return gt if method == U.GT else S.gray_input(gt)
+        return gt if method == GT else gray_input(gt)
     df, _ = run_samples(board.runs[method])
-    row = S.sample_row(df, item.pair_id, item.level) if df is not None else None
-    return S.read_rgb(S.safe_join(board.runs[method]["run_dir"], (row or {}).get("output_path")))
+    row = sample_row(df, item.pair_id, item.level) if df is not None else None
+    return read_rgb(safe_join(board.runs[method]["run_dir"], (row or {}).get("output_path")))
 
 
 def page_study() -> None:
-    from lcad_bench import userstudy as U
     from lcad_bench.errors import LcadBenchError
+    from lcad_bench.study.core import (
+        CRITERIA,
+        GRAY,
+        Session,
+        StudyConfig,
+        draw_items,
+        hash_rater,
+        rater_order,
+    )
 
     st.title("Run a user study")
     board = get_board()
@@ -521,8 +548,8 @@ def page_study() -> None:
             key="st_runs",
             format_func=lambda r: f"{board.runs[r].get('model')} [{r[-12:]}]",
         )
-        criterion = st.radio("Criterion", list(U.CRITERIA), key="st_crit", horizontal=True)
-        levels = st.multiselect("Levels", list(C.LEVELS), default=list(C.LEVELS), key="st_levels")
+        criterion = st.radio("Criterion", list(CRITERIA), key="st_crit", horizontal=True)
+        levels = st.multiselect("Levels", list(LEVELS), default=list(LEVELS), key="st_levels")
         n_items = int(st.number_input("Items", 1, 1000, 20, key="st_n"))
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="st_seed"))
         catch = int(
@@ -533,28 +560,28 @@ def page_study() -> None:
         st.info("Enter a rater id to start.")
         return
     try:
-        cfg = U.StudyConfig(
+        cfg = StudyConfig(
             sid.strip(), tuple(chosen), criterion, "2afc", tuple(levels), n_items, seed, catch
         )
         store = _store(board)
         salt = store.ensure_study(cfg)
-        rater = U.hash_rater(raw, salt)
-        items = U.rater_order(U.draw_items(cfg, _available(board, list(chosen))), rater, seed)
+        rater = hash_rater(raw, salt)
+        items = rater_order(draw_items(cfg, _available(board, list(chosen))), rater, seed)
     except LcadBenchError as exc:
         st.error(str(exc))
         return
     answered = store.answered(cfg.study_id, rater)
     done = sum(1 for it in items if it.item_id in answered)
     st.progress(done / len(items), text=f"{done} of {len(items)} answered")
-    item = U.Session(cfg, rater, items).next_item(answered)
+    item = Session(cfg, rater, items).next_item(answered)
     if item is None:
         st.success("All items answered — thank you!")
         return
     st.session_state.setdefault("study_shown_at", {}).setdefault(item.item_id, time.monotonic())
-    st.subheader(U.CRITERIA[criterion])
+    st.subheader(CRITERIA[criterion])
     if criterion == "correspondence":
         st.markdown(f"**Description:** {item.description or '(empty)'}")
-        gray = _image_of(board, U.GRAY, item, chosen[0])
+        gray = _image_of(board, GRAY, item, chosen[0])
         if gray is not None:
             st.image(gray, caption="gray input", width=256)
     cols = st.columns(2)

@@ -81,7 +81,7 @@ def test_missing_spacy_pipeline_is_a_clear_error(capsys):
 
 
 def test_pipeline_resolution(monkeypatch):
-    from lcad_bench import nlp
+    from lcad_bench.text import nlp
 
     assert nlp.resolve_pipeline_name() in nlp.DEFAULT_PIPELINES
     monkeypatch.setattr(nlp, "_installed", lambda name: False)

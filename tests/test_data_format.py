@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from lcad_bench.data import (
+from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
+from lcad_bench.splits.format import (
     Instance,
     Manifest,
     PairRecord,
@@ -16,7 +17,6 @@ from lcad_bench.data import (
     now_iso,
     write_split,
 )
-from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
 
 
 def _rle(mask):
@@ -27,7 +27,7 @@ def _rle(mask):
 
 
 def make_records(extractor, n=3):
-    from lcad_bench.levels import controlled_levels, natural_level
+    from lcad_bench.text.levels import controlled_levels, natural_level
 
     recs = []
     caps = ["a red car next to a blue truck", "the sky is blue", "a dog on a beach"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lcad_bench.lexicon import load_lexicon
+from lcad_bench.text.lexicon import load_lexicon
 
 LEX = load_lexicon()
 COLOUR_WORDS = sorted(LEX.colour_bearing)
@@ -55,7 +55,7 @@ WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
 def check(extractor, text):
-    from lcad_bench.levels import controlled_levels
+    from lcad_bench.text.levels import controlled_levels
 
     a = extractor.analyse(text)
     for p in a.phrases:

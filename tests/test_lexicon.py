@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from lcad_bench.lexicon import ALL_RULES, BASIC_TERMS, load_lexicon
+from lcad_bench.text.lexicon import ALL_RULES, BASIC_TERMS, load_lexicon
 
 LEX = load_lexicon()
 

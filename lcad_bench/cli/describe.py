@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lcad_bench.describe import Caption, describe_analyses, read_captions
-    from lcad_bench.phrases import get_extractor
+    from lcad_bench.text.describe import Caption, describe_analyses, read_captions
+    from lcad_bench.text.phrases import get_extractor
 
     if bool(args.text) == bool(args.file):
         raise UsageError(
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     described = describe_analyses(caps, analyses, base_seed=args.seed)
     if args.out:
-        from lcad_bench.io import atomic_write_text
+        from lcad_bench.fileio import atomic_write_text
 
         atomic_write_text(
             args.out, "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in described)

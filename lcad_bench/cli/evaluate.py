@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lcad_bench.data import LEVELS
+from lcad_bench.splits.format import LEVELS
 
 EXAMPLES = """examples:
   lcad-bench evaluate --model gray --split data/demo --out runs/gray
@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lcad_bench.models import create_model, parse_model_args
-    from lcad_bench.runner import evaluate, parse_shard
+    from lcad_bench.evaluation.runner import evaluate, parse_shard
+    from lcad_bench.models.base import create_model, parse_model_args
 
     model = create_model(args.model, parse_model_args(args.model_arg))
     out = args.out or str(Path("runs") / f"{model.name}-{Path(args.split).name}")
@@ -85,14 +85,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from lcad_bench.merge import merge_runs
+    from lcad_bench.evaluation.merge import merge_runs
 
     print(format_results(merge_runs(args.shards, args.out)))
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from lcad_bench.results import load_results
+    from lcad_bench.evaluation.results import load_results
 
     res = load_results(args.run)
     if args.json:

@@ -49,8 +49,8 @@ def _fmt_size(n: int | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit code."""
-    from lcad_bench import weights as W
     from lcad_bench.errors import LcadBenchError, UsageError
+    from lcad_bench.metrics.weights import import_file, status, torch_home
 
     if args.action == "import":
         if not args.files:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         worst = ExitCode.OK
         for f in args.files:
             try:
-                st = W.import_file(f)
+                st = import_file(f)
                 results.append(
                     {
                         "file": f,
@@ -82,16 +82,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"unexpected arguments {args.files}; did you mean `lcad-bench weights import FILE`?"
         )
-    statuses = W.status()
+    statuses = status()
     if args.json:
         print(
             json.dumps(
-                {"torch_home": str(W.torch_home()), "files": [s.to_dict() for s in statuses]},
+                {"torch_home": str(torch_home()), "files": [s.to_dict() for s in statuses]},
                 indent=2,
             )
         )
         return int(ExitCode.OK)
-    print(f"weight files (torch hub cache: {W.torch_home() / 'hub' / 'checkpoints'})")
+    print(f"weight files (torch hub cache: {torch_home() / 'hub' / 'checkpoints'})")
     for s in statuses:
         wf = s.file
         sha = wf.sha256[:16] + ("… (prefix only)" if wf.sha256_prefix_only else "…")

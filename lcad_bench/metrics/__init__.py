@@ -96,7 +96,7 @@ def available(names: Iterable[str] | None = None) -> tuple[list[str], dict[str, 
     """Split metric names (default: :data:`DEFAULT_METRICS`) into those whose weights are all present
     and verified, and ``{name: reason}`` for the others (the reason names each missing file, its
     sha256, the folder and the import command)."""
-    from lcad_bench.weights import missing_message
+    from lcad_bench.metrics.weights import missing_message
 
     runnable: list[str] = []
     skipped: dict[str, str] = {}
@@ -115,7 +115,7 @@ def available(names: Iterable[str] | None = None) -> tuple[list[str], dict[str, 
 
 
 def _weight_problems(name: str) -> list[Any]:
-    from lcad_bench.weights import check
+    from lcad_bench.metrics.weights import check
 
     return [
         st for st in (check(w.name) for w in metric_info(name).weights) if st.state != "present"
@@ -128,7 +128,7 @@ def resolve_metrics(names: Sequence[str] | None = None) -> tuple[list[str], dict
     default set, skipping metrics without weights and returning why."""
     if names is None:
         return available(None)
-    from lcad_bench.weights import locate
+    from lcad_bench.metrics.weights import locate
 
     out: list[str] = []
     for raw in names:

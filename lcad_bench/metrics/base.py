@@ -16,7 +16,7 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class WeightFile:
-    """One pretrained file a metric needs, as the packaged manifest (``lcad_bench.weights``) lists it.
+    """One pretrained file a metric needs, as the packaged manifest (``lcad_bench.metrics.weights``) lists it.
 
     ``location`` says where the file lives: ``"torch_hub"`` is the torch hub download cache
     (``$TORCH_HOME/hub/checkpoints``, where torchvision and pytorch-fid look too); ``"package"``

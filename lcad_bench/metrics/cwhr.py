@@ -178,7 +178,7 @@ def colour_classes(name: str) -> tuple[str, ...]:
     to their lexicon classes (silver -> gray, white). Empty for non-hue or unknown words."""
     if name in BIN_CODE:
         return (name,)
-    from lcad_bench.lexicon import load_lexicon
+    from lcad_bench.text.lexicon import load_lexicon
 
     entry = load_lexicon().colours.get(name)
     if entry is None or not entry.is_hue:
@@ -188,7 +188,7 @@ def colour_classes(name: str) -> tuple[str, ...]:
 
 def is_nonhue(name: str) -> bool:
     """True for colour-bearing words without a hue (colorful, striped ...)."""
-    from lcad_bench.lexicon import load_lexicon
+    from lcad_bench.text.lexicon import load_lexicon
 
     lex = load_lexicon()
     return name in lex.nonhue and name not in lex.colours

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.metrics.base import Metric, MetricBatch, MetricInfo
-from lcad_bench.weights import MANIFEST
+from lcad_bench.metrics.weights import MANIFEST
 
 FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
 FID_DIMS = 2048
@@ -163,7 +163,7 @@ class InceptionFeatures:
         import pytorch_fid.inception as pfi
         import torch
 
-        from lcad_bench.weights import locate
+        from lcad_bench.metrics.weights import locate
 
         path = weights_path or str(locate(FID_WEIGHTS, metric="fid"))
 

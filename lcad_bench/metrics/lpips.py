@@ -5,7 +5,7 @@ package default) and ``lpips_vgg`` (VGG-16 trunk, what L-CoDer, L-CoIns and CT2 
 Weights: the linear heads ship inside the ``lpips`` package; the trunks are torchvision's
 ImageNet checkpoints, which ``lpips`` would download through torchvision. We never let it: the
 network is built with a random trunk (``pnet_rand=True``), then the trunk's ``features.*`` tensors
-are loaded from the verified file in the torch hub cache (``lcad_bench.weights.locate``) and the
+are loaded from the verified file in the torch hub cache (``lcad_bench.metrics.weights.locate``) and the
 heads from the package file, both with strict key checks. Tests inject a network (``model=``).
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lcad_bench.metrics.base import MeanAccumulator, Metric, MetricBatch, MetricInfo
-from lcad_bench.weights import MANIFEST
+from lcad_bench.metrics.weights import MANIFEST
 
 TRUNK_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
 HEAD_FILES = {"alex": "lpips-v0.1-alex.pth", "vgg": "lpips-v0.1-vgg.pth"}
@@ -51,12 +51,12 @@ def load_lpips_network(
 ) -> Any:
     """An ``lpips.LPIPS`` module with verified trunk and head weights, in eval mode, on the CPU.
 
-    Paths default to the manifest files (:func:`lcad_bench.weights.locate`, which raises
+    Paths default to the manifest files (:func:`lcad_bench.metrics.weights.locate`, which raises
     ``MissingWeightsError`` naming the file and how to import it)."""
     import lpips
     import torch
 
-    from lcad_bench.weights import locate
+    from lcad_bench.metrics.weights import locate
 
     metric = METRIC_NAMES[net]
     trunk_file = trunk_path or str(locate(TRUNK_FILES[net], metric=metric))

@@ -27,9 +27,9 @@ def make_tiny_split(out: Path, n_images: int = 4, size: tuple[int, int] = (48, 6
     """A split of n_images synthetic images (a red box on a green field), two captions each."""
     import hashlib
 
-    from lcad_bench.data import Instance, Manifest, PairRecord, now_iso, write_split
-    from lcad_bench.levels import controlled_levels, natural_level
-    from lcad_bench.phrases import get_extractor
+    from lcad_bench.splits.format import Instance, Manifest, PairRecord, now_iso, write_split
+    from lcad_bench.text.levels import controlled_levels, natural_level
+    from lcad_bench.text.phrases import get_extractor
 
     ex = get_extractor()
     recs = []

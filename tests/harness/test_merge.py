@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from lcad_bench.errors import InputFormatError
-from lcad_bench.merge import merge_runs
-from lcad_bench.metric_suite import ProtocolSuite
+from lcad_bench.evaluation.merge import merge_runs
+from lcad_bench.evaluation.runner import evaluate
+from lcad_bench.evaluation.suite import ProtocolSuite
 from lcad_bench.metrics import get_metric
 from lcad_bench.metrics.fid import FID
-from lcad_bench.models import create_model
-from lcad_bench.runner import evaluate
+from lcad_bench.models.base import create_model
 
 W = np.random.default_rng(0).normal(size=(12, 8))
 

@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, {here!r})
 from simple_suite import SimpleSuite
 from slow_model import SlowGray
-from lcad_bench.runner import evaluate
+from lcad_bench.evaluation.runner import evaluate
 evaluate(SlowGray({log!r}, {delay}), {split!r}, {out!r}, suite=SimpleSuite(), batch_size=2, quiet=True)
 """
 

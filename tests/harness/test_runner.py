@@ -10,8 +10,14 @@ import pytest
 from simple_suite import SimpleSuite
 
 from lcad_bench.errors import ExitCode
-from lcad_bench.models import Colorizer, create_model
-from lcad_bench.runner import SamplesFailedError, evaluate, in_shard, pair_seed, parse_shard
+from lcad_bench.evaluation.runner import (
+    SamplesFailedError,
+    evaluate,
+    in_shard,
+    pair_seed,
+    parse_shard,
+)
+from lcad_bench.models.base import Colorizer, create_model
 
 
 def test_gray_run_writes_results(tiny_split, tmp_path):

@@ -52,7 +52,7 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
     """A run folder like the runner writes: results.json, samples.parquet, gt/ and outputs/."""
     import pandas as pd
 
-    from lcad_bench.results import Cell, Results
+    from lcad_bench.evaluation.results import Cell, Results
 
     vals = values or VALUES[model]
     run_id = run_id or f"{model}-cfg000000000-{split}hash0000"

@@ -161,7 +161,7 @@ def test_study_page_records_a_response_and_results_page_shows_it(at, tmp_path):
     assert not at.exception and [b.label for b in at.button] == ["Choose left", "Choose right"]
     at.button(key="choose_1").click().run()
     assert not at.exception
-    from lcad_bench.userstudy import StudyStore
+    from lcad_bench.study.core import StudyStore
 
     df = StudyStore(f"sqlite:///{tmp_path / 'study.db'}").frame()
     assert len(df) == 1

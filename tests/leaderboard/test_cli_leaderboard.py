@@ -8,13 +8,13 @@ import json
 import pandas as pd
 import pytest
 
-from lcad_bench.cli import leaderboard as L
+from lcad_bench.cli.leaderboard import register, streamlit_command
 from lcad_bench.errors import LcadBenchError, MissingInputError
 
 
 def _main(argv):
     p = argparse.ArgumentParser(prog="lcad-bench")
-    L.register(p.add_subparsers(dest="command"))
+    register(p.add_subparsers(dest="command"))
     args = p.parse_args(argv)
     try:
         return args.func(args)
@@ -46,7 +46,7 @@ def test_summarize_nothing_valid_is_exit_3(tmp_path, capsys):
 
 
 def test_leaderboard_command_line(board_dir, monkeypatch):
-    cmd = L.streamlit_command(str(board_dir), 8765, headless=True)
+    cmd = streamlit_command(str(board_dir), 8765, headless=True)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py") and "8765" in cmd
     calls = {}
     monkeypatch.setattr("subprocess.call", lambda c, env: calls.update(cmd=c, env=env) or 0)

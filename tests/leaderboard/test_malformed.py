@@ -126,7 +126,7 @@ def test_nonexistent_input(tmp_path):
 
 
 def test_samples_path_escaping_the_run_folder_is_refused(tmp_path, make_run_fn):
-    from lcad_bench.leaderboard import samples as S
+    from lcad_bench.leaderboard.samples import load_samples, safe_join
 
     d = make_run_fn(tmp_path / "runs", "oracle")
     obj = json.loads((d / "results.json").read_text())
@@ -134,9 +134,9 @@ def test_samples_path_escaping_the_run_folder_is_refused(tmp_path, make_run_fn):
     (d / "results.json").write_text(json.dumps(obj))
     s = summarize([d], tmp_path / "board")
     assert s.runs[0]["samples"] is None
-    df, warn = S.load_samples({"run_id": "r", "run_dir": str(d), "samples": "../x.parquet"})
+    df, warn = load_samples({"run_id": "r", "run_dir": str(d), "samples": "../x.parquet"})
     assert df is None and "leaves the run folder" in warn
-    assert S.safe_join(d, "/etc/passwd") is None and S.safe_join(d, "outputs/../../x") is None
+    assert safe_join(d, "/etc/passwd") is None and safe_join(d, "outputs/../../x") is None
 
 
 def _board(tmp_path, make_run_fn):

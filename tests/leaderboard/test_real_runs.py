@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from lcad_bench.runner import MetricSuite
+from lcad_bench.evaluation.runner import MetricSuite
 
 
 class PsnrSuite(MetricSuite):
@@ -48,9 +48,15 @@ def _png(arr):
 
 def make_tiny_split(out, n_images=2, size=(48, 64)):
     """A split of synthetic images (a red box on a green field), two captions each."""
-    from lcad_bench.data import Manifest, PairRecord, default_protocol, now_iso, write_split
-    from lcad_bench.levels import controlled_levels, natural_level
-    from lcad_bench.phrases import get_extractor
+    from lcad_bench.splits.format import (
+        Manifest,
+        PairRecord,
+        default_protocol,
+        now_iso,
+        write_split,
+    )
+    from lcad_bench.text.levels import controlled_levels, natural_level
+    from lcad_bench.text.phrases import get_extractor
 
     ex = get_extractor()
     recs = []
@@ -89,8 +95,8 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     from lcad_bench.leaderboard.summarize import summarize
     from streamlit.testing.v1 import AppTest
 
-    from lcad_bench.models import create_model
-    from lcad_bench.runner import evaluate
+    from lcad_bench.evaluation.runner import evaluate
+    from lcad_bench.models.base import create_model
 
     split = make_tiny_split(tmp_path / "split")
     results = {}

@@ -6,10 +6,17 @@ import math
 
 import pandas as pd
 import pytest
-from lcad_bench.leaderboard import charts as CH
-from lcad_bench.leaderboard import columns as C
-from lcad_bench.leaderboard import tables as T
 from lcad_bench.leaderboard.board import load_board
+from lcad_bench.leaderboard.charts import degradation_chart, preference_chart
+from lcad_bench.leaderboard.columns import column_config, merge_metadata, metric_info
+from lcad_bench.leaderboard.tables import (
+    best_line,
+    degradation,
+    degradation_frame,
+    filter_board,
+    leaderboard,
+    wide_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,44 +25,43 @@ def board(board_dir):
 
 
 def test_builtin_directions_and_fallback():
-    assert C.metric_info("psnr").arrow == "↑"
-    assert C.metric_info("lpips").arrow == "↓"
-    assert C.metric_info("lpips_vgg").higher_is_better is False
-    assert C.metric_info("fid").higher_is_better is False
-    assert C.metric_info("colourfulness").higher_is_better is None and C.metric_info("cf").info_only
-    assert C.metric_info("delta_cf").arrow == "↓"
+    assert metric_info("psnr").arrow == "↑"
+    assert metric_info("lpips").arrow == "↓"
+    assert metric_info("lpips_vgg").higher_is_better is False
+    assert metric_info("fid").higher_is_better is False
+    assert metric_info("colourfulness").higher_is_better is None and metric_info("cf").info_only
+    assert metric_info("delta_cf").arrow == "↓"
     assert (
-        C.metric_info("cwhr_chromatic").arrow == "↑"
-        and C.metric_info("cwhr_achromatic").arrow == "↑"
+        metric_info("cwhr_chromatic").arrow == "↑" and metric_info("cwhr_achromatic").arrow == "↑"
     )
-    unknown = C.metric_info("mystery")
+    unknown = metric_info("mystery")
     assert unknown.arrow == "" and unknown.decimals == 3 and unknown.display_name == "mystery"
 
 
 def test_run_metadata_overrides_builtin_and_bad_values_are_ignored():
-    info = C.metric_info(
+    info = metric_info(
         "psnr",
         {"higher_is_better": False, "display_name": "My PSNR", "decimals": 1, "range": [0, 50]},
     )
     assert (info.label, info.number_format, info.range) == ("My PSNR ↓", "%.1f", (0.0, 50.0))
-    bad = C.metric_info("psnr", {"higher_is_better": "yes", "decimals": "x", "display_name": 3})
-    assert bad == C.metric_info("psnr")
-    assert C.metric_info("x", {"lower_is_better": True}).higher_is_better is False
+    bad = metric_info("psnr", {"higher_is_better": "yes", "decimals": "x", "display_name": 3})
+    assert bad == metric_info("psnr")
+    assert metric_info("x", {"lower_is_better": True}).higher_is_better is False
 
 
 def test_merge_metadata_prefers_runs_with_display_keys():
-    infos = C.merge_metadata(
+    infos = merge_metadata(
         ["psnr", "new"],
         [{"psnr": {"backend": "numpy"}}, {"new": {"higher_is_better": True, "decimals": 2}}],
     )
-    assert infos["psnr"] == C.metric_info("psnr")
+    assert infos["psnr"] == metric_info("psnr")
     assert infos["new"].arrow == "↑" and infos["new"].decimals == 2
 
 
 def test_column_config_labels_and_formats():
-    cfg = C.column_config(
+    cfg = column_config(
         ["model", "psnr · complete", "lpips · sparse", "psnr · complete · 95% CI"],
-        {"psnr": C.metric_info("psnr"), "lpips": C.metric_info("lpips")},
+        {"psnr": metric_info("psnr"), "lpips": metric_info("lpips")},
     )
     assert cfg["psnr · complete"]["label"] == "PSNR ↑ · complete"
     assert cfg["psnr · complete"]["type_config"]["format"] == "%.2f"
@@ -66,20 +72,20 @@ def test_column_config_labels_and_formats():
 
 def test_filter_board(board):
     df = board.frame
-    f = T.filter_board(df, split="tiny", levels=["sparse"], metrics=["psnr"], models=["gray"])
+    f = filter_board(df, split="tiny", levels=["sparse"], metrics=["psnr"], models=["gray"])
     assert f["value"].tolist() == [20.0]
-    assert set(T.filter_board(df, source="reported")["model"]) == {"PaperNet"}
-    assert "PaperNet" not in set(T.filter_board(df, source="reproduced")["model"])
+    assert set(filter_board(df, source="reported")["model"]) == {"PaperNet"}
+    assert "PaperNet" not in set(filter_board(df, source="reproduced")["model"])
     assert "text-tint-limited-run" not in set(
-        T.filter_board(df, include_other_settings=False)["run_id"]
+        filter_board(df, include_other_settings=False)["run_id"]
     )
     with pytest.raises(ValueError):
-        T.filter_board(df, source="nope")
+        filter_board(df, source="nope")
 
 
 def test_wide_table_pivots_metric_by_level(board):
-    w = T.wide_table(
-        T.filter_board(board.frame, split="tiny"),
+    w = wide_table(
+        filter_board(board.frame, split="tiny"),
         ["psnr", "fid"],
         ["complete", "sparse"],
         with_ci=True,
@@ -97,23 +103,20 @@ def test_wide_table_pivots_metric_by_level(board):
 
 
 def test_sort_direction_rank_and_context_rows(board):
-    t, by = T.leaderboard(
-        board.frame, board.infos, split="tiny", level="sparse", sort_metric="lpips"
-    )
+    t, by = leaderboard(board.frame, board.infos, split="tiny", level="sparse", sort_metric="lpips")
     assert by == "lpips · sparse"
     assert t["model"].tolist()[:3] == ["oracle", "text-tint", "gray"]  # lower LPIPS first
     assert t["rank"].tolist()[:3] == [1, 2, 3]
     assert (
         pd.isna(t["rank"].iloc[3]) and t["run_id"].iloc[3] == "text-tint-limited-run"
     )  # other settings: not ranked
-    t2, by2 = T.leaderboard(
+    t2, by2 = leaderboard(
         board.frame, board.infos, split="tiny", level="complete", sort_metric="psnr"
     )
     assert t2["model"].tolist() == ["oracle", "text-tint", "gray", "text-tint", "PaperNet"]
     assert t2["source"].iloc[-1] == "reported" and pd.isna(t2["rank"].iloc[-1])
     assert (
-        T.best_line(t2, by2, board.infos["psnr"])
-        == "Top at level complete by PSNR ↑: oracle = 30.00"
+        best_line(t2, by2, board.infos["psnr"]) == "Top at level complete by PSNR ↑: oracle = 30.00"
     )
 
 
@@ -121,20 +124,18 @@ def test_info_only_metric_is_not_ranked():
     df = pd.DataFrame({"run_id": ["a", "b"], "model": ["a", "b"], "split": "s", "scheme": "controlled", "level": "complete",
                        "metric": "cf", "value": [1.0, 2.0], "ci_low": None, "ci_high": None, "n": 3, "reported": False,
                        "rankable": True, "luminance_replaced": None, "date": None})  # fmt: skip
-    t, by = T.leaderboard(df, {"cf": C.metric_info("cf")}, split="s", sort_metric="cf")
+    t, by = leaderboard(df, {"cf": metric_info("cf")}, split="s", sort_metric="cf")
     assert by == "cf · complete" and t["rank"].isna().all()  # sorted for display, never ranked
 
 
 def test_degradation_table_and_chart(board):
-    deg = T.degradation(board.frame, "psnr", split="tiny", models=["oracle", "gray"]).set_index(
-        "run"
-    )
+    deg = degradation(board.frame, "psnr", split="tiny", models=["oracle", "gray"]).set_index("run")
     assert (
         deg.loc["oracle", "sparse − complete"] == -2.0 and deg.loc["gray", "none − complete"] == 0.0
     )
-    frame = T.degradation_frame(board.frame, "psnr", split="tiny", models=["oracle"])
+    frame = degradation_frame(board.frame, "psnr", split="tiny", models=["oracle"])
     assert frame["level"].tolist() == ["complete", "partial", "sparse", "none"]
-    spec = CH.degradation_chart(frame, C.metric_info("psnr")).to_dict()
+    spec = degradation_chart(frame, metric_info("psnr")).to_dict()
     assert spec["mark"]["type"] == "line" and spec["mark"]["point"] is True
     assert spec["encoding"]["x"]["sort"] == ["complete", "partial", "sparse", "none"]
     assert spec["encoding"]["y"]["title"] == "PSNR ↑"
@@ -152,5 +153,5 @@ def test_preference_chart_spec():
             "shown": [10, 10],
         }
     )
-    spec = CH.preference_chart(pref).to_dict()
+    spec = preference_chart(pref).to_dict()
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["x"]["scale"]["domain"] == [0, 1]

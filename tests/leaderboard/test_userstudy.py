@@ -8,18 +8,31 @@ import math
 import pandas as pd
 import pytest
 
-from lcad_bench import userstudy as U
 from lcad_bench.errors import UsageError
+from lcad_bench.study.core import (
+    GRAY,
+    GT,
+    StudyConfig,
+    StudyItem,
+    StudyStore,
+    analyze,
+    bradley_terry,
+    draw_items,
+    hash_rater,
+    import_likert,
+    krippendorff_alpha,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_hand_calculation():
     # 8 of 10, z = 1.96: centre = (0.8 + 1.92/10)/(1 + 3.8416/10) = 0.716737,
     # half = 1.96*sqrt(0.8*0.2/10 + 3.8416/400)/1.38416 = 0.226580  ->  [0.490157, 0.943317]
-    lo, hi = U.wilson_interval(8, 10)
+    lo, hi = wilson_interval(8, 10)
     assert lo == pytest.approx(0.490157, abs=2e-5) and hi == pytest.approx(0.943317, abs=2e-5)
-    lo, hi = U.wilson_interval(0, 5)  # k = 0: [0, z^2/(n+z^2)]
+    lo, hi = wilson_interval(0, 5)  # k = 0: [0, z^2/(n+z^2)]
     assert lo == 0.0 and hi == pytest.approx(3.8415 / (5 + 3.8415), abs=1e-4)
-    assert all(math.isnan(x) for x in U.wilson_interval(0, 0))
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
 
 
 def test_bradley_terry_known_solution():
@@ -33,26 +46,26 @@ def test_bradley_terry_known_solution():
         + [("B", "C")] * 2
         + [("C", "B")] * 4
     )
-    bt = U.bradley_terry(comps, ["A", "B", "C"])
+    bt = bradley_terry(comps, ["A", "B", "C"])
     assert bt["A"] == 0.0
     assert bt["B"] == pytest.approx(math.log(2), abs=1e-7) and bt["C"] == pytest.approx(
         math.log(4), abs=1e-7
     )
-    two = U.bradley_terry([("x", "y")] * 3 + [("y", "x")], ["x", "y"])
+    two = bradley_terry([("x", "y")] * 3 + [("y", "x")], ["x", "y"])
     assert two["y"] == pytest.approx(-math.log(3), abs=1e-7)
 
 
 def test_bradley_terry_refuses_disconnected_or_degenerate():
     with pytest.raises(UsageError, match="not connected"):
-        U.bradley_terry([("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")])
+        bradley_terry([("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")])
     with pytest.raises(UsageError, match="never won or never lost"):
-        U.bradley_terry([("a", "b"), ("a", "b")])
+        bradley_terry([("a", "b"), ("a", "b")])
 
 
 def test_krippendorff_alpha_nominal_known_value():
     # perfect agreement -> 1; Krippendorff (2011) style check: two coders, values agree on 3 of 4 units
-    assert U.krippendorff_alpha({"u1": ["a", "a"], "u2": ["b", "b"]}) == 1.0
-    alpha = U.krippendorff_alpha(
+    assert krippendorff_alpha({"u1": ["a", "a"], "u2": ["b", "b"]}) == 1.0
+    alpha = krippendorff_alpha(
         {"u1": ["a", "a"], "u2": ["b", "b"], "u3": ["a", "a"], "u4": ["a", "b"]}
     )
     # coincidences: o_aa=4, o_bb=2, o_ab=o_ba=1; n=8, n_a=5, n_b=3 -> alpha = 1 - (n-1) o_ab*2/(2 n_a n_b) = 1 - 7*2/30
@@ -60,15 +73,15 @@ def test_krippendorff_alpha_nominal_known_value():
 
 
 def test_hash_rater_is_salted_and_stable():
-    h = U.hash_rater("alice", "salt1")
+    h = hash_rater("alice", "salt1")
     assert (
-        h == U.hash_rater(" alice ", "salt1")
-        and h != U.hash_rater("alice", "salt2")
+        h == hash_rater(" alice ", "salt1")
+        and h != hash_rater("alice", "salt2")
         and "alice" not in h
         and len(h) == 64
     )
     with pytest.raises(UsageError):
-        U.hash_rater("  ", "s")
+        hash_rater("  ", "s")
 
 
 def _available():
@@ -77,30 +90,30 @@ def _available():
 
 
 def test_draw_items_seeded_stratified_and_logged():
-    cfg = U.StudyConfig(
+    cfg = StudyConfig(
         "s", ("r1", "r2", "r3"), n_items=6, seed=3, levels=("complete", "sparse"), catch_every=3
     )
-    a = U.draw_items(cfg, _available())
-    assert a == U.draw_items(cfg, _available())
+    a = draw_items(cfg, _available())
+    assert a == draw_items(cfg, _available())
     real = [it for it in a if not it.is_catch]
     assert len(real) == 6 and sum(it.is_catch for it in a) == 2
     assert sorted(it.level for it in real) == ["complete"] * 3 + ["sparse"] * 3
     assert {frozenset(it.shown) for it in real} == {
         frozenset(p) for p in (("r1", "r2"), ("r1", "r3"), ("r2", "r3"))
     }
-    assert all(set(it.shown) == {U.GT, U.GRAY} for it in a if it.is_catch)
-    other = U.draw_items(
-        U.StudyConfig("s", ("r1", "r2", "r3"), n_items=6, seed=4, levels=("complete", "sparse")),
+    assert all(set(it.shown) == {GT, GRAY} for it in a if it.is_catch)
+    other = draw_items(
+        StudyConfig("s", ("r1", "r2", "r3"), n_items=6, seed=4, levels=("complete", "sparse")),
         _available(),
     )
     assert [it.item_id for it in other] != [it.item_id for it in real]
     with pytest.raises(UsageError):
-        U.StudyConfig("s", ("r1",))
+        StudyConfig("s", ("r1",))
 
 
 def _fill(store, sid, winners, rater="r"):
     for i, (a, b, win) in enumerate(winners):
-        it = U.StudyItem(f"p{i}|controlled|complete|{a}|{b}", f"p{i}", "complete", "d", (a, b))
+        it = StudyItem(f"p{i}|controlled|complete|{a}|{b}", f"p{i}", "complete", "d", (a, b))
         store.record(
             study_id=sid,
             rater_id=rater,
@@ -112,19 +125,19 @@ def _fill(store, sid, winners, rater="r"):
 
 
 def test_store_round_trip_and_analysis(tmp_path):
-    store = U.StudyStore(f"sqlite:///{tmp_path / 'study.db'}")
-    cfg = U.StudyConfig("s1", ("A", "B"))
+    store = StudyStore(f"sqlite:///{tmp_path / 'study.db'}")
+    cfg = StudyConfig("s1", ("A", "B"))
     salt = store.ensure_study(cfg)
     assert store.ensure_study(cfg) == salt
     with pytest.raises(UsageError, match="another configuration"):
-        store.ensure_study(U.StudyConfig("s1", ("A", "C")))
+        store.ensure_study(StudyConfig("s1", ("A", "C")))
     _fill(store, "s1", [("A", "B", "A")] * 8 + [("B", "A", "B")] * 2)
     with pytest.raises(UsageError):
         _fill(store, "s1", [("A", "B", "Z")])
     df = store.frame("s1")
     assert len(df) == 10 and df["response_time_ms"].tolist()[:2] == [100, 101]
     assert json.loads(df["shown_methods"][0]) == ["A", "B"]
-    res = U.analyze(df)["s1"]
+    res = analyze(df)["s1"]
     pref = {p["method"]: p for p in res["preference"]}
     assert pref["A"]["chosen"] == 8 and pref["A"]["shown"] == 10
     assert pref["A"]["ci_low"] == pytest.approx(0.490157, abs=2e-5)
@@ -136,7 +149,7 @@ def test_store_round_trip_and_analysis(tmp_path):
 
 
 def test_bradley_terry_table_when_methods_not_shown_together(tmp_path):
-    store = U.StudyStore(f"sqlite:///{tmp_path / 'bt.db'}")
+    store = StudyStore(f"sqlite:///{tmp_path / 'bt.db'}")
     games = (
         [("A", "B", "A")]
         + [("A", "B", "B")] * 2
@@ -147,19 +160,19 @@ def test_bradley_terry_table_when_methods_not_shown_together(tmp_path):
     )
     _fill(store, "bt", games, rater="r1")
     _fill(store, "bt", games, rater="r2")
-    res = U.analyze(store.frame(), b=50)["bt"]
+    res = analyze(store.frame(), b=50)["bt"]
     assert not res["all_methods_shown_together"]
     bt = {r["method"]: r["strength"] for r in res["bradley_terry"]}
     assert bt["A"] == 0.0 and bt["C"] == pytest.approx(math.log(4), abs=1e-6)
 
 
 def test_catch_trial_exclusion(tmp_path):
-    store = U.StudyStore(f"sqlite:///{tmp_path / 'c.db'}")
-    catch = U.StudyItem("catch|p|controlled|complete", "p", "complete", "d", (U.GT, U.GRAY), True)
-    for rater, choice in (("good", U.GT), ("bad", U.GRAY)):
+    store = StudyStore(f"sqlite:///{tmp_path / 'c.db'}")
+    catch = StudyItem("catch|p|controlled|complete", "p", "complete", "d", (GT, GRAY), True)
+    for rater, choice in (("good", GT), ("bad", GRAY)):
         store.record(study_id="c", rater_id=rater, item=catch, criterion="realism", choice=choice)
         _fill(store, "c", [("A", "B", "A")], rater=rater)
-    res = U.analyze(store.frame())["c"]
+    res = analyze(store.frame())["c"]
     assert list(res["excluded_raters"]) == ["bad"] and res["n_raters"] == 1
 
 
@@ -168,11 +181,11 @@ def test_likert_import_and_mos(tmp_path):
     rows = [{"rater": f"u{r}", "pair_id": f"p{i}", "level": "complete", "method": m, "score": s}
             for r in range(3) for i in range(4) for m, s in (("A", 4), ("B", 2))]  # fmt: skip
     pd.DataFrame(rows).to_csv(csv, index=False)
-    store = U.StudyStore(f"sqlite:///{tmp_path / 'l.db'}")
-    assert U.import_likert(store, csv, "mos") == 24
+    store = StudyStore(f"sqlite:///{tmp_path / 'l.db'}")
+    assert import_likert(store, csv, "mos") == 24
     df = store.frame("mos")
     assert not df["rater_id"].str.startswith("u").any()
-    res = U.analyze(df, b=100)["mos"]  # study id "mos"
+    res = analyze(df, b=100)["mos"]  # study id "mos"
     mos = {m["method"]: m for m in res["mos"]}
     assert (
         mos["A"]["mos"] == 4.0
@@ -187,4 +200,4 @@ def test_likert_import_and_mos(tmp_path):
     from lcad_bench.errors import InputFormatError
 
     with pytest.raises(InputFormatError, match="outside 1-5"):
-        U.import_likert(store, bad, "mos")
+        import_likert(store, bad, "mos")

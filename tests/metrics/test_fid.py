@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from lcad_bench import weights as W
 from lcad_bench.metrics import MetricBatch, get_metric
 from lcad_bench.metrics.fid import FID_WEIGHTS, FrechetStats, frechet_distance
+from lcad_bench.metrics.weights import MANIFEST, MissingWeightsError, sha256_file, target_path
 
 
 def _spd(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -144,7 +144,7 @@ def test_fid_metric_with_injected_extractor_equals_direct_computation():
 
 def test_fid_without_weights_is_a_missing_weights_error():
     m = get_metric("fid")
-    with pytest.raises(W.MissingWeightsError) as ei:
+    with pytest.raises(MissingWeightsError) as ei:
         m.update(MetricBatch(["a", "b"], _images(2, 0), _images(2, 1)))
     assert FID_WEIGHTS in str(ei.value) and ei.value.exit_code == 3
 
@@ -165,13 +165,11 @@ def _random_fid_inception_file(monkeypatch):
         ("Mixed_7c", pfi.FIDInceptionE_2(2048)),
     ]:  # fmt: skip
         setattr(inception, name, block)
-    path = W.target_path(W.MANIFEST[FID_WEIGHTS])
+    path = target_path(MANIFEST[FID_WEIGHTS])
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(inception.state_dict(), path)
-    entry = dataclasses.replace(
-        W.MANIFEST[FID_WEIGHTS], sha256=W.sha256_file(path), size_bytes=None
-    )
-    monkeypatch.setitem(W.MANIFEST, FID_WEIGHTS, entry)
+    entry = dataclasses.replace(MANIFEST[FID_WEIGHTS], sha256=sha256_file(path), size_bytes=None)
+    monkeypatch.setitem(MANIFEST, FID_WEIGHTS, entry)
     return path
 
 

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from lcad_bench import weights as W
 from lcad_bench.metrics import MetricBatch, get_metric
+from lcad_bench.metrics.weights import (
+    MANIFEST,
+    MissingWeightsError,
+    WeightsChecksumError,
+    sha256_file,
+    target_path,
+)
 
 
 def _lpips(net: str = "alex", **kw):
@@ -69,7 +75,7 @@ def test_batch_size_one_equals_batch_n():
 def test_missing_trunk_is_an_error_not_a_fallback():
     m = get_metric("lpips")
     pred, gt = _pairs(1)
-    with pytest.raises(W.MissingWeightsError) as ei:
+    with pytest.raises(MissingWeightsError) as ei:
         m.update(MetricBatch(["a"], pred, gt))
     msg = str(ei.value)
     assert (
@@ -77,7 +83,7 @@ def test_missing_trunk_is_an_error_not_a_fallback():
         and "'lpips'" in msg
         and "lcad-bench weights import" in msg
     )
-    with pytest.raises(W.MissingWeightsError, match="vgg16-397923af.pth"):
+    with pytest.raises(MissingWeightsError, match="vgg16-397923af.pth"):
         get_metric("lpips_vgg").update(MetricBatch(["a"], pred, gt))
 
 
@@ -93,13 +99,11 @@ def test_loading_path_from_cache_matches_lpips_pretrained_construction(monkeypat
     torch.manual_seed(1)
     tv_net = torchvision.models.alexnet(weights=None)
     name = TRUNK_FILES["alex"]
-    path = W.target_path(W.MANIFEST[name])
+    path = target_path(MANIFEST[name])
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v for k, v in tv_net.state_dict().items() if k.startswith("features.")}, path)
-    entry = dataclasses.replace(
-        W.MANIFEST[name], sha256=W.sha256_file(path), sha256_prefix_only=False
-    )
-    monkeypatch.setitem(W.MANIFEST, name, entry)
+    entry = dataclasses.replace(MANIFEST[name], sha256=sha256_file(path), sha256_prefix_only=False)
+    monkeypatch.setitem(MANIFEST, name, entry)
 
     ours = load_lpips_network("alex")
     # what LPIPS(pnet_rand=False) would download through torchvision
@@ -121,10 +125,10 @@ def test_wrong_checksum_in_cache_is_a_verification_error(monkeypatch):
     from lcad_bench.metrics.lpips import load_lpips_network
 
     name = "vgg16-397923af.pth"
-    path = W.target_path(W.MANIFEST[name])
+    path = target_path(MANIFEST[name])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(W.WeightsChecksumError) as ei:
+    with pytest.raises(WeightsChecksumError) as ei:
         load_lpips_network("vgg")
     assert ei.value.exit_code == 4 and name in str(ei.value)
 

@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from lcad_bench import weights as W
 from lcad_bench.errors import ExitCode, UsageError
 from lcad_bench.metrics import (
     DEFAULT_METRICS,
@@ -22,10 +21,23 @@ from lcad_bench.metrics import (
     metric_info,
     resolve_metrics,
 )
+from lcad_bench.metrics.weights import (
+    MANIFEST,
+    MissingWeightsError,
+    WeightFile,
+    WeightsChecksumError,
+    check,
+    digest_matches,
+    import_file,
+    locate,
+    missing_message,
+    status,
+    target_path,
+)
 
 
 def test_manifest_entries_are_well_formed():
-    for name, wf in W.MANIFEST.items():
+    for name, wf in MANIFEST.items():
         assert wf.name == name and wf.url.startswith("https://") and wf.licence and wf.metrics
         if wf.sha256_prefix_only:
             assert re.fullmatch(r"[0-9a-f]{8,63}", wf.sha256)
@@ -40,33 +52,33 @@ def test_manifest_entries_are_well_formed():
 
 def test_lpips_heads_shipped_with_the_package_verify():
     for name in ("lpips-v0.1-alex.pth", "lpips-v0.1-vgg.pth"):
-        st = W.check(name)
+        st = check(name)
         assert st.state == "present", st
-        assert W.locate(name).name == name.split("-")[-1]
+        assert locate(name).name == name.split("-")[-1]
 
 
 def test_status_in_an_empty_cache(_empty_torch_home):
-    states = {s.file.name: s.state for s in W.status()}
+    states = {s.file.name: s.state for s in status()}
     assert states["pt_inception-2015-12-05-6726825d.pth"] == "missing"
     assert (
         states["alexnet-owt-7be5be79.pth"] == "missing"
         and states["vgg16-397923af.pth"] == "missing"
     )
     assert (
-        W.target_path(W.MANIFEST["vgg16-397923af.pth"])
+        target_path(MANIFEST["vgg16-397923af.pth"])
         == _empty_torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
     )
 
 
 def test_missing_weights_message_names_everything(_empty_torch_home):
     name = "pt_inception-2015-12-05-6726825d.pth"
-    with pytest.raises(W.MissingWeightsError) as ei:
-        W.locate(name, metric="fid")
+    with pytest.raises(MissingWeightsError) as ei:
+        locate(name, metric="fid")
     err = ei.value
     msg = str(err)
     assert err.exit_code == ExitCode.MISSING == 3
-    for part in ("'fid'", name, W.MANIFEST[name].sha256, str(_empty_torch_home / "hub" / "checkpoints"),
-                 "lcad-bench weights import FILE", W.MANIFEST[name].url):  # fmt: skip
+    for part in ("'fid'", name, MANIFEST[name].sha256, str(_empty_torch_home / "hub" / "checkpoints"),
+                 "lcad-bench weights import FILE", MANIFEST[name].url):  # fmt: skip
         assert part in msg, part
 
 
@@ -74,41 +86,41 @@ def _tiny_entry(monkeypatch, tmp_path, name="tiny-weights.pth", content=b"tiny w
     src = tmp_path / "download" / name
     src.parent.mkdir(parents=True, exist_ok=True)
     src.write_bytes(content)
-    wf = W.WeightFile(name=name, sha256=hashlib.sha256(content).hexdigest(), url="https://example.org/" + name,
+    wf = WeightFile(name=name, sha256=hashlib.sha256(content).hexdigest(), url="https://example.org/" + name,
                       licence="test", metrics=("psnr",))  # fmt: skip
-    monkeypatch.setitem(W.MANIFEST, name, wf)
+    monkeypatch.setitem(MANIFEST, name, wf)
     return src, wf
 
 
 def test_import_success_is_verified_and_atomic(monkeypatch, tmp_path, _empty_torch_home):
     src, wf = _tiny_entry(monkeypatch, tmp_path)
-    assert W.check(wf.name).state == "missing"
-    st = W.import_file(src)
+    assert check(wf.name).state == "missing"
+    st = import_file(src)
     dst = _empty_torch_home / "hub" / "checkpoints" / wf.name
     assert st.state == "present" and st.path == dst and dst.read_bytes() == src.read_bytes()
-    assert W.check(wf.name).state == "present" and W.locate(wf.name) == dst
+    assert check(wf.name).state == "present" and locate(wf.name) == dst
     assert [p.name for p in dst.parent.iterdir()] == [wf.name]  # no temporary left behind
-    assert W.import_file(src).state == "present"  # idempotent
+    assert import_file(src).state == "present"  # idempotent
 
 
 def test_import_by_checksum_under_another_name(monkeypatch, tmp_path, _empty_torch_home):
     src, wf = _tiny_entry(monkeypatch, tmp_path)
     other = tmp_path / "renamed.bin"
     other.write_bytes(src.read_bytes())
-    assert W.import_file(other).path.name == wf.name
+    assert import_file(other).path.name == wf.name
 
 
 def test_import_checksum_mismatch_installs_nothing(monkeypatch, tmp_path, _empty_torch_home):
     src, wf = _tiny_entry(monkeypatch, tmp_path)
     src.write_bytes(b"corrupted download")
-    with pytest.raises(W.WeightsChecksumError) as ei:
-        W.import_file(src)
+    with pytest.raises(WeightsChecksumError) as ei:
+        import_file(src)
     assert ei.value.exit_code == ExitCode.VERIFY and wf.sha256 in str(ei.value)
     assert not (_empty_torch_home / "hub" / "checkpoints" / wf.name).exists()
     unknown = tmp_path / "unknown.pth"
     unknown.write_bytes(b"???")
-    with pytest.raises(W.WeightsChecksumError, match="matches no file"):
-        W.import_file(unknown)
+    with pytest.raises(WeightsChecksumError, match="matches no file"):
+        import_file(unknown)
 
 
 def test_locate_reports_checksum_mismatch_in_cache(monkeypatch, tmp_path, _empty_torch_home):
@@ -116,19 +128,19 @@ def test_locate_reports_checksum_mismatch_in_cache(monkeypatch, tmp_path, _empty
     dst = _empty_torch_home / "hub" / "checkpoints" / wf.name
     dst.parent.mkdir(parents=True)
     dst.write_bytes(b"something else")
-    assert W.check(wf.name).state == "mismatch"
-    with pytest.raises(W.WeightsChecksumError, match="expects"):
-        W.locate(wf.name, metric="psnr")
+    assert check(wf.name).state == "mismatch"
+    with pytest.raises(WeightsChecksumError, match="expects"):
+        locate(wf.name, metric="psnr")
 
 
 def test_prefix_only_entries_compare_the_prefix(monkeypatch, tmp_path):
     content = b"prefix test"
     digest = hashlib.sha256(content).hexdigest()
-    wf = W.WeightFile(
+    wf = WeightFile(
         "p.pth", digest[:8], "https://example.org/p.pth", "test", ("psnr",), sha256_prefix_only=True
     )
-    assert W.digest_matches(wf, digest) and not W.digest_matches(wf, "0" * 64)
-    assert "prefix" in W.missing_message(wf, "psnr")
+    assert digest_matches(wf, digest) and not digest_matches(wf, "0" * 64)
+    assert "prefix" in missing_message(wf, "psnr")
 
 
 def _cli(argv):
@@ -143,7 +155,7 @@ def _cli(argv):
 def test_cli_list_json_and_import(monkeypatch, tmp_path, capsys, _empty_torch_home):
     assert _cli(["weights", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert {f["name"] for f in doc["files"]} == set(W.MANIFEST)
+    assert {f["name"] for f in doc["files"]} == set(MANIFEST)
     assert all(f["state"] == "missing" for f in doc["files"] if f["location"] == "torch_hub")
     assert _cli(["weights"]) == 0
     out = capsys.readouterr().out
@@ -180,7 +192,7 @@ def test_registry_available_and_run_rule(_empty_torch_home):
     )
     assert resolve_metrics(None) == (runnable, skipped)
     assert resolve_metrics(["psnr", "cf"]) == (["psnr", "colourfulness"], {})
-    with pytest.raises(W.MissingWeightsError, match="pt_inception"):
+    with pytest.raises(MissingWeightsError, match="pt_inception"):
         resolve_metrics(["psnr", "fid"])
     assert set(DEFAULT_METRICS) <= set(METRICS)
 
@@ -201,7 +213,7 @@ def test_metric_infos_are_complete():
 
 def test_importing_registry_and_cli_does_not_import_torch():
     code = (
-        "import sys, lcad_bench.metrics as m, lcad_bench.weights, lcad_bench.cli.weights\n"
+        "import sys, lcad_bench.metrics as m, lcad_bench.metrics.weights, lcad_bench.cli.weights\n"
         "[m.metric_info(n) for n in m.METRICS]; m.available()\n"
         "bad = [k for k in ('torch', 'lpips', 'pytorch_fid', 'torchmetrics') if k in sys.modules]\n"
         "assert not bad, bad\n"
@@ -210,6 +222,6 @@ def test_importing_registry_and_cli_does_not_import_torch():
 
 
 def test_replace_keeps_frozen_weightfile():
-    wf = W.MANIFEST["vgg16-397923af.pth"]
+    wf = MANIFEST["vgg16-397923af.pth"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         wf.sha256 = "x"  # type: ignore[misc]

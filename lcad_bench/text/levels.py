@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from lcad_bench.phrases import Analysis, ColorPhrase, Span
+from lcad_bench.text.phrases import Analysis, ColorPhrase, Span
 
 LEVELS = ("complete", "partial", "sparse", "none")
 NATURAL_LEVELS = LEVELS

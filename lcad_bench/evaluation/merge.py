@@ -26,14 +26,14 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lcad_bench import results as R
-    from lcad_bench.io import atomic_write_bytes
-    from lcad_bench.runner import DIST_STATE, load_distribution_state, timestamp
+    from lcad_bench.evaluation.results import aggregate, load_results, write_results
+    from lcad_bench.evaluation.runner import DIST_STATE, load_distribution_state, timestamp
+    from lcad_bench.fileio import atomic_write_bytes
 
     if len(shards) < 1:
         raise UsageError("merge needs at least one shard run folder")
     outp = Path(out)
-    res = [R.load_results(p) for p in shards]
+    res = [load_results(p) for p in shards]
     first = res[0]
     for p, r in zip(shards, res):
         for what, a, b in (
@@ -75,11 +75,11 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
         }
         for r in rows
     ]
-    cells = R.aggregate(decoded, metric_names, levels)
+    cells = aggregate(decoded, metric_names, levels)
     dist_rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     if suite is None and any((Path(p) / DIST_STATE).is_file() for p in shards):
-        from lcad_bench.metric_suite import build_suite
+        from lcad_bench.evaluation.suite import build_suite
 
         suite = build_suite(
             [d["metric"] for d in first.distribution_metrics] or None, explicit=False
@@ -111,5 +111,5 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
         "warnings": warnings,
         "samples": {"path": "samples.parquet", "rows": len(rows), "sha256": hashlib.sha256((outp / "samples.parquet").read_bytes()).hexdigest()},
     })  # fmt: skip
-    R.write_results(outp / "results.json", merged)
+    write_results(outp / "results.json", merged)
     return merged

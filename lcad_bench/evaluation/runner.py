@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.data import LEVELS, PairRecord, Split, load_split
 from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
+from lcad_bench.fileio import atomic_write_bytes
 from lcad_bench.imaging import (
     EVAL_RESOLUTION,
     luminance_and_gray,
     mask_to_eval_geometry,
     to_eval_geometry,
 )
-from lcad_bench.io import atomic_write_bytes
-from lcad_bench.models import ColorizationRequest, Colorizer
+from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.splits.format import LEVELS, PairRecord, Split, load_split
 
 SEED_RULE = "sha256('{base_seed}|{pair_id}|{s}')[:4] big-endian"
 PNG_COMPRESS_LEVEL = 1  # lossless either way; level 1 encodes several times faster than 6
@@ -606,12 +606,19 @@ def evaluate(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lcad_bench import results as R
+    from lcad_bench.evaluation.results import (
+        BOOTSTRAP_B,
+        BOOTSTRAP_SEED,
+        Results,
+        aggregate,
+        environment,
+        write_results,
+    )
 
     plan = plan_run(model, split_path, out, levels, limit, base_seed, n_seeds, shard)
     plan.out.mkdir(parents=True, exist_ok=True)
     if suite is None:
-        from lcad_bench.metric_suite import build_suite
+        from lcad_bench.evaluation.suite import build_suite
 
         suite = build_suite(metrics, explicit=metrics is not None)
     rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet)
@@ -628,7 +635,7 @@ def evaluate(
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(table_rows), buf)
     atomic_write_bytes(plan.out / "samples.parquet", buf.getvalue())
-    cells = R.aggregate(rows, suite.names, plan.levels)
+    cells = aggregate(rows, suite.names, plan.levels)
     n_failed = sum(1 for r in rows if r.get("error"))
     warnings = []
     if n_failed:
@@ -645,7 +652,7 @@ def evaluate(
             if w not in warnings:
                 warnings.append(w)
     m = plan.split.manifest
-    res = R.Results(
+    res = Results(
         run_id=f"{plan.model_info['name']}-{plan.config_hash[:12]}-{m.content_hash[:12]}"
         + (f"-shard{shard[0]}of{shard[1]}" if shard else ""),
         created_at=timestamp(),
@@ -672,11 +679,11 @@ def evaluate(
             "base_seed": base_seed,
             "n_seeds": n_seeds,
             "seed_rule": SEED_RULE,
-            "bootstrap_seed": R.BOOTSTRAP_SEED,
-            "bootstrap_b": R.BOOTSTRAP_B,
+            "bootstrap_seed": BOOTSTRAP_SEED,
+            "bootstrap_b": BOOTSTRAP_B,
             "partial_rule": m.protocol.get("partial_seed_rule"),
         },  # fmt: skip
-        environment=R.environment(),
+        environment=environment(),
         metrics=suite.metadata(),
         skipped_metrics=dict(suite.skipped),
         aggregates=cells,
@@ -689,7 +696,7 @@ def evaluate(
             "sha256": hashlib.sha256((plan.out / "samples.parquet").read_bytes()).hexdigest(),
         },
     )
-    R.write_results(plan.out / "results.json", res)
+    write_results(plan.out / "results.json", res)
     if strict and n_failed:
         raise SamplesFailedError(f"{n_failed} samples failed; see {plan.out / 'samples.parquet'}")
     return res

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.levels import Descriptions, NaturalLevel, controlled_levels, natural_level
-from lcad_bench.phrases import Analysis
+from lcad_bench.text.levels import Descriptions, NaturalLevel, controlled_levels, natural_level
+from lcad_bench.text.phrases import Analysis
 
 
 @dataclass(frozen=True, slots=True)

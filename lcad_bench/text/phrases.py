@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from lcad_bench.lexicon import ALL_RULES, Lexicon, load_lexicon
+from lcad_bench.text.lexicon import ALL_RULES, Lexicon, load_lexicon
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Token
@@ -1230,7 +1230,7 @@ class PhraseExtractor:
     """
 
     def __init__(self, pipeline: str | None = None, nlp: Any = None, batch_size: int = 256) -> None:
-        from lcad_bench.nlp import load_pipeline, pipeline_info
+        from lcad_bench.text.nlp import load_pipeline, pipeline_info
 
         self.nlp = nlp if nlp is not None else load_pipeline(pipeline)
         self.info = pipeline_info(self.nlp)

@@ -1,4 +1,4 @@
-"""Glue between the runner and the metrics package: one :class:`~lcad_bench.runner.MetricSuite`
+"""Glue between the runner and the metrics package: one :class:`~lcad_bench.evaluation.runner.MetricSuite`
 built from metric names, with weight checks (a requested metric without weights is an error;
 the default set runs what is available and records what it skipped and why)."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.errors import MissingInputError
-from lcad_bench.runner import Item, MetricSuite, Prepared
+from lcad_bench.evaluation.runner import Item, MetricSuite, Prepared
 
 
 def linked_phrases(prep: Prepared) -> list[Any]:
@@ -126,15 +126,15 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def build_suite(names: Sequence[str] | None, explicit: bool) -> ProtocolSuite:
     """The suite for ``names`` (default: ``DEFAULT_METRICS``)."""
-    from lcad_bench import metrics as M
+    from lcad_bench.metrics import DEFAULT_METRICS, available, get_metric
 
-    wanted = list(names) if names else list(M.DEFAULT_METRICS)
-    runnable, skipped = M.available(wanted)
+    wanted = list(names) if names else list(DEFAULT_METRICS)
+    runnable, skipped = available(wanted)
     if explicit and skipped:
         name, why = next(iter(skipped.items()))
         raise MissingInputError(f"metric {name!r} was requested but cannot run: {why}")
     return ProtocolSuite(
-        {n: M.get_metric(n) for n in runnable},
+        {n: get_metric(n) for n in runnable},
         skipped,
-        {n: (lambda n=n: M.get_metric(n)) for n in runnable},
+        {n: (lambda n=n: get_metric(n)) for n in runnable},
     )

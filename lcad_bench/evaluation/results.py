@@ -190,7 +190,7 @@ def environment() -> dict[str, Any]:
 
 def write_results(path: Path, results: Results) -> None:
     """Atomic write of results.json."""
-    from lcad_bench.io import atomic_write_text
+    from lcad_bench.fileio import atomic_write_text
 
     atomic_write_text(path, results.model_dump_json(indent=2) + "\n")
 

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
-from lcad_bench.phrases import ColorPhrase
+from lcad_bench.text.phrases import ColorPhrase
 
 SCHEMA_VERSION = 1
 PROTOCOL_VERSION = "1.0"
@@ -268,7 +268,7 @@ def input_file(name: str, path: str | Path) -> InputFile:
 def default_protocol(**overrides: Any) -> dict[str, Any]:
     """Protocol settings recorded in every manifest."""
     from lcad_bench.imaging import ACHROMATIC_P99, EVAL_RESOLUTION, TINT_P99, TINT_RESULTANT
-    from lcad_bench.levels import COVERAGE_THRESHOLD, LARGE_CATEGORY_AREA
+    from lcad_bench.text.levels import COVERAGE_THRESHOLD, LARGE_CATEGORY_AREA
 
     p = {
         "protocol_version": PROTOCOL_VERSION,
@@ -340,7 +340,7 @@ sorted by `pair_id` (`<image_key>#<k>`, k = 0-based caption index).
 | `flags`, `extra` | JSON: review flags and builder-specific data |
 
 Load it with `datasets.load_dataset("<this folder>", split="test")` or
-`lcad_bench.data.load_split("<this folder>")` (typed records, manifest checked).
+`lcad_bench.splits.format.load_split("<this folder>")` (typed records, manifest checked).
 
 ## Sources and licences
 
