@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer
 
 
 class GrayColorizer(Colorizer):

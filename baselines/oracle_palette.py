@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer
 
 # OpenCV-convention prototypes: (H in 0..180, S in 0..255, V range)
 PROTOTYPES: dict[str, tuple[float, float, tuple[int, int]]] = {

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.errors import MissingInputError, UsageError
-from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer
 
 ENV_VAR = "LCAD_BENCH_SD_MODEL"
 

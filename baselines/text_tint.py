@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.imaging import lab_to_srgb, to_uint8
-from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer
 
 
 class TextTintColorizer(Colorizer):
@@ -39,8 +39,8 @@ class TextTintColorizer(Colorizer):
 
     def target_ab(self, description: str) -> tuple[float, float] | None:
         """Mean reference (a*, b*) of the description's hue terms, or None."""
+        from lcad_bench.text.extract import extract
         from lcad_bench.text.lexicon import load_lexicon
-        from lcad_bench.text.phrases import extract
 
         lex = load_lexicon()
         labs = [lex.colours[c.text.lower()].lab for p in extract(description, self.spacy_model) if not p.nonhue

@@ -22,7 +22,7 @@ RENDER_TARGET_S = 2.0
 def _write_runs(root: Path) -> None:
     import numpy as np
 
-    from lcad_bench.evaluation.results import Cell, Results
+    from lcad_bench.evaluation.rundir import Cell, Results
 
     rng = np.random.default_rng(0)
     metrics = [

@@ -22,7 +22,7 @@ def run() -> dict[str, Any]:
     from lcad_bench.builders.coco import build_coco, caption_stage
     from lcad_bench.builders.common import Problems
 
-    from lcad_bench.text.phrases import get_extractor
+    from lcad_bench.text.extract import get_extractor
 
     ex = get_extractor()
     data = json.loads((root / "coco/annotations/captions_val2017.json").read_text())

@@ -28,8 +28,9 @@ def make_split(out: Path, n: int) -> Path:
     import numpy as np
     from PIL import Image
 
-    from lcad_bench.splits.format import Manifest, PairRecord, now_iso, write_split
-    from lcad_bench.text.phrases import ColorPhrase, ColourTerm, ObjectRef
+    from lcad_bench.fileio import utc_now
+    from lcad_bench.splits import Manifest, PairRecord, write_split
+    from lcad_bench.text.records import ColorPhrase, ColourTerm, ObjectRef
 
     img_dir = out / "images"
     img_dir.mkdir(parents=True)
@@ -52,13 +53,13 @@ def make_split(out: Path, n: int) -> Path:
             descriptions={"complete": "a red box", "partial": None, "sparse": "a box", "none": ""},
         ))  # fmt: skip
     write_split(out / "split", recs, Manifest(split="synthetic", builder={"name": "bench", "version": "1"},
-                                              created_at=now_iso(), image_root=str(img_dir)))  # fmt: skip
+                                              created_at=utc_now(), image_root=str(img_dir)))  # fmt: skip
     return out / "split"
 
 
 CHILD = """
 import json, resource, sys, time
-from lcad_bench.models.base import create_model
+from lcad_bench.models import create_model
 from lcad_bench.evaluation.runner import evaluate
 import lcad_bench.evaluation.suite, lcad_bench.metrics.ssim, lcad_bench.metrics.cwhr, torchmetrics  # imports outside the timing
 evaluate(create_model("gray"), sys.argv[1], sys.argv[2] + "-warmup", metrics={metrics}, levels=["complete"], limit=16, quiet=True)
@@ -86,10 +87,11 @@ def raw_metric_seconds(split: Path, n: int) -> float:
     """The same per-sample metrics called directly on in-memory arrays (GT and gray output)."""
     import numpy as np
 
-    from lcad_bench.evaluation.runner import Item, Prepared
+    from lcad_bench.evaluation.inputs import Prepared
+    from lcad_bench.evaluation.plan import Item
     from lcad_bench.evaluation.suite import build_suite
     from lcad_bench.imaging import luminance_and_gray, to_eval_geometry
-    from lcad_bench.splits.format import load_split
+    from lcad_bench.splits import load_split
 
     s = load_split(split)
     gts, preds, preps = [], [], []

@@ -25,8 +25,9 @@ def run() -> dict[str, Any]:
     path = root / "coco" / "annotations" / "captions_val2017.json"
     captions = [a["caption"] for a in json.loads(path.read_text())["annotations"]]
 
+    from lcad_bench.text.extract import PhraseExtractor
     from lcad_bench.text.nlp import load_pipeline, pipeline_info
-    from lcad_bench.text.phrases import PhraseExtractor, _Extractor, may_contain_colour
+    from lcad_bench.text.rules import _Extractor, may_contain_colour
 
     t0 = time.perf_counter()
     nlp = load_pipeline()

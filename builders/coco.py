@@ -31,7 +31,6 @@ with one phrase is dropped.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import time
@@ -54,17 +53,12 @@ from lcad_bench.builders.common import (
 )
 
 from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.splits.format import (
-    Instance,
-    Manifest,
-    PairRecord,
-    default_protocol,
-    input_file,
-    now_iso,
-    write_split,
-)
-from lcad_bench.text.levels import choose_partial, controlled_levels, natural_level
-from lcad_bench.text.phrases import Analysis, ColorPhrase, may_contain_colour
+from lcad_bench.fileio import utc_now
+from lcad_bench.protocol import choose_partial, protocol_settings
+from lcad_bench.splits import Instance, Manifest, PairRecord, input_file, write_split
+from lcad_bench.text.levels import controlled_levels, natural_level
+from lcad_bench.text.records import Analysis, ColorPhrase
+from lcad_bench.text.rules import may_contain_colour
 
 BUILDER_VERSION = "1"
 MIN_INSTANCE_AREA = 0.01
@@ -350,8 +344,9 @@ def build_coco(
     quiet: bool = False,
 ) -> Manifest:
     """Build ``coco-stuff`` (Extended COCO-Stuff) or ``multi-instance`` (see module doc)."""
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.lexicon import LEXICON_VERSION
-    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.rules import RULES_VERSION
 
     if kind not in ("coco-stuff", "multi-instance"):
         raise ValueError(kind)
@@ -455,7 +450,7 @@ def build_coco(
     manifest = Manifest(
         split="extended_coco_stuff" if kind == "coco-stuff" else "multi_instance",
         builder={"name": f"lcad_bench.builders.coco:{kind}", "version": BUILDER_VERSION},
-        created_at=now_iso(),
+        created_at=utc_now(),
         inputs=inputs,
         image_root=str(images_dir.resolve()) if not embed_images else None,
         embed_images=embed_images,
@@ -463,7 +458,7 @@ def build_coco(
         lexicon_version=LEXICON_VERSION,
         rules_version=RULES_VERSION,
         seed=seed,
-        protocol=default_protocol(
+        protocol=protocol_settings(
             text_field="caption" if kind == "coco-stuff" else "instance_prompt",
             min_instance_area=MIN_INSTANCE_AREA,
             link_rule="plural->group (all eligible); singular->unique if one eligible, else largest",
@@ -497,7 +492,7 @@ def build_coco(
 
 
 def _excl(item: str, reason: str, detail: str):
-    from lcad_bench.splits.format import Exclusion
+    from lcad_bench.splits import Exclusion
 
     return Exclusion(item=item, reason=reason, detail=detail)
 
@@ -542,7 +537,7 @@ def large_categories(
     anns: Sequence[AnnInfo], rles: dict[int, dict[str, Any]], h: int, w: int
 ) -> set[str]:
     """Categories whose union mask covers >= 5% of the image (natural-level coverage)."""
-    from lcad_bench.text.levels import LARGE_CATEGORY_AREA
+    from lcad_bench.protocol import LARGE_CATEGORY_AREA
 
     by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in anns:
@@ -669,75 +664,6 @@ def _image_records(
             flags=tuple(rec_flags), extra=extra,
         ))  # fmt: skip
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-
-EXAMPLES_CS = """examples:
-  lcad-bench build coco-stuff --captions annotations/captions_val2017.json --instances annotations/instances_val2017.json --images val2017/ --out data/ecs
-  lcad-bench build coco-stuff --captions captions_val2017.json --instances instances_val2017.json --stuff stuff_val2017.json --images val2017/ --out data/ecs --strict
-"""
-EXAMPLES_MI = """examples:
-  lcad-bench build multi-instance --captions annotations/captions_val2017.json --instances annotations/instances_val2017.json --images val2017/ --out data/multi
-  lcad-bench build multi-instance --captions captions_train2017.json --instances instances_train2017.json --images train2017/ --tokenizer clip-vit-large-patch14/ --out data/multi
-"""
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from lcad_bench.cli.build import add_common
-
-    for name, help_, examples in (
-        (
-            "coco-stuff",
-            "Extended COCO-Stuff: COCO captions with colour phrases, linked to instance masks",
-            EXAMPLES_CS,
-        ),
-        (
-            "multi-instance",
-            "Multi-instance: >= 2 colour phrases tied to distinct instance masks, with instance prompts",
-            EXAMPLES_MI,
-        ),
-    ):
-        p = sub.add_parser(
-            name,
-            help=help_,
-            description=help_ + ".",
-            epilog=examples,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.add_argument(
-            "--captions", required=True, help="COCO captions JSON (captions_val2017.json)"
-        )
-        p.add_argument(
-            "--instances", required=True, help="COCO instances JSON (instances_val2017.json)"
-        )
-        p.add_argument(
-            "--stuff",
-            default=None,
-            help="optional COCO-Stuff JSON (stuff_val2017.json): 'blue sky' links to stuff",
-        )
-        p.add_argument("--images", required=True, help="folder of the images (val2017/)")
-        if name == "multi-instance":
-            p.add_argument(
-                "--tokenizer",
-                default=None,
-                help="local CLIP tokenizer folder for exact 75-token prompt checks (else a conservative estimate)",
-            )
-        add_common(p)
-        p.set_defaults(func=run, coco_kind=name)
-
-
-def run(args: argparse.Namespace) -> int:
-    m = build_coco(
-        args.coco_kind, args.captions, args.instances, args.images, args.out, stuff=args.stuff, seed=args.seed,
-        strict=args.strict, embed_images=args.embed_images, spacy_model=args.spacy_model,
-        tokenizer=getattr(args, "tokenizer", None), overwrite=args.overwrite, quiet=args.quiet,
-    )  # fmt: skip
-    c = m.counts
-    print(f"wrote {args.out}: {c['pairs']} pairs, {c['images']} images; natural levels {c['natural_levels']}; "
-          f"excluded {c['excluded']} {c['excluded_by_reason']}; content hash {m.content_hash[:16]}")  # fmt: skip
-    return 0
 
 
 __all__ = ["InputFormatError", "build_coco", "category_of_object", "synonym_table"]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
-from lcad_bench.splits.format import Exclusion
+from lcad_bench.splits import Exclusion
 
 
 class StrictBuildError(LcadBenchError):
@@ -144,3 +144,15 @@ def progress(total: int, desc: str, quiet: bool = False) -> Any:
     return tqdm(
         total=total, desc=desc, unit="item", file=sys.stderr, disable=True if quiet else None
     )
+
+
+def refuse_existing_out(out: str | Path, overwrite: bool) -> None:
+    """Fail before any work when ``out`` exists and is not empty (``write_split`` checks again
+    when it writes)."""
+    from lcad_bench.errors import UsageError
+
+    o = Path(out)
+    if o.exists() and (not o.is_dir() or any(o.iterdir())) and not overwrite:
+        raise UsageError(
+            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
+        )

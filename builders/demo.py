@@ -10,7 +10,6 @@ default, so the split is self-contained.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -20,25 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lcad_bench.builders.common import refuse_existing_out
 
 from lcad_bench.errors import InputFormatError
-from lcad_bench.splits.format import (
-    Instance,
-    Manifest,
-    PairRecord,
-    default_protocol,
-    now_iso,
-    write_split,
-)
+from lcad_bench.fileio import utc_now
+from lcad_bench.protocol import protocol_settings
+from lcad_bench.splits import Instance, Manifest, PairRecord, write_split
 
 BUILDER_VERSION = "1"
 SPLIT_NAME = "demo"
 RESOURCE = "demo_split.json"
-
-EXAMPLES = """examples:
-  lcad-bench build demo --out data/demo
-  lcad-bench build demo --out data/demo --no-embed-images --overwrite
-"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,12 +213,13 @@ def build_demo(
     quiet: bool = True,
 ) -> Manifest:
     """Build the demo split into ``out`` and return its manifest."""
-    from lcad_bench.splits.format import input_file
+    from lcad_bench.splits import input_file
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.lexicon import LEXICON_VERSION
-    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.rules import RULES_VERSION
 
     spec = demo_spec()
-    _refuse_existing(out, overwrite)
+    refuse_existing_out(out, overwrite)
     ex = get_extractor(spacy_model)
     records, pngs = build_records(spec, ex, seed=seed, embed_images=embed_images)
     inputs = [
@@ -243,7 +234,7 @@ def build_demo(
             "version": BUILDER_VERSION,
             **_package_versions(),
         },
-        created_at=now_iso(),
+        created_at=utc_now(),
         inputs=inputs,
         image_root=None,
         embed_images=embed_images,
@@ -251,7 +242,7 @@ def build_demo(
         lexicon_version=LEXICON_VERSION,
         rules_version=RULES_VERSION,
         seed=seed,
-        protocol=default_protocol(level_basis="caption_only", mask_geometry="source"),
+        protocol=protocol_settings(level_basis="caption_only", mask_geometry="source"),
         counts={
             "instances": sum(len(im["instances"]) for im in spec["images"]),
             "linked_masks": sum(len(r.linked_instances()) for r in records),
@@ -288,49 +279,3 @@ def _package_versions() -> dict[str, str]:
         except PackageNotFoundError:  # pragma: no cover
             out[pkg] = "?"
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-
-
-def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from lcad_bench.cli.build import add_common
-
-    p = sub.add_parser(
-        "demo",
-        help="the embedded demo split (no downloads)",
-        description="Build the demo split from sample photos shipped by scikit-image, scikit-learn and "
-        "matplotlib, with the project's captions at every level and hand-drawn masks. Images are "
-        "embedded by default.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_common(p)
-    p.set_defaults(embed_images=True)
-    p.add_argument("--no-embed-images", dest="embed_images", action="store_false",
-                   help="write images as PNG files under OUT/images instead of embedding them")  # fmt: skip
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    m = build_demo(
-        args.out, embed_images=args.embed_images, overwrite=args.overwrite, seed=args.seed,
-        spacy_model=args.spacy_model, quiet=args.quiet,
-    )  # fmt: skip
-    lv = m.counts["natural_levels"]
-    print(f"demo split: {m.counts['pairs']} pairs on {m.counts['images']} images -> {args.out}")
-    print("natural levels: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
-    return 0
-
-
-def _refuse_existing(out: str | Path, overwrite: bool) -> None:
-    """Fail before any work when --out exists (write_split checks again when writing)."""
-    from lcad_bench.errors import UsageError
-
-    o = Path(out)
-    if o.exists() and any(o.iterdir()) and not overwrite:
-        raise UsageError(
-            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )

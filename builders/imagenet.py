@@ -19,27 +19,25 @@ flagged ``grayscale_source``; CMYK, 16-bit, palette, alpha and unreadable files 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from lcad_bench.builders.common import CheckedImage, Problems, check_image, progress
+from lcad_bench.builders.common import (
+    CheckedImage,
+    Problems,
+    check_image,
+    progress,
+    refuse_existing_out,
+)
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
-from lcad_bench.splits.format import (
-    Exclusion,
-    Manifest,
-    PairRecord,
-    default_protocol,
-    input_file,
-    now_iso,
-    write_split,
-)
+from lcad_bench.fileio import utc_now
+from lcad_bench.protocol import protocol_settings
+from lcad_bench.splits import Exclusion, Manifest, PairRecord, input_file, write_split
 
 BUILDER_VERSION = "1"
 SPLIT_NAME = "imagenet_sparse"
@@ -48,11 +46,6 @@ SYNSET_RE = re.compile(r"^n\d{8}$")
 PREFIXED_RE = re.compile(r"^(n\d{8})_(.+)$")
 VAL5K_N = 5000
 VAL_NAME_RE = re.compile(r"^ILSVRC2012_val_\d{8}$")
-
-EXAMPLES = """examples:
-  lcad-bench build imagenet --images ILSVRC2012_val/ --labels LOC_val_solution.csv --synsets LOC_synset_mapping.txt --val5k --out data/imagenet_val5k
-  lcad-bench build imagenet --images imagenet-sample/ --class-template "a photo of a {}" --out data/imagenet_sample
-"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,11 +147,12 @@ def build_imagenet(
     from PIL import Image
 
     from lcad_bench.imaging import saturation_test, to_eval_geometry
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.lexicon import LEXICON_VERSION
-    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.rules import RULES_VERSION
 
     root = Path(images).resolve()
-    _refuse_existing(out, overwrite)
+    refuse_existing_out(out, overwrite)
     if class_template is not None and class_template.count("{}") != 1:
         raise UsageError(
             f"--class-template must contain '{{}}' exactly once (e.g. 'a photo of a {{}}'), got {class_template!r}"
@@ -290,7 +284,7 @@ def build_imagenet(
     manifest = Manifest(
         split=SPLIT_NAME,
         builder={"name": "lcad-bench build imagenet", "version": BUILDER_VERSION},
-        created_at=now_iso(),
+        created_at=utc_now(),
         inputs=inputs,
         image_root=None if embed_images else str(root),
         embed_images=embed_images,
@@ -298,7 +292,7 @@ def build_imagenet(
         lexicon_version=LEXICON_VERSION,
         rules_version=RULES_VERSION,
         seed=seed,
-        protocol=default_protocol(
+        protocol=protocol_settings(
             resize_policy="short_side_center_crop",
             imagenet_center_crop=True,
             class_template=class_template,
@@ -357,74 +351,3 @@ def _check_image(path: Path) -> tuple[CheckedImage | tuple[str, str], bool]:
 
 def _phrase(name: str, template: str | None) -> str:
     return template.format(name) if template else name
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-
-
-def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from lcad_bench.cli.build import add_common
-
-    p = sub.add_parser(
-        "imagenet",
-        help="ImageNet sparse split (class names; val5k option)",
-        description="Build the ImageNet sparse split: one pair per image with its class name (sparse) and \"\" "
-        "(none). Labels from synset-prefixed file names (n01440764_tench.JPEG), folders per synset, or "
-        "--labels LOC_val_solution.csv with --synsets LOC_synset_mapping.txt.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    p.add_argument(
-        "--images", required=True, help="image folder (flat, or one sub-folder per synset)"
-    )
-    p.add_argument(
-        "--labels",
-        help="LOC_val_solution.csv-style file: ImageId,PredictionString (first wnid is the label)",
-    )
-    p.add_argument(
-        "--synsets",
-        help="LOC_synset_mapping.txt-style file: '<wnid> <name>, ...' (the first name is used)",
-    )
-    p.add_argument("--first-n", type=int, default=None, help="keep the first N images by file name")
-    p.add_argument(
-        "--val5k",
-        action="store_true",
-        help="the first 5,000 val images, achromatic GTs flagged but kept",
-    )
-    p.add_argument(
-        "--class-template",
-        default=None,
-        help='text around the class name, e.g. "a photo of a {}" (recorded)',
-    )
-    add_common(p)
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    m = build_imagenet(
-        args.images, args.out, labels=args.labels, synsets=args.synsets, first_n=args.first_n, val5k=args.val5k,
-        class_template=args.class_template, seed=args.seed, embed_images=args.embed_images, overwrite=args.overwrite,
-        strict=args.strict, quiet=args.quiet, spacy_model=args.spacy_model,
-    )  # fmt: skip
-    _report(m, args.out)
-    return 0
-
-
-def _report(m: Manifest, out: Any) -> None:
-    c = m.counts
-    print(f"{m.split}: {c['pairs']} pairs on {c['images']} images -> {out}")
-    if c.get("excluded"):
-        print("excluded: " + ", ".join(f"{k} {v}" for k, v in c["excluded_by_reason"].items()))
-
-
-def _refuse_existing(out: str | Path, overwrite: bool) -> None:
-    """Fail before any work when --out exists (write_split checks again when writing)."""
-    from lcad_bench.errors import UsageError
-
-    o = Path(out)
-    if o.exists() and any(o.iterdir()) and not overwrite:
-        raise UsageError(
-            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )

@@ -19,7 +19,6 @@ recorded and compared with the published prefixes; a mismatch only warns (edited
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -28,18 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lcad_bench.builders.common import CheckedImage, Problems, check_image, progress
+from lcad_bench.builders.common import (
+    CheckedImage,
+    Problems,
+    check_image,
+    progress,
+    refuse_existing_out,
+)
 
 from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.splits.format import (
-    Instance,
-    Manifest,
-    PairRecord,
-    default_protocol,
-    input_file,
-    now_iso,
-    write_split,
-)
+from lcad_bench.fileio import utc_now
+from lcad_bench.protocol import protocol_settings
+from lcad_bench.splits import Instance, Manifest, PairRecord, input_file, write_split
 
 BUILDER_VERSION = "1"
 CLIP_WORD_LIMIT = 75
@@ -105,11 +104,6 @@ FORMATS: dict[str, Format] = {
         "L-CAD / L-CoDe caption file (CC BY-NC 4.0; not redistributed) over COCO images (CC BY 4.0).",
     ),
 }
-
-EXAMPLES = """examples:
-  lcad-bench build import --format coco-lc-extended --manifest Extended_COCO_Stuff.json --images coco/val2017 --instances instances_val2017.json --out data/coco_lc_extended
-  lcad-bench build import --format lcad-captions --manifest caption_val.json --images coco/val2017 --out data/lcad_val
-"""
 
 
 @dataclass(frozen=True)
@@ -285,12 +279,13 @@ def build_import(
     spacy_model: str | None = None,
 ) -> Manifest:
     """Import a published manifest as a split; returns the written manifest."""
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.levels import controlled_levels, natural_level
     from lcad_bench.text.lexicon import LEXICON_VERSION
-    from lcad_bench.text.phrases import RULES_VERSION, get_extractor
+    from lcad_bench.text.rules import RULES_VERSION
 
     fmt = FORMATS[fmt_name]
-    _refuse_existing(out, overwrite)
+    refuse_existing_out(out, overwrite)
     mpath = Path(manifest_path)
     root = Path(images).resolve()
     if not root.is_dir():
@@ -387,7 +382,7 @@ def build_import(
             "name": f"lcad-bench build import --format {fmt.name}",
             "version": BUILDER_VERSION,
         },
-        created_at=now_iso(),
+        created_at=utc_now(),
         inputs=inputs,
         image_root=None if embed_images else str(root),
         embed_images=embed_images,
@@ -395,7 +390,7 @@ def build_import(
         lexicon_version=LEXICON_VERSION,
         rules_version=RULES_VERSION,
         seed=seed,
-        protocol=default_protocol(
+        protocol=protocol_settings(
             import_format=fmt.name,
             text="verbatim",
             leaks_gt=fmt.name == "coco-lc-imagenet",
@@ -427,70 +422,3 @@ def build_import(
         + (" `blip_gt`: BLIP captions of the colour ground truth (`leaks_gt`), reported in its own table." if fmt.name == "coco-lc-imagenet" else ""),
         sources=fmt.sources, license=fmt.license,
     )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-
-
-def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from lcad_bench.cli.build import add_common
-
-    p = sub.add_parser(
-        "import",
-        help="import a published caption manifest (COCO-LC, L-CAD, L-CoDe)",
-        description="Import a published benchmark manifest as a split: COCO-LC's Extended_COCO_Stuff.json, "
-        "Multi-instances.json and ImageNetVal5k.json, or an L-CAD/L-CoDe caption file. Text is kept verbatim; "
-        "the file's sha256 is compared with the published one.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    p.add_argument("--format", required=True, choices=sorted(FORMATS), help="manifest format")
-    p.add_argument("--manifest", required=True, help="the manifest JSON file")
-    p.add_argument(
-        "--images",
-        required=True,
-        help="image root (COCO val2017/, or a folder with one sub-folder per source)",
-    )
-    p.add_argument(
-        "--instances",
-        default=None,
-        help="COCO instances_*.json: attach and link instance masks for COCO images",
-    )
-    add_common(p)
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    m = build_import(
-        args.format, args.manifest, args.images, args.out, instances=args.instances, seed=args.seed,
-        embed_images=args.embed_images, overwrite=args.overwrite, strict=args.strict, quiet=args.quiet,
-        spacy_model=args.spacy_model,
-    )  # fmt: skip
-    c = m.counts
-    print(f"{m.split}: {c['pairs']} pairs on {c['images']} images -> {args.out}")
-    print(
-        f"manifest sha256 {c['manifest_sha256'][:16]}...: "
-        + (
-            "matches " + c["published_file"]
-            if c["matches_published"]
-            else "no published match (edited copy?)"
-        )
-    )
-    if c["missing_images"]:
-        print(
-            f"missing images: {c['missing_images']} ({c['missing_pairs']} pairs) by source {c['missing_images_by_source']}"
-        )
-    return 0
-
-
-def _refuse_existing(out: str | Path, overwrite: bool) -> None:
-    """Fail before any work when --out exists (write_split checks again when writing)."""
-    from lcad_bench.errors import UsageError
-
-    o = Path(out)
-    if o.exists() and any(o.iterdir()) and not overwrite:
-        raise UsageError(
-            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )

@@ -1,12 +1,21 @@
-"""Atomic file writes: a file is written to a temporary name in its folder, then moved into place
-with ``os.replace``, so readers never see a half-written file."""
+"""Small file helpers every stage shares: atomic writes, sha256 of files and bytes, canonical
+JSON (the hash input of every content key) and the UTC timestamp written into manifests, results
+and study records.
+
+A file is written to a temporary name in its folder and moved into place with ``os.replace``,
+so readers never see a half-written file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> None:
@@ -31,3 +40,27 @@ def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> Non
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes, read in chunks (flat memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted, compact JSON: the hash input of every content key."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_sha256(obj: Any) -> str:
+    """sha256 of :func:`canonical_json` of ``obj``."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+def utc_now() -> str:
+    """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

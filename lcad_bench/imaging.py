@@ -1,4 +1,4 @@
-"""Image geometry and colour maths of the protocol, in one place (benchmark-protocol.md section 1).
+"""Image geometry and colour maths of the protocol, in one place (docs/protocol.md#geometry).
 
 * ``resize_policy="short_side_center_crop"`` (default): PIL bicubic (antialiased) resize of the
   shorter side to ``size``, then a centre crop at floor((W-size)/2), floor((H-size)/2).
@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-RESIZE_POLICIES = ("short_side_center_crop", "square_resize")
-EVAL_RESOLUTION = 256
+from lcad_bench.protocol import (
+    ACHROMATIC_P99,
+    EVAL_RESOLUTION,
+    RESIZE_POLICIES,
+    RESIZE_POLICY,
+    TINT_MIN_CHROMA,
+    TINT_P99,
+    TINT_RESULTANT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,7 @@ class Geometry:
     width: int
     height: int
     size: int = EVAL_RESOLUTION
-    policy: str = "short_side_center_crop"
+    policy: str = RESIZE_POLICY
 
     def __post_init__(self) -> None:
         if self.policy not in RESIZE_POLICIES:
@@ -50,30 +57,30 @@ class Geometry:
 
 
 def to_eval_geometry(
-    img: Image.Image, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+    img: Image.Image, size: int = EVAL_RESOLUTION, policy: str = RESIZE_POLICY
 ) -> Image.Image:
     """An RGB image resized and cropped to ``size`` x ``size`` (bicubic, antialiased)."""
     if img.size == (size, size):
         return img  # already at the evaluation geometry: resizing to the same size is identity
     g = Geometry(img.width, img.height, size, policy)
     out = img.resize(g.resized, Image.Resampling.BICUBIC, reducing_gap=None)
-    return out.crop(g.crop_box) if policy == "short_side_center_crop" else out
+    return out.crop(g.crop_box) if policy == RESIZE_POLICY else out
 
 
 def mask_to_eval_geometry(
-    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = RESIZE_POLICY
 ) -> np.ndarray:
     """A boolean H x W mask through the same geometry (nearest neighbour)."""
     h, w = mask.shape
     g = Geometry(w, h, size, policy)
     im = Image.fromarray(mask.astype(np.uint8) * 255).resize(g.resized, Image.Resampling.NEAREST)
-    if policy == "short_side_center_crop":
+    if policy == RESIZE_POLICY:
         im = im.crop(g.crop_box)
     return np.asarray(im) > 127
 
 
 def mask_kept_fraction(
-    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = "short_side_center_crop"
+    mask: np.ndarray, size: int = EVAL_RESOLUTION, policy: str = RESIZE_POLICY
 ) -> float:
     """Share of a mask's area that survives the crop (1.0 for square_resize)."""
     total = mask.sum()
@@ -108,11 +115,7 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.stack([L, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
-# Saturation test (protocol section 2.1 step 4), at evaluation geometry.
-ACHROMATIC_P99 = 6.0  # C*ab 99th percentile below this: achromatic, dropped
-TINT_MIN_CHROMA = 6.0  # pixels at or above this chroma vote for the hue resultant
-TINT_RESULTANT = 0.98  # hue resultant length at or above this ...
-TINT_P99 = 25.0  # ... with p99 below this: tinted monochrome, queued for review
+# Saturation test at evaluation geometry (docs/protocol.md#extended-coco-stuff).
 
 
 @dataclass(frozen=True, slots=True)

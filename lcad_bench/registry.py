@@ -5,7 +5,7 @@ Lookup order for a name:
 1. names registered by decorator (``@models.register("gray")``) or lazily as ``"module:Class"``
    strings, so ``import lcad_bench`` never imports torch;
 2. a literal ``module:Class`` path (``--model my_pkg.colorizers:Mine``);
-3. the entry-point group (``lcad_bench.models.base``), read once on the first miss or by ``names()``;
+3. the entry-point group (``lcad_bench.models``), read once on the first miss or by ``names()``;
 4. a :class:`~lcad_bench.errors.UsageError` listing close matches ("did you mean ...").
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from lcad_bench.leaderboard.columns import MetricInfo, metric_info, order_metrics
+from lcad_bench.leaderboard.columns import ColumnInfo, metric_info, order_metrics
 from lcad_bench.leaderboard.summarize import COLUMNS, MAX_JSON_BYTES
 
 ENV_VAR = "LCAD_BENCH_LEADERBOARD"
@@ -25,7 +25,7 @@ class Board:
 
     path: Path
     frame: pd.DataFrame
-    infos: dict[str, MetricInfo]
+    infos: dict[str, ColumnInfo]
     runs: dict[str, dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     summary_warnings: list[str] = field(default_factory=list)

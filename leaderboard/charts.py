@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
-from lcad_bench.leaderboard.columns import LEVELS, MetricInfo
+from lcad_bench.leaderboard.columns import LEVELS, ColumnInfo
 
 
 def degradation_chart(
-    frame: pd.DataFrame, info: MetricInfo, levels: Sequence[str] = LEVELS
+    frame: pd.DataFrame, info: ColumnInfo, levels: Sequence[str] = LEVELS
 ) -> alt.Chart:
     """How each run's ``info`` metric changes from complete to sparse (and none) descriptions.
 

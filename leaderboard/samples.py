@@ -1,4 +1,5 @@
-"""Sample viewer data: per-sample rows and images of run folders named in runs.json.
+"""Sample viewer data: per-sample rows and images of run folders named in runs.json, read through
+``lcad_bench.evaluation.rundir`` (the owner of the run-folder format).
 
 Paths read from ``samples.parquet`` are relative to the run folder and must stay inside it;
 anything else (absolute paths, ``..``) is refused. Images are decoded with Pillow only.
@@ -14,42 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BASE_COLUMNS = {
-    "pair_id",
-    "image_key",
-    "level",
-    "seed",
-    "description",
-    "output_path",
-    "output_sha256",
-    "error",
-}
+from lcad_bench.evaluation.rundir import BASE_COLUMN_NAMES, gt_relpath, read_samples, safe_join
+
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
 
 
-def safe_join(root: str | Path, rel: Any) -> Path | None:
-    """``root / rel`` when ``rel`` is a relative path that stays inside ``root``, else None."""
-    if not isinstance(rel, str) or not rel or "\0" in rel:
-        return None
-    p = Path(rel)
-    if p.is_absolute() or ".." in p.parts:
-        return None
-    rootp = Path(root).resolve()
-    full = (rootp / p).resolve()
-    try:
-        full.relative_to(rootp)
-    except ValueError:
-        return None
-    return full
-
-
-def _safe_key(key: str) -> str:
-    return key.replace("#", "__").replace("/", "_")
-
-
 def gt_path(run_dir: str | Path, image_key: str) -> Path | None:
-    """The run's ground-truth PNG of an image (``gt/<image_key>.png``)."""
-    return safe_join(run_dir, f"gt/{_safe_key(str(image_key))}.png")
+    """The run's ground-truth PNG of an image."""
+    return safe_join(run_dir, gt_relpath(str(image_key)))
 
 
 def load_samples(entry: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
@@ -68,7 +41,7 @@ def load_samples(entry: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | N
     try:
         if path.stat().st_size > MAX_SAMPLES_BYTES:
             return None, f"{entry.get('run_id')}: {path} is too large for the viewer"
-        df = pd.read_parquet(path)
+        df = pd.DataFrame(read_samples(path))
     except Exception as exc:  # noqa: BLE001  (a malformed file is a warning)
         return (
             None,
@@ -77,14 +50,16 @@ def load_samples(entry: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | N
     need = {"pair_id", "level"}
     if not need <= set(df.columns):
         return None, f"{entry.get('run_id')}: {path} lacks columns {sorted(need - set(df.columns))}"
-    for c in BASE_COLUMNS - set(df.columns):
+    for c in BASE_COLUMN_NAMES - set(df.columns):
         df[c] = None
     return df, None
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     """Per-sample numeric metric columns."""
-    return [c for c in df.columns if c not in BASE_COLUMNS and pd.api.types.is_numeric_dtype(df[c])]
+    return [
+        c for c in df.columns if c not in BASE_COLUMN_NAMES and pd.api.types.is_numeric_dtype(df[c])
+    ]
 
 
 def first_rows(df: pd.DataFrame, pair_id: str) -> pd.DataFrame:
@@ -97,7 +72,7 @@ def first_rows(df: pd.DataFrame, pair_id: str) -> pd.DataFrame:
 
 def descriptions(df: pd.DataFrame, pair_id: str) -> pd.DataFrame:
     """The description of a pair at each level, in protocol order."""
-    from lcad_bench.leaderboard.columns import LEVELS
+    from lcad_bench.protocol import LEVELS
 
     f = first_rows(df, pair_id)[["level", "description"]]
     order = {lv: i for i, lv in enumerate(LEVELS)}

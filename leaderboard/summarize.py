@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,11 @@ import pandas as pd
 from lcad_bench.leaderboard.columns import merge_metadata, order_metrics
 from lcad_bench.leaderboard.reported import ReportedFile, looks_reported, run_entries, tidy_rows
 
+from lcad_bench.errors import LcadBenchError
+from lcad_bench.evaluation.rundir import RESULTS_FILE, Results, open_run, safe_join
+from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, utc_now
+from lcad_bench.protocol import PROTOCOL_VERSION
+
 BOARD_SCHEMA_VERSION = 1
 MAX_JSON_BYTES = 64 * 1024 * 1024
 COLUMNS = [
@@ -33,12 +37,6 @@ COLUMNS = [
     "ci_low", "ci_high", "n", "n_failed", "reported", "luminance_replaced", "date", "source",
     "protocol_version", "rankable", "kind",
 ]  # fmt: skip
-
-
-def current_protocol_version() -> str:
-    from lcad_bench.splits.format import PROTOCOL_VERSION
-
-    return PROTOCOL_VERSION
 
 
 @dataclass
@@ -74,8 +72,8 @@ def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str
     split = res.split
     proto_v = res.protocol.get("protocol_version")
     reasons = []
-    if proto_v != current_protocol_version():
-        reasons.append(f"protocol {proto_v} (current {current_protocol_version()})")
+    if proto_v != PROTOCOL_VERSION:
+        reasons.append(f"protocol {proto_v} (current {PROTOCOL_VERSION})")
     if split.get("limit") is not None:
         reasons.append(f"limit {split.get('limit')}")
     if split.get("shard"):
@@ -111,9 +109,8 @@ def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str
                             "kind": "distribution"})  # fmt: skip
     run_dir = Path(source).parent
     samples = res.samples.get("path") if isinstance(res.samples, dict) else None
-    if not (
-        isinstance(samples, str) and _inside(run_dir, samples) and (run_dir / samples).is_file()
-    ):
+    found = safe_join(run_dir, samples)
+    if found is None or not found.is_file():
         samples = None
     entry = {
         "run_id": res.run_id,
@@ -139,18 +136,6 @@ def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str
         },
     }
     return rows, entry
-
-
-def _inside(root: Path, rel: str) -> bool:
-    """True when ``rel`` is a relative path that stays inside ``root``."""
-    p = Path(rel)
-    if p.is_absolute() or ".." in p.parts:
-        return False
-    try:
-        (root / p).resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
@@ -181,8 +166,6 @@ def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
 def collect(paths: Sequence[str | Path]) -> Summary:
     """Read every input; malformed or partial ones become warnings."""
     from pydantic import ValidationError
-
-    from lcad_bench.evaluation.results import Results
 
     s = Summary()
     seen_ids: dict[str, str] = {}
@@ -228,6 +211,12 @@ def collect(paths: Sequence[str | Path]) -> Summary:
                 f"{src}: run id {res.run_id} already read from {seen_ids[res.run_id]}; left out"
             )
             continue
+        if path.name == RESULTS_FILE and (res.samples or {}).get("sha256"):
+            try:
+                open_run(path.parent)  # results.json and its samples table must belong together
+            except LcadBenchError as exc:
+                s.warnings.append(f"{src}: {exc}; left out")
+                continue
         rows, entry = _results_rows(res, src)
         seen_ids[res.run_id] = src
         s.rows.extend(rows)
@@ -248,7 +237,6 @@ def _short(exc: Exception) -> str:
 
 def write_board(s: Summary, out: str | Path) -> Path:
     """Write leaderboard.parquet, metrics.json and runs.json into ``out`` (atomic per file)."""
-    from lcad_bench.fileio import atomic_write_bytes, atomic_write_text
 
     outp = Path(out)
     outp.mkdir(parents=True, exist_ok=True)
@@ -264,8 +252,8 @@ def write_board(s: Summary, out: str | Path) -> Path:
         outp / "metrics.json",
         json.dumps({n: infos[n].to_dict() for n in names}, indent=2, ensure_ascii=False) + "\n",
     )
-    runs = {"schema_version": BOARD_SCHEMA_VERSION, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "protocol_version": current_protocol_version(), "runs": s.runs, "warnings": s.warnings}  # fmt: skip
+    runs = {"schema_version": BOARD_SCHEMA_VERSION, "created_at": utc_now(),
+            "protocol_version": PROTOCOL_VERSION, "runs": s.runs, "warnings": s.warnings}  # fmt: skip
     atomic_write_text(
         outp / "runs.json", json.dumps(runs, indent=1, ensure_ascii=False, default=str) + "\n"
     )

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from lcad_bench.leaderboard.columns import (
     LEVELS,
-    MetricInfo,
+    ColumnInfo,
     ci_column_name,
     column_name,
     order_metrics,
@@ -148,7 +148,7 @@ def _ci_text(lo: float, hi: float) -> str:
     return f"[{lo:.4g}, {hi:.4g}]"
 
 
-def sort_wide(wide: pd.DataFrame, by: str | None, info: MetricInfo | None) -> pd.DataFrame:
+def sort_wide(wide: pd.DataFrame, by: str | None, info: ColumnInfo | None) -> pd.DataFrame:
     """Rankable reproduced runs first (sorted by ``by`` in the metric's direction, missing values
     last, ranked 1..k), then reproduced runs with other settings, then reported rows (context)."""
     if wide.empty:
@@ -180,7 +180,7 @@ def sort_wide(wide: pd.DataFrame, by: str | None, info: MetricInfo | None) -> pd
 
 def leaderboard(
     df: pd.DataFrame,
-    infos: Mapping[str, MetricInfo],
+    infos: Mapping[str, ColumnInfo],
     *,
     split: str | None,
     level: str | None = None,
@@ -210,7 +210,7 @@ def leaderboard(
     return sort_wide(wide, by, infos.get(sm) if sm else None), by
 
 
-def best_line(table: pd.DataFrame, by: str | None, info: MetricInfo | None) -> str:
+def best_line(table: pd.DataFrame, by: str | None, info: ColumnInfo | None) -> str:
     """One sentence naming the top ranked run and its value (shown above the table)."""
     if by is None or table.empty or by not in table.columns or info is None:
         return "No ranked value for this selection."

@@ -1,7 +1,7 @@
 """The pages of the Streamlit app, one function each (the scripts in ``pages/`` call them).
 
 Everything computed here comes from ``tables``, ``charts``, ``samples`` and
-``lcad_bench.study.core``; this module only lays out widgets.
+``lcad_bench.study``; this module only lays out widgets.
 """
 
 from __future__ import annotations
@@ -154,12 +154,9 @@ def page_leaderboard() -> None:
 
 
 def _protocol(board: Board) -> str:
-    try:
-        from lcad_bench.leaderboard.summarize import current_protocol_version
+    from lcad_bench.protocol import PROTOCOL_VERSION
 
-        return current_protocol_version()
-    except ImportError:  # pragma: no cover
-        return "?"
+    return PROTOCOL_VERSION
 
 
 # ------------------------------------------------------------------------------------------
@@ -401,18 +398,15 @@ def page_run() -> None:
 
 
 def _store(board: Board) -> Any:
-    from lcad_bench.study.core import StudyStore, default_url
+    from lcad_bench.study.store import StudyStore, default_url
 
     return StudyStore(default_url(board.path))
 
 
 def page_study_results() -> None:
-    from lcad_bench.study.core import (
-        GRAY,
-        GT,
-        analyze,
-        default_url,
-    )
+    from lcad_bench.study.design import GRAY, GT
+    from lcad_bench.study.stats import analyze
+    from lcad_bench.study.store import default_url
 
     st.title("User-study results")
     board = get_board()
@@ -504,10 +498,7 @@ def _answer(store: Any, sid: str, rater: str, item: Any, criterion: str, choice:
 
 
 def _image_of(board: Board, method: str, item: Any, gt_run: str) -> Any:
-    from lcad_bench.study.core import (
-        GRAY,
-        GT,
-    )
+    from lcad_bench.study.design import GRAY, GT
 
     if method in (GT, GRAY):
         df, _ = run_samples(board.runs[gt_run])
@@ -523,7 +514,7 @@ def _image_of(board: Board, method: str, item: Any, gt_run: str) -> Any:
 
 def page_study() -> None:
     from lcad_bench.errors import LcadBenchError
-    from lcad_bench.study.core import (
+    from lcad_bench.study.design import (
         CRITERIA,
         GRAY,
         Session,

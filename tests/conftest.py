@@ -33,6 +33,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def extractor():
     """One spaCy-backed extractor for the whole session."""
-    from lcad_bench.text.phrases import get_extractor
+    from lcad_bench.text.extract import get_extractor
 
     return get_extractor()

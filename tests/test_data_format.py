@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
-from lcad_bench.splits.format import (
-    Instance,
-    Manifest,
-    PairRecord,
-    content_hash,
-    load_split,
-    now_iso,
-    write_split,
-)
+from lcad_bench.fileio import utc_now
+from lcad_bench.splits import Instance, Manifest, PairRecord, content_hash, load_split, write_split
 
 
 def _rle(mask):
@@ -48,7 +41,7 @@ def make_records(extractor, n=3):
 
 
 def manifest():
-    return Manifest(split="test", builder={"name": "test", "version": "1"}, created_at=now_iso())
+    return Manifest(split="test", builder={"name": "test", "version": "1"}, created_at=utc_now())
 
 
 def test_round_trip_and_datasets(tmp_path, extractor):

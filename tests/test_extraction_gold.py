@@ -106,7 +106,7 @@ def test_modifiers_garments_and_hyphens(extractor):
 
 
 def test_round_trip_dict(extractor):
-    from lcad_bench.text.phrases import ColorPhrase
+    from lcad_bench.text.records import ColorPhrase
 
     for p in extractor.extract("a light blue shirt and a boy wearing red"):
         assert ColorPhrase.from_dict(p.to_dict()) == p

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from lcad_bench.text.phrases import may_contain_colour
+from lcad_bench.text.rules import may_contain_colour
 
 
 def _sample_captions(shared_data_or_none, n=1500):

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from lcad_bench.text.levels import LEVELS, choose_partial, controlled_levels, natural_level, rewrite
+from lcad_bench.protocol import LEVELS, choose_partial
+from lcad_bench.text.levels import controlled_levels, natural_level, rewrite
 from lcad_bench.text.lexicon import load_lexicon
 
 BASIC = {e.name for e in load_lexicon().colours.values() if not e.other_sense}
@@ -136,7 +137,7 @@ def test_deterministic_and_zero_or_one_phrase(extractor):
 
 
 def test_rewrite_repairs_articles():
-    from lcad_bench.text.phrases import ColorPhrase, ColourTerm
+    from lcad_bench.text.records import ColorPhrase, ColourTerm
 
     def ph(s, e):
         return ColorPhrase(0, "R1", (ColourTerm("x", "x", None, (s, e)),), None, removal=((s, e),))

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from lcad_bench.cli.describe import _summary, format_described
     from lcad_bench.cli.table import render_table
     from lcad_bench.text.describe import Caption, describe_analyses
-    from lcad_bench.text.phrases import get_extractor
+    from lcad_bench.text.extract import get_extractor
 
     out = Path(args.out)
     ex = get_extractor(args.spacy_model)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     from lcad_bench.cli.evaluate import format_results
     from lcad_bench.evaluation.runner import evaluate
-    from lcad_bench.models.base import create_model
+    from lcad_bench.models import create_model
 
     print("\n== 3. Baselines on the demo split")
     for name in DEMO_MODELS:

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from lcad_bench.text.describe import Caption, describe_analyses, read_captions
-    from lcad_bench.text.phrases import get_extractor
+    from lcad_bench.text.extract import get_extractor
 
     if bool(args.text) == bool(args.file):
         raise UsageError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lcad_bench.splits.format import LEVELS
+from lcad_bench.protocol import LEVELS
 
 EXAMPLES = """examples:
   lcad-bench evaluate --model gray --split data/demo --out runs/gray
@@ -71,8 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lcad_bench.evaluation.runner import evaluate, parse_shard
-    from lcad_bench.models.base import create_model, parse_model_args
+    from lcad_bench.evaluation.plan import parse_shard
+    from lcad_bench.evaluation.runner import evaluate
+    from lcad_bench.models import create_model, parse_model_args
 
     model = create_model(args.model, parse_model_args(args.model_arg))
     out = args.out or str(Path("runs") / f"{model.name}-{Path(args.split).name}")
@@ -92,9 +93,9 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from lcad_bench.evaluation.results import load_results
+    from lcad_bench.evaluation.rundir import open_run
 
-    res = load_results(args.run)
+    res = open_run(args.run).results
     if args.json:
         print(res.model_dump_json(indent=2))
     else:
@@ -102,47 +103,38 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-HEADLINE = ("psnr", "ssim", "lpips", "lpips_vgg", "cf_pred", "cwhr_chromatic", "cwhr_achromatic")
-
-
-def format_results(res, columns: tuple[str, ...] = HEADLINE) -> str:
-    """Per-level table: rows = levels, columns = headline metrics (mean [95% CI]), the gap of
-    mean colourfulness |mean CF(pred) - mean CF(GT)| (protocol delta_cf) and distribution
-    metrics (FID). Everything else is in results.json and samples.parquet."""
+def format_results(res) -> str:
+    """Per-level table: rows = levels, columns = the metric catalogue's headline columns present in
+    the run (mean [95% CI]) and its distribution metrics (FID). Everything else is in
+    results.json and samples.parquet."""
     from lcad_bench.cli.table import render_table
+    from lcad_bench.metrics import catalogue
 
+    cells = {(c.level, c.metric): c for c in res.aggregates}
     present = {c.metric for c in res.aggregates if c.mean is not None}
-    metrics = [m for m in columns if m in present]
+    cat = catalogue()
+    metrics = [n for n, info in cat.items() if info.headline and n in present]
     levels = [lv for lv in LEVELS if any(c.level == lv for c in res.aggregates)]
-    cell = {(c.level, c.metric): c for c in res.aggregates}
     dist = {(d["level"], d["metric"]): d for d in res.distribution_metrics}
     dist_names = sorted({d["metric"] for d in res.distribution_metrics})
-    has_cf = "cf_pred" in present and "cf_gt" in present
     rows = []
     for lv in levels:
-        row = [lv, max((cell[(lv, m)].n_pairs for m in metrics if (lv, m) in cell), default=0)]
+        row = [lv, max((cells[(lv, m)].n_pairs for m in metrics if (lv, m) in cells), default=0)]
         for m in metrics:
-            c = cell.get((lv, m))
+            c = cells.get((lv, m))
+            d = cat[m].decimals
             row.append(
                 "-"
                 if c is None or c.mean is None
-                else f"{c.mean:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]"
-            )
-        if has_cf:
-            p, g = cell.get((lv, "cf_pred")), cell.get((lv, "cf_gt"))
-            row.append(
-                "-"
-                if not p or not g or p.mean is None or g.mean is None
-                else f"{abs(p.mean - g.mean):.2f}"
+                else f"{c.mean:.{d}f} [{c.ci_low:.{d}f}, {c.ci_high:.{d}f}]"
             )
         for m in dist_names:
             d = dist.get((lv, m))
             row.append("-" if d is None or d.get("value") is None else f"{d['value']:.2f}")
         rows.append(row)
+    labels = [cat[m].label for m in metrics] + [cat[m].label if m in cat else m for m in dist_names]
+    table = render_table(["level", "n", *labels], rows)
     head = f"{res.model['name']} on {res.split['id']} ({res.split['n_pairs']} pairs)"
-    table = render_table(
-        ["level", "n", *metrics, *(["delta_cf"] if has_cf else []), *dist_names], rows
-    )
     extra = ""
     if res.skipped_metrics:
         extra += f"\nskipped metrics: {', '.join(res.skipped_metrics)} (weights missing: `lcad-bench weights`; reasons in results.json)"

@@ -179,7 +179,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 def _store(args: argparse.Namespace):  # noqa: ANN202
     from lcad_bench.leaderboard.board import board_path
-    from lcad_bench.study.core import StudyStore, default_url
+    from lcad_bench.study.store import StudyStore, default_url
 
     return StudyStore(args.db or default_url(board_path(args.board)))
 
@@ -204,7 +204,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from lcad_bench.errors import MissingInputError
-    from lcad_bench.study.core import analyze
+    from lcad_bench.study.stats import analyze
 
     df = _store(args).frame(args.study)
     if df.empty:
@@ -239,7 +239,7 @@ def _f(x: object) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from lcad_bench.study.core import import_likert
+    from lcad_bench.study.store import import_likert
 
     n = import_likert(_store(args), args.csv, args.study)
     print(f"{n} ratings imported into study {args.study}")

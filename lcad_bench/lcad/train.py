@@ -90,7 +90,7 @@ def _records_from_split_folder(folder: Path) -> list[Record]:
     captions (embedded images are written once to a temporary folder)."""
     import tempfile
 
-    from lcad_bench.splits.format import load_split
+    from lcad_bench.splits import load_split
 
     split = load_split(folder)
     captions: dict[str, list[str]] = {}

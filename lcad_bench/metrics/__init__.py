@@ -1,27 +1,32 @@
-"""Evaluation metrics (benchmark-protocol.md section 6).
+"""Evaluation metrics (docs/protocol.md#metrics).
 
 ``METRICS`` maps each metric name to a lazy ``"module:attr"`` factory with fixed keyword arguments
 and the ``MetricInfo`` it carries, so importing this package never imports torch. Use
-:func:`get_metric` to build one, :func:`metric_info` to read its facts, :func:`available` to split
-names into runnable ones and skipped ones (missing weights, with the reason) and
-:func:`resolve_metrics` for the run rule: an explicitly requested metric without weights is an
-error; the default set runs what is available and reports what it skipped and why.
+:func:`get_metric` to build one, :func:`metric_info` to read its facts, :func:`column_info` /
+:func:`catalogue` for the display facts of every result column (the one source the runner,
+``show``, the leaderboard and the docs read), and :func:`resolve_metrics` for the run rule.
+
+The run rule (one function, documented in docs/evaluating.md): a weight file that is present but
+fails its checksum always stops the run (``WeightsChecksumError``, exit code 4); a missing file
+stops an explicitly requested metric (``MissingWeightsError``, exit code 3), while the default set
+runs the metrics it can and records each skipped one with the reason.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lcad_bench.errors import UsageError
-from lcad_bench.metrics.base import LinkedPhrase, Metric, MetricBatch, MetricInfo, WeightFile
+from lcad_bench.metrics.base import ColumnInfo, LinkedPhrase, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.weights import WeightFile
 
 __all__ = [
-    "DEFAULT_METRICS", "METRICS", "LinkedPhrase", "Metric", "MetricBatch", "MetricInfo", "MetricSpec",
-    "WeightFile", "available", "get_metric", "metric_info", "resolve_metrics",
+    "DEFAULT_METRICS", "METRICS", "ColumnInfo", "LinkedPhrase", "Metric", "MetricBatch", "MetricInfo",
+    "MetricSpec", "WeightFile", "catalogue", "column_info", "get_metric", "metric_info", "resolve_metrics",
 ]  # fmt: skip
 
 
@@ -92,49 +97,41 @@ def get_metric(name: str, **kwargs: Any) -> Metric:
     return metric
 
 
-def available(names: Iterable[str] | None = None) -> tuple[list[str], dict[str, str]]:
-    """Split metric names (default: :data:`DEFAULT_METRICS`) into those whose weights are all present
-    and verified, and ``{name: reason}`` for the others (the reason names each missing file, its
-    sha256, the folder and the import command)."""
-    from lcad_bench.metrics.weights import missing_message
+def resolve_metrics(names: Sequence[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The run rule: (runnable metric names, ``{skipped name: reason}``).
 
+    ``names`` given (an explicit request): every metric must be runnable; the first missing
+    file raises ``MissingWeightsError`` (exit 3). ``None``: the default set, skipping metrics
+    whose files are missing and saying why. Either way a file that is present but fails its
+    checksum raises ``WeightsChecksumError`` (exit 4): a corrupt file is never skipped quietly."""
+    from lcad_bench.metrics.weights import check, locate, missing_message
+
+    explicit = names is not None
     runnable: list[str] = []
     skipped: dict[str, str] = {}
     for raw in DEFAULT_METRICS if names is None else names:
         name = canonical_name(raw)
-        problems = _weight_problems(name)
-        if problems:
-            skipped[name] = "; ".join(
-                missing_message(st.file, name, st.path) if st.state == "missing"
-                else f"weight file {st.path} fails its checksum (sha256 {st.sha256}, expected {st.file.sha256})"
-                for st in problems
-            )  # fmt: skip
+        statuses = [check(w.name) for w in metric_info(name).weights]
+        for st in statuses:
+            if st.state == "mismatch" or (explicit and st.state == "missing"):
+                locate(st.file.name, metric=name)  # raises the error with its message
+        missing = [st for st in statuses if st.state == "missing"]
+        if missing:
+            skipped[name] = "; ".join(missing_message(st.file, name, st.path) for st in missing)
         elif name not in runnable:
             runnable.append(name)
     return runnable, skipped
 
 
-def _weight_problems(name: str) -> list[Any]:
-    from lcad_bench.metrics.weights import check
+def catalogue() -> dict[str, ColumnInfo]:
+    """Every result column of every registered metric (per-sample, derived and distribution)."""
+    out: dict[str, ColumnInfo] = {}
+    for name in METRICS:
+        for col in metric_info(name).columns:
+            out.setdefault(col.name, col)
+    return out
 
-    return [
-        st for st in (check(w.name) for w in metric_info(name).weights) if st.state != "present"
-    ]
 
-
-def resolve_metrics(names: Sequence[str] | None = None) -> tuple[list[str], dict[str, str]]:
-    """The run rule. ``names`` given (explicit request): every one must be runnable, else the
-    first missing file raises ``MissingWeightsError`` (or ``WeightsChecksumError``). ``None``: the
-    default set, skipping metrics without weights and returning why."""
-    if names is None:
-        return available(None)
-    from lcad_bench.metrics.weights import locate
-
-    out: list[str] = []
-    for raw in names:
-        name = canonical_name(raw)
-        for w in metric_info(name).weights:
-            locate(w.name, metric=name)
-        if name not in out:
-            out.append(name)
-    return out, {}
+def column_info(name: str) -> ColumnInfo | None:
+    """The display facts of a result column, or None for a column no registered metric writes."""
+    return catalogue().get(name)

@@ -7,76 +7,111 @@ Nothing here imports torch: the metric modules import it inside the functions th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-
-@dataclass(frozen=True, slots=True)
-class WeightFile:
-    """One pretrained file a metric needs, as the packaged manifest (``lcad_bench.metrics.weights``) lists it.
-
-    ``location`` says where the file lives: ``"torch_hub"`` is the torch hub download cache
-    (``$TORCH_HOME/hub/checkpoints``, where torchvision and pytorch-fid look too); ``"package"``
-    is a file shipped inside an installed Python package (``package`` / ``package_path``).
-    ``sha256_prefix_only`` marks entries whose full sha256 could not be verified from a reliable
-    source: ``sha256`` then holds the known prefix and checks compare only that prefix.
-    """
-
-    name: str
-    sha256: str
-    url: str
-    licence: str
-    metrics: tuple[str, ...] = ()
-    location: Literal["torch_hub", "package"] = "torch_hub"
-    cache_subdir: str = "hub/checkpoints"
-    package: str = ""
-    package_path: str = ""
-    size_bytes: int | None = None
-    sha256_prefix_only: bool = False
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (for ``results.json`` and ``lcad-bench weights --json``)."""
-        return {
-            "name": self.name, "sha256": self.sha256, "sha256_prefix_only": self.sha256_prefix_only,
-            "url": self.url, "licence": self.licence, "metrics": list(self.metrics),
-            "location": self.location, "size_bytes": self.size_bytes,
-        }  # fmt: skip
+from lcad_bench.metrics.weights import WeightFile
 
 
 @dataclass(frozen=True, slots=True)
-class MetricInfo:
-    """Facts about a metric, declared once and read by the runner, results, CLI and leaderboard."""
+class ColumnInfo:
+    """How one result column is shown and aggregated: the single source of metric display facts
+    (read by the runner, results.json, ``lcad-bench show``, the leaderboard and the docs table).
+
+    ``dtype`` is the per-sample storage type (``float``, ``bool``, ``json``). A ``float`` column
+    with ``aggregate`` gets a mean cell per level. ``derived_from`` marks a column that exists
+    only as an aggregate: ``derive`` maps the per-level means of those columns to its value
+    (ΔCF = |mean CF(pred) - mean CF(GT)|), with the same image bootstrap as the means."""
 
     name: str
     display_name: str
     description: str
-    higher_is_better: bool
-    range: tuple[float, float]
+    higher_is_better: bool | None  # None: information only (never ranked)
+    decimals: int = 3
+    range: tuple[float | None, float | None] = (None, None)
+    dtype: Literal["float", "bool", "json"] = "float"
+    aggregate: bool = True
+    headline: bool = False
+    derived_from: tuple[str, ...] = ()
+    derive: Callable[..., float] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def arrow(self) -> str:
+        """↑ when higher is better, ↓ when lower is better, nothing for information only."""
+        if self.higher_is_better is None:
+            return ""
+        return "↑" if self.higher_is_better else "↓"
+
+    @property
+    def label(self) -> str:
+        """Display name with its direction arrow."""
+        return f"{self.display_name} {self.arrow}".strip()
+
+    @property
+    def info_only(self) -> bool:
+        """Shown for information, never ranked (no direction)."""
+        return self.higher_is_better is None
+
+    @property
+    def number_format(self) -> str:
+        """printf-style format of a value."""
+        return f"%.{self.decimals}f"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (results.json ``metrics[...].columns``, the board's metrics.json)."""
+        return {
+            "name": self.name, "display_name": self.display_name, "description": self.description,
+            "higher_is_better": self.higher_is_better, "decimals": self.decimals,
+            "range": [_finite(x) for x in self.range], "dtype": self.dtype, "aggregate": self.aggregate,
+            "headline": self.headline, "derived_from": list(self.derived_from),
+        }  # fmt: skip
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricInfo:
+    """Facts about a metric, declared once: what it is, how it runs, which weights it loads, and
+    the columns it writes (the first is its value column)."""
+
+    name: str
+    description: str
     kind: Literal["per_sample", "distribution"]
-    decimals: int
     backend: str
+    columns: tuple[ColumnInfo, ...]
     weights: tuple[WeightFile, ...] = ()
-    # the per-sample column that holds the metric's value (defaults to ``name``)
-    column: str = ""
-    # further per-sample columns the metric writes (diagnostics)
-    extra_columns: tuple[str, ...] = ()
+
+    @property
+    def value(self) -> ColumnInfo:
+        """The column holding the metric's value."""
+        return self.columns[0]
 
     @property
     def value_column(self) -> str:
-        """Column of the per-sample rows holding the metric's value."""
-        return self.column or self.name
+        """Name of the value column."""
+        return self.columns[0].name
+
+    @property
+    def display_name(self) -> str:
+        """Display name of the value column."""
+        return self.columns[0].display_name
+
+    @property
+    def higher_is_better(self) -> bool | None:
+        """Direction of the value column."""
+        return self.columns[0].higher_is_better
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "name": self.name, "display_name": self.display_name, "description": self.description,
-            "higher_is_better": self.higher_is_better, "range": list(self.range), "kind": self.kind,
-            "decimals": self.decimals, "backend": self.backend,
-            "weights": [w.to_dict() for w in self.weights],
+            "higher_is_better": self.higher_is_better, "kind": self.kind, "backend": self.backend,
+            "columns": [c.to_dict() for c in self.columns], "weights": [w.to_dict() for w in self.weights],
         }  # fmt: skip
 
 
@@ -153,9 +188,8 @@ class MetricBatch:
 
 
 class Metric(ABC):
-    """A streaming metric. ``update`` returns one row per sample (``{"key": ..., column: value}``)
-    that goes straight to the samples table, and keeps only what ``compute`` needs (running sums
-    or sufficient statistics), so memory stays flat as the data grows."""
+    """A metric: :class:`PerSampleMetric` (one row per sample, summarised per cell) or
+    :class:`DistributionMetric` (sufficient statistics over a set, e.g. FID)."""
 
     info: MetricInfo
 
@@ -177,6 +211,66 @@ class Metric(ABC):
     def describe(self) -> dict[str, Any]:
         """Metadata for ``results.json``: the info plus resolved settings (overridden by metrics)."""
         return self.info.to_dict()
+
+
+class PerSampleMetric(Metric):
+    """A metric with one value per sample. :meth:`score` is stateless (the runner calls it and
+    keeps the rows in the samples table); :meth:`summarize` is a pure function of rows, so the
+    summary of a level in ``results.json`` is the same for a single run, a resumed run and a
+    merge of shards. :meth:`update` / :meth:`compute` keep rows for standalone use."""
+
+    @abstractmethod
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
+        """Per-sample rows ``{"key": ..., column: value, ...}`` of a batch (no state)."""
+
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Summary of a set of this metric's rows: the mean of the value column and n (metrics
+        add their diagnostics and ``warnings``)."""
+        col = self.info.value_column
+        vals = [float(r[col]) for r in rows if _is_number(r.get(col))]
+        return {col: float(np.mean(vals)) if vals else None, "n": len(vals)}
+
+    def reset(self) -> None:
+        """Forget everything."""
+        self._rows: list[dict[str, Any]] = []
+
+    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+        """:meth:`score`, keeping the rows for :meth:`compute`."""
+        rows = self.score(batch)
+        self._rows.extend(rows)
+        return rows
+
+    def compute(self) -> dict[str, Any]:
+        """:meth:`summarize` over every row seen since :meth:`reset`."""
+        return self.summarize(self._rows)
+
+
+class DistributionMetric(Metric):
+    """A metric over a whole set, kept as mergeable sufficient statistics."""
+
+    def update_sets(self, fake: np.ndarray | None, real: np.ndarray | None) -> None:
+        """Add outputs (fake) and ground truths (real), uint8 N x H x W x 3; sizes may differ."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The statistics (arrays and numbers; saved without pickles)."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the statistics."""
+        raise NotImplementedError
+
+    def merge(self, other: DistributionMetric) -> DistributionMetric:
+        """Add another shard's statistics (returns self)."""
+        raise NotImplementedError
+
+
+def _is_number(v: Any) -> bool:
+    return (
+        isinstance(v, (int, float, np.number))
+        and not isinstance(v, (bool, np.bool_))
+        and np.isfinite(v)
+    )
 
 
 class MeanAccumulator:

@@ -1,4 +1,4 @@
-"""Colourfulness (protocol section 6.5), Hasler & Suesstrunk 2003 with absolute opponents.
+"""Colourfulness (docs/protocol.md#colourfulness), Hasler & Suesstrunk 2003 with absolute opponents.
 
 R, G, B are the true red, green and blue channels as floats in [0, 255]. Per pixel
 rg = |R - G| and yb = |(R + G) / 2 - B|;
@@ -13,24 +13,28 @@ Note ``delta_cf`` = |``cf_bias``|, so per-pair means of these columns give every
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from lcad_bench.metrics.base import MeanAccumulator, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import ColumnInfo, MetricBatch, MetricInfo, PerSampleMetric
 
 CF_INFO = MetricInfo(
     name="colourfulness",
-    display_name="ΔCF",
-    description="Colourfulness (Hasler & Süsstrunk) gap to the GT: per pair |CF(pred) - CF(GT)|; also CF of both.",
-    higher_is_better=False,
-    range=(0.0, float("inf")),
+    description="Colourfulness (Hasler & Süsstrunk, absolute opponents) of outputs and GTs, and their gap.",
     kind="per_sample",
-    decimals=2,
     backend="numpy-float64",
-    column="cf_abs_delta",
-    extra_columns=("cf_pred", "cf_gt", "cf_delta"),
-)
+    columns=(
+        ColumnInfo("cf_abs_delta", "mean |ΔCF|", "Mean over pairs of |CF(pred) − CF(GT)|.", False, 2, (0.0, None)),
+        ColumnInfo("cf_pred", "CF", "Mean colourfulness of the outputs; information only.", None, 2, (0.0, None)),
+        ColumnInfo("cf_gt", "CF (GT)", "Mean colourfulness of the ground truths; information only.", None, 2, (0.0, None)),
+        ColumnInfo("cf_delta", "CF bias", "Mean of CF(pred) − CF(GT); information only.", None, 2),
+        ColumnInfo("delta_cf", "ΔCF", "|mean CF(pred) − mean CF(GT)| (DDColor / MultiColor convention).",
+                   False, 2, (0.0, None), headline=True, derived_from=("cf_pred", "cf_gt"),
+                   derive=lambda pred, gt: abs(pred - gt)),
+    ),
+)  # fmt: skip
 
 
 def colourfulness(images: np.ndarray) -> np.ndarray:
@@ -50,42 +54,29 @@ def colourfulness(images: np.ndarray) -> np.ndarray:
     return cf[0:1] if single else cf
 
 
-class Colourfulness(Metric):
-    """Per-pair CF of prediction and GT; aggregates ``delta_cf``, ``mean_abs_delta_cf``, ``cf_bias``."""
+class Colourfulness(PerSampleMetric):
+    """Per-pair CF of prediction and GT; summaries ``delta_cf``, ``mean_abs_delta_cf``, ``cf_bias``."""
 
     info = CF_INFO
 
-    def reset(self) -> None:
-        """Forget everything."""
-        self._pred = MeanAccumulator()
-        self._gt = MeanAccumulator()
-        self._absd = MeanAccumulator()
-        self._d = MeanAccumulator()
-
-    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
         """Per-sample ``cf_pred``, ``cf_gt``, signed ``cf_delta`` and ``cf_abs_delta``."""
         cp, cg = colourfulness(batch.pred), colourfulness(batch.gt)
         d = cp - cg
-        self._pred.add(cp)
-        self._gt.add(cg)
-        self._absd.add(np.abs(d))
-        self._d.add(d)
         return [
-            {
-                "key": k,
-                "cf_pred": float(a),
-                "cf_gt": float(b),
-                "cf_delta": float(c),
-                "cf_abs_delta": float(abs(c)),
-            }
+            {"key": k, "cf_pred": float(a), "cf_gt": float(b), "cf_delta": float(c), "cf_abs_delta": float(abs(c))}
             for k, a, b, c in zip(batch.keys, cp, cg, d)
-        ]
+        ]  # fmt: skip
 
-    def compute(self) -> dict[str, Any]:
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Means of CF and the three difference summaries."""
-        cp, cg = self._pred.mean, self._gt.mean
+        n = len(rows)
+
+        def mean(col: str) -> float | None:
+            return float(np.mean([r[col] for r in rows])) if n else None
+
+        cp, cg = mean("cf_pred"), mean("cf_gt")
         return {
-            "cf_pred": cp, "cf_gt": cg,
-            "delta_cf": None if cp is None or cg is None else abs(cp - cg),
-            "mean_abs_delta_cf": self._absd.mean, "cf_bias": self._d.mean, "n": self._pred.n,
+            "cf_pred": cp, "cf_gt": cg, "delta_cf": None if cp is None or cg is None else abs(cp - cg),
+            "mean_abs_delta_cf": mean("cf_abs_delta"), "cf_bias": mean("cf_delta"), "n": n,
         }  # fmt: skip

@@ -1,4 +1,4 @@
-"""Colour-word hit rate (protocol section 6.6).
+"""Colour-word hit rate (docs/protocol.md#colour-word-hit-rate).
 
 A unit is one colour term of a phrase linked ``unique``, ``group`` or ``stuff`` to an object mask.
 Pixels are converted to 8-bit OpenCV HSV (H 0-180, S and V 0-255; :func:`rgb_to_hsv_opencv` is an
@@ -38,7 +38,9 @@ Shares are measured on the (uneroded) mask; the erosion only decides the size sk
 
 Per sample the metric returns the sample's chromatic and achromatic hit rates and its unit rows
 (term, classes, share, threshold, verdict, reason), so thresholds can change without re-running.
-``compute`` pools units: ``cwhr_chromatic`` = chromatic hits / scored chromatic units.
+A cell's ``cwhr_chromatic`` is the mean over pairs of the per-pair rates (pairs weigh equally,
+and the image bootstrap applies); the summary adds the rate pooled over units, the unit counts
+and the skips by reason.
 """
 
 from __future__ import annotations
@@ -50,7 +52,14 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.metrics.base import LINK_KINDS_SCORED, LinkedPhrase, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import (
+    LINK_KINDS_SCORED,
+    ColumnInfo,
+    LinkedPhrase,
+    MetricBatch,
+    MetricInfo,
+    PerSampleMetric,
+)
 
 CWHR_TABLE_VERSION = 1
 CHROMA_THRESHOLD = 0.30
@@ -77,16 +86,18 @@ ACHROMATIC_BINS = frozenset({"black", "gray", "white"})
 
 CWHR_INFO = MetricInfo(
     name="cwhr",
-    display_name="CWHR (chromatic)",
-    description="Colour-word hit rate: share of chromatic colour terms whose colour covers their linked object mask.",
-    higher_is_better=True,
-    range=(0.0, 1.0),
+    description="Colour-word hit rate: share of the description's colour terms whose colour covers their linked object mask.",
     kind="per_sample",
-    decimals=3,
     backend="numpy (OpenCV 8-bit HSV convention)",
-    column="cwhr_chromatic",
-    extra_columns=("cwhr_achromatic", "cwhr_units"),
-)
+    columns=(
+        ColumnInfo("cwhr_chromatic", "CWHR chromatic", "Colour-word hit rate on chromatic terms (mean over pairs with scored units).",
+                   True, 3, (0.0, 1.0), headline=True),
+        ColumnInfo("cwhr_achromatic", "CWHR achromatic", "Colour-word hit rate on black / gray / white / silver terms.",
+                   True, 3, (0.0, 1.0)),
+        ColumnInfo("cwhr_units", "CWHR units", "Per unit: term, classes, share, threshold, verdict, reason.",
+                   None, 0, dtype="json", aggregate=False),
+    ),
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------
@@ -307,47 +318,45 @@ def phrases_from_records(
     return out
 
 
-class CWHR(Metric):
+class CWHR(PerSampleMetric):
     """Colour-word hit rate over the batch's linked phrases (samples without phrases give no units)."""
 
     info = CWHR_INFO
 
-    def reset(self) -> None:
-        """Forget everything."""
-        self._hits: Counter[str] = Counter()
-        self._scored: Counter[str] = Counter()
-        self._skipped: Counter[str] = Counter()
-        self._units = 0
-
-    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
         """Per-sample ``cwhr_chromatic``, ``cwhr_achromatic`` (None without scored units) and ``cwhr_units``."""
         out = []
         for i, key in enumerate(batch.keys):
             phrases = batch.phrases[i] if batch.phrases is not None else ()
             units = score_units(batch.pred[i], phrases)
-            for u in units:
-                self._units += 1
-                if u["verdict"] == "skip":
-                    self._skipped[u["reason"]] += 1
-                else:
-                    self._scored[u["kind"]] += 1
-                    self._hits[u["kind"]] += u["verdict"] == "hit"
             out.append({
                 "key": key, "cwhr_chromatic": _rate(units, "chromatic"), "cwhr_achromatic": _rate(units, "achromatic"),
                 "cwhr_units": units,
             })  # fmt: skip
         return out
 
-    def compute(self) -> dict[str, Any]:
-        """Pooled hit rates, unit counts and skips by reason."""
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Rates pooled over units, unit counts and skips by reason."""
+        hits: Counter[str] = Counter()
+        scored: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
+        n_units = 0
+        for r in rows:
+            for u in r.get("cwhr_units") or ():
+                n_units += 1
+                if u["verdict"] == "skip":
+                    skipped[u["reason"]] += 1
+                else:
+                    scored[u["kind"]] += 1
+                    hits[u["kind"]] += u["verdict"] == "hit"
 
         def rate(kind: str) -> float | None:
-            return self._hits[kind] / self._scored[kind] if self._scored[kind] else None
+            return hits[kind] / scored[kind] if scored[kind] else None
 
         return {
             "cwhr_chromatic": rate("chromatic"), "cwhr_achromatic": rate("achromatic"),
-            "n_cwhr_units": self._units, "n_chromatic": self._scored["chromatic"],
-            "n_achromatic": self._scored["achromatic"], "n_skipped": dict(sorted(self._skipped.items())),
+            "n_cwhr_units": n_units, "n_chromatic": scored["chromatic"],
+            "n_achromatic": scored["achromatic"], "n_skipped": dict(sorted(skipped.items())),
         }  # fmt: skip
 
     def describe(self) -> dict[str, Any]:

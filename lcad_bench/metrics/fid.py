@@ -1,4 +1,4 @@
-"""FID (protocol section 6.4) with streaming float64 sufficient statistics.
+"""FID (docs/protocol.md#fid) with streaming float64 sufficient statistics.
 
 Features: pytorch-fid's TF-ported Inception (``pt_inception-2015-12-05``), pool3, 2048-d, with the
 backend's own bilinear resize to 299 and [-1, 1] scaling; inputs are the uint8 RGB images / 255,
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.metrics.base import Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import ColumnInfo, DistributionMetric, MetricBatch, MetricInfo
 from lcad_bench.metrics.weights import MANIFEST
 
 FID_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
@@ -36,15 +36,15 @@ KID_BELOW_N = 2000
 
 FID_INFO = MetricInfo(
     name="fid",
-    display_name="FID",
     description="Fréchet Inception distance between outputs and the GTs of the same pairs (pytorch-fid Inception, pool3).",
-    higher_is_better=False,
-    range=(0.0, float("inf")),
     kind="distribution",
-    decimals=2,
     backend="pytorch-fid",
+    columns=(
+        ColumnInfo("fid", "FID", "FID (pytorch-fid TF Inception, pool3) to the GTs of the same pairs; compare only at equal N.",
+                   False, 2, (0.0, None), headline=True),
+    ),
     weights=(MANIFEST[FID_WEIGHTS],),
-)
+)  # fmt: skip
 
 
 @dataclass
@@ -205,7 +205,7 @@ class InceptionFeatures:
         return np.concatenate(out) if out else np.zeros((0, FID_DIMS))
 
 
-class FID(Metric):
+class FID(DistributionMetric):
     """Streaming FID of outputs against the GTs of the same pairs.
 
     ``extractor`` injects a feature function ``uint8 N x H x W x 3 -> N x dims``; tests use it with
@@ -244,6 +244,14 @@ class FID(Metric):
         """Add the batch's outputs (fake) and GTs (real); no per-sample rows."""
         self.update_features(self.extractor(batch.pred), self.extractor(batch.gt))
         return []
+
+    def update_sets(self, fake: np.ndarray | None, real: np.ndarray | None) -> None:
+        """Add outputs (fake) and ground truths (real) as uint8 N x H x W x 3 arrays; the two
+        sets may differ in size (several seeds: every output, each ground truth once)."""
+        if fake is not None and len(fake):
+            self.fake.update(self.extractor(fake))
+        if real is not None and len(real):
+            self.real.update(self.extractor(real))
 
     def update_features(self, fake: np.ndarray, real: np.ndarray) -> None:
         """Add precomputed features (shared-feature pipelines)."""

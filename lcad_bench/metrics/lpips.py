@@ -1,4 +1,4 @@
-"""LPIPS (protocol section 6.3): the ``lpips`` package, v0.1 linear heads, inputs in [-1, 1],
+"""LPIPS (docs/protocol.md#lpips): the ``lpips`` package, v0.1 linear heads, inputs in [-1, 1],
 one value per pair (never a batch mean), then averaged. Two metrics: ``lpips`` (AlexNet trunk, the
 package default) and ``lpips_vgg`` (VGG-16 trunk, what L-CoDer, L-CoIns and CT2 report).
 
@@ -12,12 +12,12 @@ heads from the package file, both with strict key checks. Tests inject a network
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from lcad_bench.metrics.base import MeanAccumulator, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import ColumnInfo, MetricBatch, MetricInfo, PerSampleMetric
 from lcad_bench.metrics.weights import MANIFEST
 
 TRUNK_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
@@ -27,17 +27,19 @@ METRIC_NAMES = {"alex": "lpips", "vgg": "lpips_vgg"}
 
 def _info(net: str) -> MetricInfo:
     name = METRIC_NAMES[net]
+    trunk = "AlexNet" if net == "alex" else "VGG-16"
+    description = f"Learned perceptual distance to the GT (lpips v0.1, {trunk} trunk), per pair."
     return MetricInfo(
         name=name,
-        display_name="LPIPS (AlexNet)" if net == "alex" else "LPIPS (VGG)",
-        description=f"Learned perceptual distance to the GT (lpips v0.1, {'AlexNet' if net == 'alex' else 'VGG-16'} trunk), per pair.",
-        higher_is_better=False,
-        range=(0.0, 1.0),
+        description=description,
         kind="per_sample",
-        decimals=4,
         backend="lpips",
+        columns=(
+            ColumnInfo(name, "LPIPS (AlexNet)" if net == "alex" else "LPIPS (VGG)", description,
+                       False, 4, (0.0, 1.0), headline=net == "alex"),
+        ),
         weights=(MANIFEST[TRUNK_FILES[net]], MANIFEST[HEAD_FILES[net]]),
-    )
+    )  # fmt: skip
 
 
 LPIPS_ALEX_INFO = _info("alex")
@@ -91,7 +93,7 @@ def load_lpips_network(
     return model
 
 
-class LPIPS(Metric):
+class LPIPS(PerSampleMetric):
     """Per-pair LPIPS with the AlexNet (``net="alex"``, metric ``lpips``) or VGG-16 trunk.
 
     ``model`` injects a network (a callable ``(x, y) -> N x 1 x 1 x 1`` on tensors in [-1, 1]);
@@ -123,10 +125,6 @@ class LPIPS(Metric):
             self._model = load_lpips_network(self.net).to(self.device)
         return self._model
 
-    def reset(self) -> None:
-        """Forget everything."""
-        self._acc = MeanAccumulator()
-
     def distances(self, pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
         """LPIPS of each pair of uint8 N x H x W x 3 arrays (float64 array of N)."""
         import torch
@@ -146,16 +144,15 @@ class LPIPS(Metric):
             out.append(d.reshape(d.shape[0]).double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)
 
-    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
         """Per-sample rows with the metric's column (``lpips`` or ``lpips_vgg``)."""
         vals = self.distances(batch.pred, batch.gt)
-        self._acc.add(vals)
-        col = self.info.name
+        col = self.info.value_column
         return [{"key": k, col: float(v)} for k, v in zip(batch.keys, vals)]
 
-    def compute(self) -> dict[str, Any]:
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Mean LPIPS and n, with the net recorded."""
-        return {self.info.name: self._acc.mean, "n": self._acc.n, "lpips_net": self.net}
+        return super().summarize(rows) | {"lpips_net": self.net}
 
     def describe(self) -> dict[str, Any]:
         """Info plus net, version, dtype and whether the network was injected."""

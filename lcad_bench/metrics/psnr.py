@@ -1,4 +1,4 @@
-"""PSNR (protocol section 6.1): RGB in [0, 255], MSE over all pixels and the 3 channels, per pair,
+"""PSNR (docs/protocol.md#psnr): RGB in [0, 255], MSE over all pixels and the 3 channels, per pair,
 in float64, then averaged. A perfect pair (MSE 0) is capped at 100 dB and counted.
 
 Backend: numpy float64. torchmetrics' ``peak_signal_noise_ratio`` gives the same value within
@@ -8,25 +8,27 @@ both it and scikit-image's ``peak_signal_noise_ratio(data_range=255)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from lcad_bench.metrics.base import MeanAccumulator, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import ColumnInfo, MetricBatch, MetricInfo, PerSampleMetric
 
 PSNR_CAP_DB = 100.0
 
 PSNR_INFO = MetricInfo(
     name="psnr",
-    display_name="PSNR",
     description="Peak signal-to-noise ratio to the ground truth, RGB, data range 255 (dB).",
-    higher_is_better=True,
-    range=(0.0, PSNR_CAP_DB),
     kind="per_sample",
-    decimals=2,
     backend="numpy-float64",
-    extra_columns=("psnr_capped",),
-)
+    columns=(
+        ColumnInfo("psnr", "PSNR", "Peak signal-to-noise ratio to the GT on RGB [0,255], dB; MSE 0 capped at 100 dB.",
+                   True, 2, (0.0, PSNR_CAP_DB), headline=True),
+        ColumnInfo("psnr_capped", "PSNR capped", "The pair's MSE was 0, so its PSNR was set to the 100 dB cap.",
+                   None, 0, dtype="bool", aggregate=False),
+    ),
+)  # fmt: skip
 
 
 def psnr_per_pair(
@@ -45,31 +47,20 @@ def psnr_per_pair(
     return np.where(capped, cap, val), capped
 
 
-class PSNR(Metric):
-    """Per-pair PSNR, averaged; ``n_capped`` counts pairs at the 100 dB cap."""
+class PSNR(PerSampleMetric):
+    """Per-pair PSNR; the summary counts pairs at the 100 dB cap."""
 
     info = PSNR_INFO
 
-    def reset(self) -> None:
-        """Forget everything."""
-        self._acc = MeanAccumulator()
-        self._n_capped = 0
-
-    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
         """Per-sample ``psnr`` and ``psnr_capped``."""
         vals, capped = psnr_per_pair(batch.pred, batch.gt)
-        self._acc.add(vals)
-        self._n_capped += int(capped.sum())
         return [
             {"key": k, "psnr": float(v), "psnr_capped": bool(c)}
             for k, v, c in zip(batch.keys, vals, capped)
         ]
 
-    def compute(self) -> dict[str, Any]:
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Mean PSNR, n and the number of capped pairs."""
-        return {
-            "psnr": self._acc.mean,
-            "n": self._acc.n,
-            "n_capped": self._n_capped,
-            "cap_db": PSNR_CAP_DB,
-        }
+        n_capped = sum(1 for r in rows if r.get("psnr_capped"))
+        return super().summarize(rows) | {"n_capped": n_capped, "cap_db": PSNR_CAP_DB}

@@ -1,4 +1,4 @@
-"""SSIM (protocol section 6.2): Wang et al. on RGB in [0, 255], 11 x 11 Gaussian window with
+"""SSIM (docs/protocol.md#ssim): Wang et al. on RGB in [0, 255], 11 x 11 Gaussian window with
 sigma 1.5, K1 0.01, K2 0.03, population covariance, averaged over channels and then pairs, i.e.
 scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=255, channel_axis=-1)``.
@@ -21,11 +21,12 @@ wrong data range).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from lcad_bench.metrics.base import MeanAccumulator, Metric, MetricBatch, MetricInfo
+from lcad_bench.metrics.base import ColumnInfo, MetricBatch, MetricInfo, PerSampleMetric
 
 SUSPECT_VALUE = 0.99
 SUSPECT_SHARE = 0.5
@@ -34,25 +35,25 @@ GAUSS_WIN = 2 * int(3.5 * GAUSS_SIGMA + 0.5) + 1  # 11, scikit-image's truncate=
 
 SSIM_INFO = MetricInfo(
     name="ssim",
-    display_name="SSIM",
     description="Structural similarity to the ground truth (RGB, 11x11 Gaussian window, sigma 1.5).",
-    higher_is_better=True,
-    range=(-1.0, 1.0),
     kind="per_sample",
-    decimals=4,
     backend="ssim-map-float64-separable-gaussian-cropped (= scikit-image, torchmetrics map)",
-)
+    columns=(
+        ColumnInfo("ssim", "SSIM", "SSIM to the GT: RGB, 11x11 Gaussian window, sigma 1.5, data range 255.",
+                   True, 4, (-1.0, 1.0), headline=True),
+    ),
+)  # fmt: skip
 
 SSIM_UNIFORM7_INFO = MetricInfo(
     name="ssim_uniform7",
-    display_name="SSIM (7x7 uniform)",
     description="SSIM with scikit-image defaults (7x7 uniform window, sample covariance), as L-CoIns and CT2.",
-    higher_is_better=True,
-    range=(-1.0, 1.0),
     kind="per_sample",
-    decimals=4,
     backend="scikit-image",
-)
+    columns=(
+        ColumnInfo("ssim_uniform7", "SSIM (7x7 uniform)",
+                   "SSIM with the uniform 7x7 window and sample covariance of L-CoIns / CT2.", True, 4, (-1.0, 1.0)),
+    ),
+)  # fmt: skip
 
 
 def gaussian_kernel_1d(size: int = GAUSS_WIN, sigma: float = GAUSS_SIGMA) -> np.ndarray:
@@ -135,8 +136,8 @@ def ssim_uniform7_per_pair(
     )
 
 
-class SSIM(Metric):
-    """Per-pair SSIM, averaged, with the ``ssim_suspect`` check."""
+class SSIM(PerSampleMetric):
+    """Per-pair SSIM; the summary carries the ``ssim_suspect`` check."""
 
     def __init__(self, variant: Literal["gaussian11", "uniform7"] = "gaussian11") -> None:
         if variant not in ("gaussian11", "uniform7"):
@@ -145,27 +146,21 @@ class SSIM(Metric):
         self.info = SSIM_INFO if variant == "gaussian11" else SSIM_UNIFORM7_INFO
         super().__init__()
 
-    def reset(self) -> None:
-        """Forget everything."""
-        self._acc = MeanAccumulator()
-        self._n_high = 0
-
-    def update(self, batch: MetricBatch) -> list[dict[str, Any]]:
+    def score(self, batch: MetricBatch) -> list[dict[str, Any]]:
         """Per-sample SSIM rows."""
         fn = ssim_gaussian_per_pair if self.variant == "gaussian11" else ssim_uniform7_per_pair
         vals = fn(batch.pred, batch.gt)
-        self._acc.add(vals)
-        self._n_high += int((vals > SUSPECT_VALUE).sum())
-        col = self.info.name
+        col = self.info.value_column
         return [{"key": k, col: float(v)} for k, v in zip(batch.keys, vals)]
 
-    def compute(self) -> dict[str, Any]:
-        """Mean SSIM, n, and the ``ssim_suspect`` flag."""
-        n = self._acc.n
-        suspect = bool(n and self._n_high / n > SUSPECT_SHARE)
-        return {
-            self.info.name: self._acc.mean, "n": n, "n_above_0.99": self._n_high, "ssim_suspect": suspect,
-            "warnings": ["ssim_suspect"] if suspect else [],
+    def summarize(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Mean SSIM, n, and the ``ssim_suspect`` flag (SSIM > 0.99 on more than half the pairs)."""
+        base = super().summarize(rows)
+        col = self.info.value_column
+        n_high = sum(1 for r in rows if isinstance(r.get(col), float) and r[col] > SUSPECT_VALUE)
+        suspect = bool(base["n"] and n_high / base["n"] > SUSPECT_SHARE)
+        return base | {
+            "n_above_0.99": n_high, "ssim_suspect": suspect, "warnings": ["ssim_suspect"] if suspect else [],
         }  # fmt: skip
 
     def describe(self) -> dict[str, Any]:

@@ -29,7 +29,40 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lcad_bench.errors import ExitCode, LcadBenchError, MissingInputError, UsageError
-from lcad_bench.metrics.base import WeightFile
+
+
+@dataclass(frozen=True, slots=True)
+class WeightFile:
+    """One pretrained file a metric needs, as the packaged manifest (``lcad_bench.metrics.weights``) lists it.
+
+    ``location`` says where the file lives: ``"torch_hub"`` is the torch hub download cache
+    (``$TORCH_HOME/hub/checkpoints``, where torchvision and pytorch-fid look too); ``"package"``
+    is a file shipped inside an installed Python package (``package`` / ``package_path``).
+    ``sha256_prefix_only`` marks entries whose full sha256 could not be verified from a reliable
+    source: ``sha256`` then holds the known prefix and checks compare only that prefix.
+    """
+
+    name: str
+    sha256: str
+    url: str
+    licence: str
+    metrics: tuple[str, ...] = ()
+    location: Literal["torch_hub", "package"] = "torch_hub"
+    cache_subdir: str = "hub/checkpoints"
+    package: str = ""
+    package_path: str = ""
+    size_bytes: int | None = None
+    sha256_prefix_only: bool = False
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (for ``results.json`` and ``lcad-bench weights --json``)."""
+        return {
+            "name": self.name, "sha256": self.sha256, "sha256_prefix_only": self.sha256_prefix_only,
+            "url": self.url, "licence": self.licence, "metrics": list(self.metrics),
+            "location": self.location, "size_bytes": self.size_bytes,
+        }  # fmt: skip
+
 
 IMPORT_COMMAND = "lcad-bench weights import FILE"
 

@@ -6,9 +6,9 @@ uint8 H x W x 3 RGB image per request. Requests never carry the ground truth.
 
 Plug in a model by decorator (``@models.register("mine")``), by a ``module:Class`` path
 (``--model my_pkg.colorizers:Mine``), or from another distribution through the entry-point group
-``lcad_bench.models.base``::
+``lcad_bench.models``::
 
-    [project.entry-points."lcad_bench.models.base"]
+    [project.entry-points."lcad_bench.models"]
     mine = "my_pkg.colorizers:Mine"
 """
 
@@ -73,7 +73,7 @@ class Colorizer(ABC):
         }
 
 
-models: Registry[Colorizer] = Registry("model", base=Colorizer, group="lcad_bench.models.base")
+models: Registry[Colorizer] = Registry("model", base=Colorizer, group="lcad_bench.models")
 models.register("gray", "lcad_bench.baselines.gray:GrayColorizer")
 models.register("text-tint", "lcad_bench.baselines.text_tint:TextTintColorizer")
 models.register("oracle-palette", "lcad_bench.baselines.oracle_palette:OraclePaletteColorizer")

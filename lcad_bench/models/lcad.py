@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.errors import MissingInputError, UsageError
-from lcad_bench.models.base import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer
 
 PRESETS = ("official_eval", "official_eval_legacy", "official_instance")
 
@@ -76,7 +76,7 @@ class LCADColorizer(Colorizer):
         self._pipe: Any = None
 
     def config(self) -> dict[str, Any]:
-        from lcad_bench.splits.format import file_sha256
+        from lcad_bench.fileio import file_sha256
 
         weights = sorted(Path(self.checkpoint).rglob("*.safetensors"))
         return {

@@ -1,0 +1,12 @@
+"""Splits: the on-disk format of a benchmark split (one owner per file: :mod:`.schema` for the
+records and columns, :mod:`.manifest` for manifest.json, :mod:`.writer` and :mod:`.reader`)."""
+
+from lcad_bench.splits.manifest import Exclusion, InputFile, Manifest, Shard, input_file
+from lcad_bench.splits.reader import Split, load_split
+from lcad_bench.splits.schema import COLUMNS, Instance, PairRecord, content_hash
+from lcad_bench.splits.writer import write_split
+
+__all__ = [
+    "COLUMNS", "Exclusion", "InputFile", "Instance", "Manifest", "PairRecord", "Shard", "Split",
+    "content_hash", "input_file", "load_split", "write_split",
+]  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 
 from lcad_bench.errors import InputFormatError, MissingInputError
 from lcad_bench.text.levels import Descriptions, NaturalLevel, controlled_levels, natural_level
-from lcad_bench.text.phrases import Analysis
+from lcad_bench.text.records import Analysis
 
 
 @dataclass(frozen=True, slots=True)

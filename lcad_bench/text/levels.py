@@ -28,18 +28,12 @@ partial     P != {} and not complete
 
 from __future__ import annotations
 
-import hashlib
-import random
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from lcad_bench.text.phrases import Analysis, ColorPhrase, Span
-
-LEVELS = ("complete", "partial", "sparse", "none")
-NATURAL_LEVELS = LEVELS
-COVERAGE_THRESHOLD = 0.5
-LARGE_CATEGORY_AREA = 0.05  # share of the image a category's union mask must cover to count
+from lcad_bench.protocol import COVERAGE_THRESHOLD, LEVELS, choose_partial
+from lcad_bench.text.records import Analysis, ColorPhrase, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,21 +105,6 @@ class Descriptions:
     def as_dict(self) -> dict[str, str | None]:
         """{level: text}."""
         return {lv: self.get(lv) for lv in LEVELS}
-
-
-def partial_rng(pair_id: str, base_seed: int = 0) -> random.Random:
-    """The protocol's RNG for the partial subset of one pair."""
-    digest = hashlib.sha256(f"partial|{base_seed}|{pair_id}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def choose_partial(m: int, pair_id: str, base_seed: int = 0) -> tuple[int, ...] | None:
-    """Indices (0..m-1) of the hue phrases kept at partial; None when m < 2."""
-    if m < 2:
-        return None
-    rng = partial_rng(pair_id, base_seed)
-    k = rng.randint(1, m - 1)
-    return tuple(sorted(rng.sample(range(m), k)))
 
 
 def controlled_levels(

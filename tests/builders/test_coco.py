@@ -15,7 +15,7 @@ from PIL import Image
 
 from lcad_bench.cli import main
 from lcad_bench.errors import ExitCode
-from lcad_bench.splits.format import load_split
+from lcad_bench.splits import load_split
 
 
 def lexicon_words(kinds=("basic", "extended")):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lcad_bench.splits.format import LEVELS, load_split
+from lcad_bench.protocol import LEVELS
+from lcad_bench.splits import load_split
 
 # Lab hue-angle ranges (degrees) per colour family, deliberately generous: the test guards against
 # a mask drawn on the wrong object or a caption naming the wrong colour, not against shading.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lcad_bench.splits.format import load_split
+from lcad_bench.splits import load_split
 
 
 def _expected_achromatic(path) -> bool:

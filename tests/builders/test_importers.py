@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from lcad_bench.splits.format import load_split
+from lcad_bench.splits import load_split
 
 
 def _write(path, obj):
@@ -134,7 +134,7 @@ def test_published_prefix_recorded(tmp_path, monkeypatch, save_png):
     root = tmp_path / "val2017"
     save_png(root / "000000414340.jpg", 1)
     man = _write(tmp_path / "c.json", {"000000414340.jpg": ["a red car"]})
-    from lcad_bench.splits.format import file_sha256
+    from lcad_bench.fileio import file_sha256
 
     prefix = file_sha256(man)[:16]
     fmt = importers.FORMATS["lcad-captions"]

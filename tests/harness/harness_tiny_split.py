@@ -27,9 +27,10 @@ def make_tiny_split(out: Path, n_images: int = 4, size: tuple[int, int] = (48, 6
     """A split of n_images synthetic images (a red box on a green field), two captions each."""
     import hashlib
 
-    from lcad_bench.splits.format import Instance, Manifest, PairRecord, now_iso, write_split
+    from lcad_bench.fileio import utc_now
+    from lcad_bench.splits import Instance, Manifest, PairRecord, write_split
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.levels import controlled_levels, natural_level
-    from lcad_bench.text.phrases import get_extractor
 
     ex = get_extractor()
     recs = []
@@ -56,6 +57,6 @@ def make_tiny_split(out: Path, n_images: int = 4, size: tuple[int, int] = (48, 6
                 caption_index=k, colour_phrases=a.phrases, natural_level=natural_level(a).level,
                 descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids, instances=(inst,),
             ))  # fmt: skip
-    write_split(out, recs, Manifest(split="tiny", builder={"name": "test", "version": "1"}, created_at=now_iso(),
+    write_split(out, recs, Manifest(split="tiny", builder={"name": "test", "version": "1"}, created_at=utc_now(),
                                      embed_images=True), overwrite=True)  # fmt: skip
     return out

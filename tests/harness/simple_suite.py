@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lcad_bench.evaluation.runner import MetricSuite
+from lcad_bench.evaluation.suite import MetricSuite
 
 
 class SimpleSuite(MetricSuite):

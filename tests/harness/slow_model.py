@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from lcad_bench.models.base import Colorizer
+from lcad_bench.models import Colorizer
 
 
 class SlowGray(Colorizer):

@@ -13,7 +13,7 @@ from lcad_bench.evaluation.runner import evaluate
 from lcad_bench.evaluation.suite import ProtocolSuite
 from lcad_bench.metrics import get_metric
 from lcad_bench.metrics.fid import FID
-from lcad_bench.models.base import create_model
+from lcad_bench.models import create_model
 
 W = np.random.default_rng(0).normal(size=(12, 8))
 
@@ -55,7 +55,7 @@ def test_merge_equals_full_run(tiny_split, tmp_path):
     assert merged.counts["samples"] == full.counts["samples"]
     on_disk = json.loads((tmp_path / "merged" / "results.json").read_text())
     assert on_disk["split"]["merged_from"] and on_disk["split"]["shard"] is None
-    # output paths of the merged samples point into the shard folders
+    # the merged folder is self-contained: output paths point into it (linked from the shards)
     import pyarrow.parquet as pq
 
     row = pq.read_table(tmp_path / "merged" / "samples.parquet").to_pylist()[0]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lcad_bench.errors import UsageError
-from lcad_bench.models.base import (
+from lcad_bench.models import (
     ColorizationRequest,
     Colorizer,
     create_model,
@@ -40,7 +40,7 @@ def test_module_class_path(tmp_path, monkeypatch):
     (tmp_path / "my_colorizers.py").write_text(
         textwrap.dedent("""
         import numpy as np
-        from lcad_bench.models.base import Colorizer
+        from lcad_bench.models import Colorizer
         class Red(Colorizer):
             name = "red"
             def colorize(self, batch):
@@ -59,7 +59,7 @@ def test_module_class_path(tmp_path, monkeypatch):
 
 
 def test_entry_point_plugin(monkeypatch, tmp_path):
-    """A third-party distribution registering under lcad_bench.models.base is found by name."""
+    """A third-party distribution registering under lcad_bench.models is found by name."""
     import importlib.metadata as md
 
     (tmp_path / "thirdparty_pkg.py").write_text(
@@ -69,16 +69,16 @@ def test_entry_point_plugin(monkeypatch, tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[lcad_bench.models.base]\nthird-model = thirdparty_pkg:Third\n"
+        "[lcad_bench.models]\nthird-model = thirdparty_pkg:Third\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     from lcad_bench.registry import Registry
 
-    reg = Registry("model", base=Colorizer, group="lcad_bench.models.base")
+    reg = Registry("model", base=Colorizer, group="lcad_bench.models")
     assert "third-model" in reg.names()
     cls = reg.get("third-model")
     assert cls.__name__ == "Third" and issubclass(cls, Colorizer)
-    assert any(ep.name == "third-model" for ep in md.entry_points(group="lcad_bench.models.base"))
+    assert any(ep.name == "third-model" for ep in md.entry_points(group="lcad_bench.models"))
 
 
 def test_model_args():

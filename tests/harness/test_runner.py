@@ -10,14 +10,10 @@ import pytest
 from simple_suite import SimpleSuite
 
 from lcad_bench.errors import ExitCode
-from lcad_bench.evaluation.runner import (
-    SamplesFailedError,
-    evaluate,
-    in_shard,
-    pair_seed,
-    parse_shard,
-)
-from lcad_bench.models.base import Colorizer, create_model
+from lcad_bench.evaluation.plan import in_shard, parse_shard
+from lcad_bench.evaluation.runner import SamplesFailedError, evaluate
+from lcad_bench.models import Colorizer, create_model
+from lcad_bench.protocol import pair_seed
 
 
 def test_gray_run_writes_results(tiny_split, tmp_path):
@@ -37,7 +33,7 @@ def test_gray_run_writes_results(tiny_split, tmp_path):
         cell[("complete", "psnr_np")].mean
     )  # gray ignores text
     r = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert r["schema_version"] == 1 and r["model"]["name"] == "gray" and r["split"]["content_hash"]
+    assert r["schema_version"] == 2 and r["model"]["name"] == "gray" and r["split"]["content_hash"]
     assert r["seeds"]["seed_rule"] and r["environment"]["python"]
     # the GT is stored once per image at 256x256
     from PIL import Image

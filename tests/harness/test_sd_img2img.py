@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lcad_bench.errors import MissingInputError
-from lcad_bench.models.base import ColorizationRequest, create_model
+from lcad_bench.models import ColorizationRequest, create_model
 
 
 def _tiny_tokenizer():

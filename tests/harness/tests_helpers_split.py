@@ -9,7 +9,7 @@ from pathlib import Path
 def rewrite_without_bytes(tmp: Path) -> Path:
     from harness_tiny_split import make_tiny_split
 
-    from lcad_bench.splits.format import load_split, write_split
+    from lcad_bench.splits import load_split, write_split
 
     src = make_tiny_split(tmp / "src", n_images=2)
     s = load_split(src)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-LEVELS = ("complete", "partial", "sparse", "none")
+from lcad_bench.protocol import LEVELS
+
 PAIRS = [("img000#0", "img000"), ("img000#1", "img000"), ("img001#0", "img001")]
 
 # model -> metric -> per-level means (complete, partial, sparse, none)
@@ -49,28 +50,30 @@ def _png(arr: np.ndarray) -> bytes:
 
 def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None = None, run_id: str | None = None,
              values: dict | None = None, colour: tuple[int, int, int] = (200, 40, 40)) -> Path:  # fmt: skip
-    """A run folder like the runner writes: results.json, samples.parquet, gt/ and outputs/."""
-    import pandas as pd
-
-    from lcad_bench.evaluation.results import Cell, Results
+    """A run folder like the runner writes (through the run-folder owner ``rundir``):
+    results.json, samples.parquet, gt/ and outputs/."""
+    from lcad_bench.evaluation import rundir
+    from lcad_bench.evaluation.rundir import Cell, Results
+    from lcad_bench.metrics.base import ColumnInfo
 
     vals = values or VALUES[model]
     run_id = run_id or f"{model}-cfg000000000-{split}hash0000"
     d = root / run_id
-    (d / "gt").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for _, key in PAIRS:
         gt = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
-        (d / "gt" / f"{key}.png").write_bytes(_png(gt))
+        f = d / rundir.gt_relpath(key)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(_png(gt))
     rows = []
+    cfg = "abcdef0123456789" + "0" * 48
     for li, lv in enumerate(LEVELS):
-        out_dir = d / "outputs" / "abcdef0123456789" / lv
-        out_dir.mkdir(parents=True, exist_ok=True)
         for pid, key in PAIRS:
             arr = np.zeros((16, 16, 3), np.uint8)
             arr[...] = colour
-            name = f"{pid.replace('#', '__')}__s0.png"
-            (out_dir / name).write_bytes(_png(arr))
+            rel = rundir.output_relpath(cfg, lv, pid, 0)
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            (d / rel).write_bytes(_png(arr))
             units = [
                 {
                     "phrase": "red car",
@@ -80,9 +83,12 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
                 }
             ]
             rows.append({"pair_id": pid, "image_key": key, "level": lv, "seed": 7, "description": DESCRIPTIONS[lv],
-                         "output_path": f"outputs/abcdef0123456789/{lv}/{name}", "output_sha256": "0" * 64, "error": None,
-                         **{m: v[li] for m, v in vals.items()}, "cwhr_units": json.dumps(units)})  # fmt: skip
-    pd.DataFrame(rows).to_parquet(d / "samples.parquet", index=False)
+                         "output_path": rel, "output_sha256": "0" * 64, "error": None,
+                         **{m: v[li] for m, v in vals.items()}, "cwhr_units": units})  # fmt: skip
+    columns = [ColumnInfo(m, m, "", None) for m in vals] + [
+        ColumnInfo("cwhr_units", "units", "", None, dtype="json")
+    ]
+    samples = rundir.write_samples(d, rows, columns)
     cells = [Cell(level=lv, metric=m, mean=v[li], ci_low=v[li] - 0.5 * abs(v[li]) * 0.02, ci_high=v[li] + 0.5 * abs(v[li]) * 0.02,
                   n_pairs=3, n_images=2) for m, v in vals.items() for li, lv in enumerate(LEVELS)]  # fmt: skip
     res = Results(
@@ -95,9 +101,9 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
         metrics={"psnr": {"backend": "numpy", "version": "1"}, "lpips": {"backend": "lpips", "weights": {"alex.pth": "ab" * 32}}},
         skipped_metrics={"clip_t": "no CLIP weights"}, aggregates=cells,
         distribution_metrics=[{"scheme": "controlled", "level": lv, "metric": "fid", "value": FID[model] + li, "n_fake": 3} for li, lv in enumerate(LEVELS)],
-        warnings=["fid_small_n"], samples={"path": "samples.parquet", "rows": len(rows)},
+        warnings=["fid_small_n"], samples=samples,
     )  # fmt: skip
-    (d / "results.json").write_text(res.model_dump_json(indent=1))
+    rundir.write_results(d, res)
     return d
 
 

@@ -40,7 +40,8 @@ def test_leaderboard_table_values_and_order(at):
         and oracle["fid · none"] == 4.5
     )
     assert df["source"].iloc[-1] == "📄 reported" and df["psnr · complete"].iloc[-1] == 26.5
-    assert at.markdown[0].value == "Top at level complete by CWHR chromatic ↑: oracle = 0.900"
+    # default sort: the first headline column of the metric catalogue (PSNR)
+    assert at.markdown[0].value == "Top at level complete by PSNR ↑: oracle = 30.00"
     assert any(
         "reported" in m.value and "PaperNet" in m.value and "Table 1" in m.value
         for m in at.markdown
@@ -50,13 +51,14 @@ def test_leaderboard_table_values_and_order(at):
 def test_leaderboard_level_filter_changes_values(at):
     at.sidebar.radio(key="lb_level").set_value("sparse").run()
     df = _table(at, "lb_table")
+    # columns in metric-catalogue order (headline columns first)
     assert [c for c in df.columns if "·" in c] == [
-        "cwhr_chromatic · sparse",
         "psnr · sparse",
         "lpips · sparse",
+        "cwhr_chromatic · sparse",
         "fid · sparse",
     ]
-    assert at.markdown[0].value == "Top at level sparse by CWHR chromatic ↑: oracle = 0.800"
+    assert at.markdown[0].value == "Top at level sparse by PSNR ↑: oracle = 28.00"
     at.selectbox(key="lb_sort").set_value("lpips").run()
     df = _table(at, "lb_table")
     assert df["lpips · sparse"].tolist()[:3] == [0.12, 0.25, 0.30]
@@ -161,7 +163,7 @@ def test_study_page_records_a_response_and_results_page_shows_it(at, tmp_path):
     assert not at.exception and [b.label for b in at.button] == ["Choose left", "Choose right"]
     at.button(key="choose_1").click().run()
     assert not at.exception
-    from lcad_bench.study.core import StudyStore
+    from lcad_bench.study.store import StudyStore
 
     df = StudyStore(f"sqlite:///{tmp_path / 'study.db'}").frame()
     assert len(df) == 1

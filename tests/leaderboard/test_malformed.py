@@ -194,7 +194,9 @@ def test_board_with_missing_columns(tmp_path, make_run_fn, monkeypatch, app_path
 def test_board_with_corrupt_samples_and_images(tmp_path, make_run_fn, monkeypatch, app_path):
     b = _board(tmp_path, make_run_fn)
     run_dir = tmp_path / "runs" / "oracle-cfg000000000-tinyhash0000"
-    (run_dir / "gt" / "img000.png").write_bytes(b"not a png")
+    from lcad_bench.evaluation.rundir import gt_relpath
+
+    (run_dir / gt_relpath("img000")).write_bytes(b"not a png")
     at = _app_ok(monkeypatch, b, app_path)
     at.switch_page("pages/samples.py").run()
     assert not at.exception and any("ground truth not found" in i.value for i in at.info)

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from lcad_bench.evaluation.runner import MetricSuite
+from lcad_bench.evaluation.suite import MetricSuite
 
 
 class PsnrSuite(MetricSuite):
@@ -48,15 +48,11 @@ def _png(arr):
 
 def make_tiny_split(out, n_images=2, size=(48, 64)):
     """A split of synthetic images (a red box on a green field), two captions each."""
-    from lcad_bench.splits.format import (
-        Manifest,
-        PairRecord,
-        default_protocol,
-        now_iso,
-        write_split,
-    )
+    from lcad_bench.fileio import utc_now
+    from lcad_bench.protocol import protocol_settings
+    from lcad_bench.splits import Manifest, PairRecord, write_split
+    from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.levels import controlled_levels, natural_level
-    from lcad_bench.text.phrases import get_extractor
 
     ex = get_extractor()
     recs = []
@@ -81,9 +77,9 @@ def make_tiny_split(out, n_images=2, size=(48, 64)):
         Manifest(
             split="tiny",
             builder={"name": "test", "version": "1"},
-            created_at=now_iso(),
+            created_at=utc_now(),
             embed_images=True,
-            protocol=default_protocol(),
+            protocol=protocol_settings(),
         ),
         overwrite=True,
     )
@@ -96,7 +92,7 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     from streamlit.testing.v1 import AppTest
 
     from lcad_bench.evaluation.runner import evaluate
-    from lcad_bench.models.base import create_model
+    from lcad_bench.models import create_model
 
     split = make_tiny_split(tmp_path / "split")
     results = {}

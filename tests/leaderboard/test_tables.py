@@ -29,7 +29,8 @@ def test_builtin_directions_and_fallback():
     assert metric_info("lpips").arrow == "↓"
     assert metric_info("lpips_vgg").higher_is_better is False
     assert metric_info("fid").higher_is_better is False
-    assert metric_info("colourfulness").higher_is_better is None and metric_info("cf").info_only
+    assert metric_info("cf_pred").higher_is_better is None and metric_info("cf_gt").info_only
+    assert metric_info("cf_abs_delta").arrow == "↓"
     assert metric_info("delta_cf").arrow == "↓"
     assert (
         metric_info("cwhr_chromatic").arrow == "↑" and metric_info("cwhr_achromatic").arrow == "↑"
@@ -38,14 +39,16 @@ def test_builtin_directions_and_fallback():
     assert unknown.arrow == "" and unknown.decimals == 3 and unknown.display_name == "mystery"
 
 
-def test_run_metadata_overrides_builtin_and_bad_values_are_ignored():
-    info = metric_info(
-        "psnr",
-        {"higher_is_better": False, "display_name": "My PSNR", "decimals": 1, "range": [0, 50]},
-    )
+def test_run_metadata_describes_unknown_columns_and_bad_values_are_ignored():
+    meta = {"higher_is_better": False, "display_name": "My PSNR", "decimals": 1, "range": [0, 50]}
+    info = metric_info("my_psnr", meta)
     assert (info.label, info.number_format, info.range) == ("My PSNR ↓", "%.1f", (0.0, 50.0))
-    bad = metric_info("psnr", {"higher_is_better": "yes", "decimals": "x", "display_name": 3})
-    assert bad == metric_info("psnr")
+    # a column the metric catalogue declares keeps the catalogue's facts (one source)
+    assert (
+        metric_info("psnr", meta) == metric_info("psnr") and metric_info("psnr").label == "PSNR ↑"
+    )
+    bad = metric_info("my_psnr", {"higher_is_better": "yes", "decimals": "x", "display_name": 3})
+    assert bad == metric_info("my_psnr")
     assert metric_info("x", {"lower_is_better": True}).higher_is_better is False
 
 
@@ -65,7 +68,7 @@ def test_column_config_labels_and_formats():
     )
     assert cfg["psnr · complete"]["label"] == "PSNR ↑ · complete"
     assert cfg["psnr · complete"]["type_config"]["format"] == "%.2f"
-    assert cfg["lpips · sparse"]["label"] == "LPIPS (Alex) ↓ · sparse"
+    assert cfg["lpips · sparse"]["label"] == "LPIPS (AlexNet) ↓ · sparse"
     assert "Lower is better" in cfg["lpips · sparse"]["help"]
     assert cfg["psnr · complete · 95% CI"]["type_config"]["type"] == "text"
 

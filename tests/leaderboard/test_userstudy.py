@@ -9,20 +9,9 @@ import pandas as pd
 import pytest
 
 from lcad_bench.errors import UsageError
-from lcad_bench.study.core import (
-    GRAY,
-    GT,
-    StudyConfig,
-    StudyItem,
-    StudyStore,
-    analyze,
-    bradley_terry,
-    draw_items,
-    hash_rater,
-    import_likert,
-    krippendorff_alpha,
-    wilson_interval,
-)
+from lcad_bench.study.design import GRAY, GT, StudyConfig, StudyItem, draw_items, hash_rater
+from lcad_bench.study.stats import analyze, bradley_terry, krippendorff_alpha, wilson_interval
+from lcad_bench.study.store import StudyStore, import_likert
 
 
 def test_wilson_interval_hand_calculation():

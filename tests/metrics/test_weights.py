@@ -16,7 +16,6 @@ from lcad_bench.errors import ExitCode, UsageError
 from lcad_bench.metrics import (
     DEFAULT_METRICS,
     METRICS,
-    available,
     get_metric,
     metric_info,
     resolve_metrics,
@@ -182,15 +181,14 @@ def test_cli_help_ends_with_examples(capsys):
     )
 
 
-def test_registry_available_and_run_rule(_empty_torch_home):
-    runnable, skipped = available()
+def test_registry_run_rule_default_set_skips_missing(_empty_torch_home):
+    runnable, skipped = resolve_metrics(None)
     assert runnable == ["psnr", "ssim", "colourfulness", "cwhr"]
     assert set(skipped) == {"lpips", "lpips_vgg", "fid"}
     assert (
         "alexnet-owt-7be5be79.pth" in skipped["lpips"]
         and "lcad-bench weights import" in skipped["fid"]
     )
-    assert resolve_metrics(None) == (runnable, skipped)
     assert resolve_metrics(["psnr", "cf"]) == (["psnr", "colourfulness"], {})
     with pytest.raises(MissingWeightsError, match="pt_inception"):
         resolve_metrics(["psnr", "fid"])
@@ -214,7 +212,7 @@ def test_metric_infos_are_complete():
 def test_importing_registry_and_cli_does_not_import_torch():
     code = (
         "import sys, lcad_bench.metrics as m, lcad_bench.metrics.weights, lcad_bench.cli.weights\n"
-        "[m.metric_info(n) for n in m.METRICS]; m.available()\n"
+        "[m.metric_info(n) for n in m.METRICS]; m.resolve_metrics(None)\n"
         "bad = [k for k in ('torch', 'lpips', 'pytorch_fid', 'torchmetrics') if k in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -1,0 +1,134 @@
+"""What a run will do, resolved from its arguments: the split's records (sharded, limited), one
+:class:`Item` per (pair, level, seed), and the model configuration whose hash keys the output
+cache (docs/protocol.md#seeds, docs/protocol.md#evaluation-unit)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lcad_bench.errors import UsageError
+from lcad_bench.fileio import content_sha256
+from lcad_bench.models import Colorizer
+from lcad_bench.protocol import EVAL_RESOLUTION, LEVELS, RESIZE_POLICY, SEED_RULE, pair_seed
+from lcad_bench.splits import PairRecord, Split, load_split
+
+# What the model reads as its text: the record's description at the item's level.
+TEXT_FIELD = "descriptions[level]"
+
+
+def config_hash(cfg: Any) -> str:
+    """sha256 of the canonical JSON of ``cfg``."""
+    return content_sha256(cfg)
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` -> (i, n)."""
+    if not spec:
+        return None
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError as exc:
+        raise UsageError(
+            f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. --shard 0/4"
+        ) from exc
+    if not 0 <= i < n:
+        raise UsageError(f"--shard {spec!r}: expected i/n with 0 <= i < n, e.g. --shard 0/4")
+    return i, n
+
+
+def in_shard(pair_id: str, shard: tuple[int, int] | None) -> bool:
+    """Deterministic shard membership of a pair."""
+    if shard is None:
+        return True
+    return int(hashlib.sha256(pair_id.encode()).hexdigest()[:8], 16) % shard[1] == shard[0]
+
+
+@dataclass
+class Item:
+    """One (pair, level, seed) of the run."""
+
+    record: PairRecord
+    level: str
+    s: int
+    seed: int
+    description: str
+    key: str = ""
+    path: Path | None = None
+    error: str | None = None
+    computed: bool = False
+
+    @property
+    def described_phrase_ids(self) -> frozenset[int] | None:
+        """Ids of the colour phrases the item's description still holds (None: all of them).
+        Colour-word hit rate scores only these: a colour the text no longer names is not a
+        unit (docs/protocol.md#colour-word-hit-rate)."""
+        if self.level == "complete":
+            return None
+        if self.level == "partial":
+            return frozenset(self.record.partial_kept_phrase_ids or ())
+        return frozenset()
+
+
+@dataclass
+class RunPlan:
+    """What a run will do, resolved from its arguments."""
+
+    split: Split
+    items: list[Item]
+    model: Colorizer
+    model_info: dict[str, Any]
+    config: dict[str, Any]
+    config_hash: str
+    out: Path
+    levels: list[str]
+    base_seed: int
+    n_seeds: int
+    shard: tuple[int, int] | None
+    limit: int | None = None
+    resolution: int = EVAL_RESOLUTION
+    resize_policy: str = RESIZE_POLICY
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def plan_run(
+    model: Colorizer,
+    split_path: str | Path,
+    out: str | Path,
+    levels: Sequence[str] | None = None,
+    limit: int | None = None,
+    base_seed: int = 0,
+    n_seeds: int = 1,
+    shard: tuple[int, int] | None = None,
+) -> RunPlan:
+    """Resolve the run: records (sharded, limited), items, model config hash, cache layout."""
+    split = load_split(split_path)
+    lv = list(levels or LEVELS)
+    bad = [x for x in lv if x not in LEVELS]
+    if bad:
+        raise UsageError(f"unknown level(s) {bad}; levels are {', '.join(LEVELS)}")
+    records = [r for r in split.records if in_shard(r.pair_id, shard)]
+    if limit is not None:
+        records = records[:limit]
+    info = model.describe()
+    cfg = {
+        "model": {k: info[k] for k in ("name", "version", "config")},
+        "resolution": EVAL_RESOLUTION,
+        "resize_policy": RESIZE_POLICY,
+        "text_field": TEXT_FIELD,
+        "seed_rule": SEED_RULE,
+        "base_seed": base_seed,
+    }
+    items = []
+    for r in records:
+        for level in lv:
+            desc = r.descriptions.get(level)
+            if desc is None:
+                continue
+            for s in range(n_seeds):
+                items.append(Item(r, level, s, pair_seed(base_seed, r.pair_id, s), desc))
+    return RunPlan(split, items, model, info, cfg, config_hash(cfg), Path(out), lv, base_seed,
+                   n_seeds, shard, limit)  # fmt: skip

@@ -1,0 +1,411 @@
+"""The run folder: the one module that knows its layout and file formats.
+
+::
+
+    RUN/
+      results.json            :class:`Results` (typed, ``schema_version``); records the sha256 of
+                              the samples table it summarises
+      samples.parquet         one row per pair x level x seed: :data:`BASE_COLUMNS` + the metric
+                              columns, typed (json columns are marked in the arrow schema)
+      distribution_state.npz  per level, the sufficient statistics of distribution metrics (FID)
+      run_log.jsonl           one line per invocation (cached / computed / failed counts)
+      outputs/<config16>/<level>/<file>.png   model outputs, with outputs/<config16>/index.jsonl
+      gt/<file>.png           ground truths at evaluation geometry
+
+``merge``, ``show``, ``summarize`` and the leaderboard read run folders only through this module
+(:func:`open_run`, :func:`read_samples`, :func:`safe_join`). File names of outputs and ground
+truths are collision-free: a readable part plus a hash of the full key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from lcad_bench.errors import InputFormatError, MissingInputError
+from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, file_sha256, utc_now
+from lcad_bench.metrics.base import ColumnInfo
+
+SCHEMA_VERSION = 2
+RESULTS_FILE = "results.json"
+SAMPLES_FILE = "samples.parquet"
+DIST_STATE_FILE = "distribution_state.npz"
+RUN_LOG_FILE = "run_log.jsonl"
+OUTPUTS_DIR = "outputs"
+GT_DIR = "gt"
+INDEX_FILE = "index.jsonl"
+JSON_MARK = {b"lcad_bench.dtype": b"json"}
+
+# (name, arrow type) of the columns every samples table has, in order
+BASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("pair_id", "string"), ("image_key", "string"), ("level", "string"), ("seed", "int64"),
+    ("description", "string"), ("output_path", "string"), ("output_sha256", "string"),
+    ("error", "string"),
+)  # fmt: skip
+BASE_COLUMN_NAMES = frozenset(n for n, _ in BASE_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# file names
+
+
+def file_name(key: str) -> str:
+    """A collision-free file name for ``key``: its characters outside ``[A-Za-z0-9._-]`` become
+    ``_`` (readable, at most 80 characters) and a 12-hex sha256 of the full key follows, so
+    ``cat/1`` and ``cat_1`` never share a file."""
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", key)[:80]
+    return f"{readable}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:12]}"
+
+
+def outputs_relroot(config_hash: str) -> str:
+    """Folder of one model configuration's outputs, relative to the run folder."""
+    return f"{OUTPUTS_DIR}/{config_hash[:16]}"
+
+
+def output_relpath(config_hash: str, level: str, pair_id: str, s: int) -> str:
+    """Relative path of one output PNG."""
+    return f"{outputs_relroot(config_hash)}/{level}/{file_name(f'{pair_id}|s{s}')}.png"
+
+
+def gt_relpath(image_key: str) -> str:
+    """Relative path of an image's ground-truth PNG."""
+    return f"{GT_DIR}/{file_name(image_key)}.png"
+
+
+def safe_join(root: str | Path, rel: Any) -> Path | None:
+    """``root / rel`` when ``rel`` is a relative path that stays inside ``root``, else None."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        return None
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts:
+        return None
+    rootp = Path(root).resolve()
+    full = (rootp / p).resolve()
+    try:
+        full.relative_to(rootp)
+    except ValueError:
+        return None
+    return full
+
+
+# --------------------------------------------------------------------------------------------
+# results.json
+
+
+class Cell(BaseModel):
+    """One aggregate: a metric column's mean over the pairs of a level, with its interval."""
+
+    model_config = ConfigDict(extra="forbid")
+    scheme: str = "controlled"
+    level: str
+    metric: str
+    mean: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_pairs: int
+    n_images: int
+    n_failed: int = 0
+
+
+class Results(BaseModel):
+    """results.json (docs/protocol.md#results-file)."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: str
+    model: dict[str, Any]
+    split: dict[str, Any]
+    protocol: dict[str, Any]
+    seeds: dict[str, Any]
+    environment: dict[str, Any]
+    metrics: dict[str, Any]
+    skipped_metrics: dict[str, str] = {}
+    aggregates: list[Cell]
+    summaries: list[dict[str, Any]] = []
+    distribution_metrics: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    warnings: list[str] = []
+    samples: dict[str, Any] = {}
+
+
+def write_results(run_dir: str | Path, results: Results) -> Path:
+    """Atomic write of ``RUN/results.json``."""
+    path = Path(run_dir) / RESULTS_FILE
+    atomic_write_text(path, results.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def load_results(path: str | Path) -> Results:
+    """Read and validate a results.json (``path``: the file or its run folder)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / RESULTS_FILE
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no {RESULTS_FILE}; run `lcad-bench evaluate` first")
+    try:
+        return Results.model_validate(json.loads(p.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise InputFormatError(f"{p}: not a valid results file ({str(exc)[:200]})") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# samples.parquet
+
+
+def _arrow_type(kind: str) -> Any:
+    import pyarrow as pa
+
+    return {"string": pa.string(), "int64": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+            "json": pa.string()}[kind]  # fmt: skip
+
+
+def samples_schema(metric_columns: Sequence[ColumnInfo]) -> Any:
+    """The arrow schema of a samples table: base columns, then one per metric column."""
+    import pyarrow as pa
+
+    fields = [pa.field(n, _arrow_type(t)) for n, t in BASE_COLUMNS]
+    for c in metric_columns:
+        if c.derived_from or c.name in BASE_COLUMN_NAMES:
+            continue  # derived columns exist only as aggregates
+        fields.append(
+            pa.field(
+                c.name, _arrow_type(c.dtype), metadata=JSON_MARK if c.dtype == "json" else None
+            )
+        )
+    return pa.schema(fields)
+
+
+def _encode(v: Any, kind: str) -> Any:
+    if v is None:
+        return None
+    if kind == "json":
+        return json.dumps(v, ensure_ascii=False, default=_json_default)
+    if kind == "float":
+        return float(v)
+    if kind == "bool":
+        return bool(v)
+    return v
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def write_samples(
+    run_dir: str | Path, rows: Sequence[dict[str, Any]], metric_columns: Sequence[ColumnInfo]
+) -> dict[str, Any]:
+    """Write ``RUN/samples.parquet`` (typed) and return its ``{path, rows, sha256}`` record."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = samples_schema([*metric_columns, *infer_columns(rows, metric_columns)])
+    kinds = {
+        f.name: ("json" if (f.metadata or {}).get(b"lcad_bench.dtype") == b"json" else None)
+        for f in schema
+    }
+    floats = {c.name: c.dtype for c in (*metric_columns, *infer_columns(rows, metric_columns))}
+    data = {
+        f.name: [_encode(r.get(f.name), kinds[f.name] or floats.get(f.name, "")) for r in rows]
+        for f in schema
+    }
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pydict(data, schema=schema), buf)
+    raw = buf.getvalue()
+    atomic_write_bytes(Path(run_dir) / SAMPLES_FILE, raw)
+    return {"path": SAMPLES_FILE, "rows": len(rows), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def infer_columns(
+    rows: Sequence[dict[str, Any]], declared: Sequence[ColumnInfo]
+) -> list[ColumnInfo]:
+    """Columns a suite wrote without declaring them (plug-in suites), typed from their values:
+    numbers -> float, booleans -> bool, anything else -> json. Nothing a suite returns is dropped."""
+    known = BASE_COLUMN_NAMES | {c.name for c in declared}
+    out: dict[str, str] = {}
+    for r in rows:
+        for k, v in r.items():
+            if k in known or k == "key" or v is None:
+                continue
+            kind = (
+                "bool"
+                if isinstance(v, (bool, np.bool_))
+                else "float"
+                if isinstance(v, (int, float, np.number))
+                else "json"
+            )
+            prev = out.get(k)
+            out[k] = kind if prev in (None, kind) else "json"
+    return [ColumnInfo(k, k, "", None, dtype=t, aggregate=t == "float") for k, t in out.items()]  # type: ignore[arg-type]
+
+
+def read_samples(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a samples table (``path``: the file or its run folder), json columns decoded
+    by the schema's marks (never by looking at the text)."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / SAMPLES_FILE
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no {SAMPLES_FILE}; run `lcad-bench evaluate` first")
+    try:
+        table = pq.read_table(p)
+    except Exception as exc:  # noqa: BLE001  (pyarrow raises several types for a bad file)
+        raise InputFormatError(
+            f"{p}: unreadable samples table ({type(exc).__name__}: {str(exc)[:160]})"
+        ) from exc
+    json_cols = [
+        f.name for f in table.schema if (f.metadata or {}).get(b"lcad_bench.dtype") == b"json"
+    ]
+    rows = table.to_pylist()
+    for r in rows:
+        for c in json_cols:
+            if r.get(c) is not None:
+                r[c] = json.loads(r[c])
+    return rows
+
+
+def metric_column_names(path: str | Path) -> list[str]:
+    """The per-sample metric columns of a samples table (everything but the base columns)."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / SAMPLES_FILE
+    return [n for n in pq.read_schema(p).names if n not in BASE_COLUMN_NAMES]
+
+
+# --------------------------------------------------------------------------------------------
+# distribution state, run log
+
+
+def save_distribution_state(run_dir: str | Path, state: dict[str, dict[str, Any]]) -> None:
+    """Flatten {level: {metric: nested dict of arrays/numbers}} into an .npz (no pickles)."""
+    flat: dict[str, np.ndarray] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}/{k}" if prefix else str(k), v)
+        else:
+            flat[prefix] = np.asarray(obj)
+
+    walk("", state)
+    buf = io.BytesIO()
+    np.savez(buf, **flat)
+    atomic_write_bytes(Path(run_dir) / DIST_STATE_FILE, buf.getvalue())
+
+
+def load_distribution_state(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Inverse of :func:`save_distribution_state` (``allow_pickle=False``); {} when absent."""
+    path = Path(run_dir) / DIST_STATE_FILE
+    out: dict[str, Any] = {}
+    if not path.is_file():
+        return out
+    with np.load(path, allow_pickle=False) as z:
+        for key in z.files:
+            parts = key.split("/")
+            d = out
+            for p in parts[:-1]:
+                d = d.setdefault(p, {})
+            v = z[key]
+            d[parts[-1]] = v.item() if v.ndim == 0 else v
+    return out
+
+
+def append_run_log(run_dir: str | Path, record: dict[str, Any]) -> None:
+    """One line per invocation of the run."""
+    with open(Path(run_dir) / RUN_LOG_FILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"time": utc_now(), **record}) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# a run folder as a whole
+
+
+@dataclass
+class Run:
+    """A run folder whose results.json and samples table belong together."""
+
+    path: Path
+    results: Results
+
+    @property
+    def samples_path(self) -> Path:
+        """The samples table."""
+        return self.path / SAMPLES_FILE
+
+    def samples(self) -> list[dict[str, Any]]:
+        """The per-sample rows."""
+        return read_samples(self.samples_path)
+
+    def file(self, rel: Any) -> Path | None:
+        """A file named by a relative path of the samples table, if it stays inside the run."""
+        return safe_join(self.path, rel)
+
+    def gt_file(self, image_key: str) -> Path | None:
+        """The ground-truth PNG of an image."""
+        return safe_join(self.path, gt_relpath(image_key))
+
+
+def open_run(path: str | Path, verify: bool = True) -> Run:
+    """Open a run folder (or its results.json). With ``verify``, the samples table must exist and
+    match the sha256 its results.json recorded: a results file never describes another table."""
+    p = Path(path)
+    run_dir = p.parent if p.name == RESULTS_FILE else p
+    res = load_results(run_dir)
+    run = Run(run_dir, res)
+    if verify:
+        want = (res.samples or {}).get("sha256")
+        f = run.samples_path
+        if not f.is_file():
+            raise MissingInputError(
+                f"{run_dir}: {SAMPLES_FILE} is missing; rerun `lcad-bench evaluate` with the same --out"
+            )
+        got = file_sha256(f)
+        if want != got:
+            raise InputFormatError(
+                f"{f}: sha256 {got[:16]}… differs from the {want and want[:16]}… recorded in {RESULTS_FILE}; the two files "
+                "do not belong together (an interrupted write or two runs on one --out): rerun `lcad-bench evaluate` "
+                "with the same --out to rewrite both (finished outputs are reused)"
+            )  # fmt: skip
+    return run
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (copy across file systems); an existing equal file stays."""
+    import os
+    import shutil
+
+    if dst.exists():
+        if file_sha256(dst) == file_sha256(src):
+            return
+        dst.unlink()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def adopt_files(src_run: str | Path, dst_run: str | Path, rels: Iterable[str]) -> None:
+    """Link (or copy) files of one run folder into another at the same relative paths."""
+    for rel in rels:
+        src = safe_join(src_run, rel)
+        if src is None or not src.is_file():
+            continue
+        link_or_copy(src, Path(dst_run) / rel)

@@ -1,0 +1,196 @@
+"""The response store of user studies: SQLAlchemy Core, ``sqlite:///<board>/study.db`` by
+default or any SQLAlchemy URL; rater ids are stored only as salted sha256 hashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
+from lcad_bench.fileio import utc_now
+from lcad_bench.study.design import (
+    RESPONSE_COLUMNS,
+    STUDY_PROTOCOL_VERSION,
+    StudyConfig,
+    StudyItem,
+    hash_rater,
+)
+
+
+def default_url(board: str | Path) -> str:
+    """``$LCAD_BENCH_STUDY_DB`` or ``sqlite:///<board>/study.db``."""
+    env = os.environ.get("LCAD_BENCH_STUDY_DB", "").strip()
+    if env:
+        return env
+    return f"sqlite:///{Path(board).resolve() / 'study.db'}"
+
+
+class StudyStore:
+    """Responses and study configs in a SQL database (SQLAlchemy Core)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import sqlalchemy as sa
+        except ImportError as exc:  # pragma: no cover
+            raise MissingInputError(
+                "the user study needs SQLAlchemy: pip install sqlalchemy"
+            ) from exc
+        self.sa = sa
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = sa.create_engine(url, future=True)
+        except Exception as exc:  # noqa: BLE001  (bad URL or missing driver)
+            raise UsageError(f"study database {url!r}: {exc}") from exc
+        md = sa.MetaData()
+        self.studies = sa.Table(
+            "studies", md,
+            sa.Column("study_id", sa.String(200), primary_key=True),
+            sa.Column("created_at", sa.String(40), nullable=False),
+            sa.Column("config", sa.Text, nullable=False),
+            sa.Column("salt", sa.String(64), nullable=False),
+        )  # fmt: skip
+        self.responses = sa.Table(
+            "responses", md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("study_id", sa.String(200), nullable=False, index=True),
+            sa.Column("protocol_version", sa.String(20), nullable=False),
+            sa.Column("rater_id", sa.String(64), nullable=False, index=True),
+            sa.Column("item_id", sa.String(1000), nullable=False),
+            sa.Column("pair_id", sa.String(400), nullable=False),
+            sa.Column("scheme", sa.String(40), nullable=False),
+            sa.Column("level", sa.String(40), nullable=False),
+            sa.Column("criterion", sa.String(40), nullable=False),
+            sa.Column("design", sa.String(20), nullable=False),
+            sa.Column("shown_methods", sa.Text, nullable=False),
+            sa.Column("choice", sa.String(400)),
+            sa.Column("score", sa.Float),
+            sa.Column("response_time_ms", sa.Integer),
+            sa.Column("timestamp", sa.String(40), nullable=False),
+            sa.Column("is_catch", sa.Boolean, nullable=False, default=False),
+        )  # fmt: skip
+        try:
+            md.create_all(self.engine)
+        except Exception as exc:  # noqa: BLE001
+            raise MissingInputError(f"cannot open the study database {url!r}: {exc}") from exc
+
+    def ensure_study(self, config: StudyConfig) -> str:
+        """Register a study (or check it matches); returns its salt."""
+        sa = self.sa
+        with self.engine.begin() as con:
+            row = con.execute(
+                sa.select(self.studies).where(self.studies.c.study_id == config.study_id)
+            ).first()
+            if row is not None:
+                if StudyConfig.from_json(row.config) != config:
+                    raise UsageError(
+                        f"study {config.study_id!r} already exists with another configuration; choose a new study id"
+                    )
+                return str(row.salt)
+            salt = os.environ.get("LCAD_BENCH_STUDY_SALT") or secrets.token_hex(16)
+            con.execute(
+                self.studies.insert().values(
+                    study_id=config.study_id,
+                    created_at=utc_now(),
+                    config=config.to_json(),
+                    salt=salt,
+                )
+            )
+            return salt
+
+    def study_config(self, study_id: str) -> StudyConfig | None:
+        sa = self.sa
+        with self.engine.connect() as con:
+            row = con.execute(
+                sa.select(self.studies.c.config).where(self.studies.c.study_id == study_id)
+            ).first()
+        return None if row is None else StudyConfig.from_json(row.config)
+
+    def record(self, *, study_id: str, rater_id: str, item: StudyItem, criterion: str, choice: str | None = None,
+               score: float | None = None, response_time_ms: int | None = None, design: str = "2afc") -> None:  # fmt: skip
+        """Store one response (``rater_id`` must already be hashed)."""
+        if design == "2afc" and choice not in item.shown:
+            raise UsageError(f"choice {choice!r} is not one of the shown methods {item.shown}")
+        with self.engine.begin() as con:
+            con.execute(self.responses.insert().values(
+                study_id=study_id, protocol_version=STUDY_PROTOCOL_VERSION, rater_id=rater_id, item_id=item.item_id,
+                pair_id=item.pair_id, scheme=item.scheme, level=item.level, criterion=criterion, design=design,
+                shown_methods=json.dumps(list(item.shown)), choice=choice, score=score,
+                response_time_ms=response_time_ms, timestamp=utc_now(), is_catch=item.is_catch,
+            ))  # fmt: skip
+
+    def insert_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        rows = [dict(r) for r in rows]
+        if rows:
+            with self.engine.begin() as con:
+                con.execute(self.responses.insert(), rows)
+        return len(rows)
+
+    def answered(self, study_id: str, rater_id: str) -> set[str]:
+        sa = self.sa
+        r = self.responses
+        with self.engine.connect() as con:
+            res = con.execute(
+                sa.select(r.c.item_id).where(r.c.study_id == study_id, r.c.rater_id == rater_id)
+            )
+            return {row.item_id for row in res}
+
+    def frame(self, study_id: str | None = None) -> pd.DataFrame:
+        """All responses (of one study) as a DataFrame with RESPONSE_COLUMNS."""
+        sa = self.sa
+        r = self.responses
+        q = sa.select(*[r.c[c] for c in RESPONSE_COLUMNS]).order_by(r.c.id)
+        if study_id:
+            q = q.where(r.c.study_id == study_id)
+        with self.engine.connect() as con:
+            rows = [dict(row._mapping) for row in con.execute(q)]
+        return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
+
+    def study_ids(self) -> list[str]:
+        sa = self.sa
+        with self.engine.connect() as con:
+            a = {row[0] for row in con.execute(sa.select(self.studies.c.study_id))}
+            b = {row[0] for row in con.execute(sa.select(self.responses.c.study_id).distinct())}
+        return sorted(a | b)
+
+
+def import_likert(
+    store: StudyStore, path: str | Path, study_id: str, salt: str | None = None
+) -> int:
+    """Import Likert/MOS ratings from CSV (columns: rater, pair_id, level, method, score [1-5],
+    optional criterion, response_time_ms). Rater ids are hashed on import."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no such file")
+    df = pd.read_csv(p, dtype=str)
+    need = {"rater", "pair_id", "level", "method", "score"}
+    if not need <= set(df.columns):
+        raise InputFormatError(f"{p}: needs columns {sorted(need)}, has {list(df.columns)}")
+    salt = salt or os.environ.get("LCAD_BENCH_STUDY_SALT") or secrets.token_hex(16)
+    rows = []
+    for i, r in df.iterrows():
+        try:
+            score = float(r["score"])
+        except ValueError as exc:
+            raise InputFormatError(
+                f"{p}: row {i + 2}: score {r['score']!r} is not a number"
+            ) from exc
+        if not 1 <= score <= 5:
+            raise InputFormatError(f"{p}: row {i + 2}: score {score} outside 1-5")
+        crit = r.get("criterion") if isinstance(r.get("criterion"), str) else "realism"
+        rt = r.get("response_time_ms")
+        rows.append({
+            "study_id": study_id, "protocol_version": STUDY_PROTOCOL_VERSION, "rater_id": hash_rater(str(r["rater"]), salt),
+            "item_id": f"{r['pair_id']}|controlled|{r['level']}|{r['method']}", "pair_id": r["pair_id"], "scheme": "controlled",
+            "level": r["level"], "criterion": crit, "design": "likert", "shown_methods": json.dumps([r["method"]]),
+            "choice": None, "score": score, "response_time_ms": int(float(rt)) if isinstance(rt, str) and rt.strip() else None,
+            "timestamp": utc_now(), "is_catch": False,
+        })  # fmt: skip
+    return store.insert_rows(rows)

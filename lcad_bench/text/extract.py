@@ -1,0 +1,155 @@
+"""Colour-phrase extraction with spaCy: the public API (docs/protocol.md#colour-phrase-extraction).
+
+``extract(text)`` / ``extract_many(texts)`` return, per caption, the :class:`ColorPhrase` records
+found in it; ``analyse(text)`` / ``analyse_many(texts)`` also return the object mentions the
+description levels need. The rules live in :mod:`lcad_bench.text.rules`, the forked worker pool
+in :mod:`lcad_bench.text.pool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from lcad_bench.text.lexicon import load_lexicon
+from lcad_bench.text.pool import run_chunks, state
+from lcad_bench.text.records import Analysis, ColorPhrase
+from lcad_bench.text.rules import _analyse_doc, _Extractor, may_contain_colour
+
+
+class PhraseExtractor:
+    """Colour-phrase extraction bound to one spaCy pipeline.
+
+    >>> ex = PhraseExtractor()                       # doctest: +SKIP
+    >>> [p.terms for p in ex.extract("a black and white dog")]   # doctest: +SKIP
+    [('black', 'white')]
+    """
+
+    def __init__(self, pipeline: str | None = None, nlp: Any = None, batch_size: int = 256) -> None:
+        from lcad_bench.text.nlp import load_pipeline, pipeline_info
+
+        self.nlp = nlp if nlp is not None else load_pipeline(pipeline)
+        self.info = pipeline_info(self.nlp)
+        self.lexicon = load_lexicon()
+        self.batch_size = batch_size
+
+    # -- single ---------------------------------------------------------------------------------
+    def analyse(self, text: str) -> Analysis:
+        """Phrases and object mentions of one caption (always parsed)."""
+        return _analyse_doc(self.nlp(_clean(text)), self.lexicon, True)
+
+    def extract(self, text: str) -> list[ColorPhrase]:
+        """Colour phrases of one caption."""
+        if not may_contain_colour(text):
+            return []
+        return list(_analyse_doc(self.nlp(_clean(text)), self.lexicon, False).phrases)
+
+    # -- batched --------------------------------------------------------------------------------
+    def analyse_many(
+        self, texts: Sequence[str], progress: Any = None, n_process: int | None = None
+    ) -> list[Analysis]:
+        """Like :meth:`analyse` over many captions (every caption is parsed; mentions need it).
+        Large jobs are split over forked workers as in :meth:`extract_many`."""
+        for t in texts:
+            _clean(t)
+        out: list[Analysis] = []
+        for a in self._run_parallel(list(texts), n_process, _analyse_chunk):
+            out.append(a)
+            if progress is not None:
+                progress.update(1)
+        return out
+
+    def extract_many(
+        self,
+        texts: Sequence[str],
+        progress: Any = None,
+        fast: bool = True,
+        n_process: int | None = None,
+    ) -> list[list[ColorPhrase]]:
+        """Colour phrases of many captions.
+
+        With ``fast=True`` (the default) only captions that contain a lexicon word are parsed
+        (the others cannot yield a phrase), duplicate captions are parsed once, and large jobs
+        are split over ``n_process`` forked workers (default: the CPU count, for 2,000 or more
+        captions to parse) that return phrases rather than spaCy ``Doc`` objects. The output is
+        identical to ``fast=False``, which parses every caption in this process (the benchmark
+        asserts it over COCO val2017, a test on a sample).
+        """
+        out: list[list[ColorPhrase]] = [[] for _ in texts]
+        if not fast:
+            docs = self.nlp.pipe((_clean(t) for t in texts), batch_size=self.batch_size)
+            for i, doc in enumerate(docs):
+                out[i] = _Extractor(doc, self.lexicon).run()
+                if progress is not None:
+                    progress.update(1)
+            return out
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            if may_contain_colour(_clean(t)):
+                todo.setdefault(t, []).append(i)
+            elif progress is not None:
+                progress.update(1)
+        uniq = list(todo)
+        for t, phrases in zip(uniq, self._parse_unique(uniq, n_process)):
+            for i in todo[t]:
+                out[i] = phrases
+            if progress is not None:
+                progress.update(len(todo[t]))
+        return out
+
+    def _parse_unique(self, texts: list[str], n_process: int | None) -> Iterator[list[ColorPhrase]]:
+        return self._run_parallel(texts, n_process, _extract_chunk)
+
+    def _run_parallel(self, texts: list[str], n_process: int | None, fn: Any) -> Iterator[Any]:
+        """``fn`` over chunks of ``texts``, in order, in this process or in forked workers."""
+        return run_chunks(texts, n_process, fn, self)
+
+
+def _analyse_chunk(texts: list[str]) -> list[Analysis]:
+    ex: PhraseExtractor = state()
+    assert ex is not None
+    return [
+        _analyse_doc(doc, ex.lexicon, True) for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
+    ]
+
+
+def _extract_chunk(texts: list[str]) -> list[list[ColorPhrase]]:
+    ex: PhraseExtractor = state()
+    assert ex is not None
+    return [
+        _Extractor(doc, ex.lexicon).run() for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
+    ]
+
+
+def _clean(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"caption must be a string, got {type(text).__name__}")
+    return text
+
+
+_default: dict[str | None, PhraseExtractor] = {}
+
+
+def get_extractor(pipeline: str | None = None) -> PhraseExtractor:
+    """A cached :class:`PhraseExtractor` for ``pipeline`` (default resolution when None)."""
+    ex = _default.get(pipeline)
+    if ex is None:
+        ex = _default[pipeline] = PhraseExtractor(pipeline)
+    return ex
+
+
+def extract(text: str, pipeline: str | None = None) -> list[ColorPhrase]:
+    """Colour phrases of one caption."""
+    return get_extractor(pipeline).extract(text)
+
+
+def extract_many(
+    texts: Sequence[str], pipeline: str | None = None, **kw: Any
+) -> list[list[ColorPhrase]]:
+    """Colour phrases of many captions (fast path; see :meth:`PhraseExtractor.extract_many`)."""
+    return get_extractor(pipeline).extract_many(texts, **kw)
+
+
+def analyse(text: str, pipeline: str | None = None) -> Analysis:
+    """Phrases and object mentions of one caption."""
+    return get_extractor(pipeline).analyse(text)

@@ -1,0 +1,34 @@
+"""Word lists of the colour-phrase rules, read from ``resources/extraction_words.tsv`` (one
+``list<TAB>word`` row per word, so the lists are data that can be reviewed and diffed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+
+WORDS_FILE = "extraction_words.tsv"
+
+
+def _load() -> dict[str, frozenset[str]]:
+    lists: dict[str, set[str]] = defaultdict(set)
+    text = resources.files("lcad_bench").joinpath("resources", WORDS_FILE).read_text("utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, word = line.split("\t")
+        lists[name].add(word)
+    return {k: frozenset(v) for k, v in lists.items()}
+
+
+_LISTS = _load()
+COLORED_WORDS = _LISTS["colored_words"]
+CHAIN_JOINERS = _LISTS["chain_joiners"]
+PRED_VERBS = _LISTS["pred_verbs"]
+PRED_DEPS = _LISTS["pred_deps"]
+WEAR_VERBS = _LISTS["wear_verbs"]
+DRESS_VERBS = _LISTS["dress_verbs"]
+REL_PRONOUNS = _LISTS["rel_pronouns"]
+PERSON_NOUNS = _LISTS["person_nouns"]
+GARMENT_NOUNS = _LISTS["garment_nouns"]
+PHOTO_WORDS = _LISTS["photo_words"]
+MENTION_STOP = _LISTS["mention_stop"]
