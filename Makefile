@@ -30,6 +30,7 @@ bench: $(STAMP)
 	LCAD_BENCH_SHARED_DATA="$(SHARED)" $(PY) -m benchmarks.run
 
 lint: $(STAMP)
+	$(PY) tests/architecture/lint_imports.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check lcad_bench builders baselines leaderboard tests benchmarks
 

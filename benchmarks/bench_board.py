@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lcad_bench.protocol import LEVELS
+
 N_RUNS = 1000
 N_METRICS = 20
-LEVELS = ("complete", "partial", "sparse", "none")
 SUMMARIZE_TARGET_S = 5.0
 RENDER_TARGET_S = 2.0
 

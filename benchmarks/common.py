@@ -6,9 +6,10 @@ import json
 import os
 import platform
 import resource
-import time
 from pathlib import Path
 from typing import Any
+
+from lcad_bench.fileio import utc_now
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -30,7 +31,7 @@ def environment() -> dict[str, Any]:
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "lcad_bench": lcad_bench.__version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "date": utc_now(),
     }
 
 

@@ -1,4 +1,4 @@
-"""Extended COCO-Stuff and multi-instance splits from COCO captions + instances (protocol 2.1, 2.2).
+"""Extended COCO-Stuff and multi-instance splits from COCO captions + instances (docs/protocol.md#extended-coco-stuff, #multi-instance).
 
 Steps (``build_coco``):
 
@@ -190,7 +190,7 @@ def token_counter(tokenizer_dir: str | None) -> Any:
 
 
 def phrase_text(p: ColorPhrase) -> str:
-    """ "the <modifiers> <colours joined by ' and '> <object>" (protocol 2.2)."""
+    """ "the <modifiers> <colours joined by ' and '> <object>" (docs/protocol.md#multi-instance)."""
     mods = [m for m in p.modifiers if m != "ish"]
     cols = " and ".join(c.canonical for c in p.colours)
     obj = p.object.text.lower() if p.object else ""

@@ -119,7 +119,7 @@ def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def prompt_phrase(phrase: Any) -> str:
-    """``the <modifiers> <colours joined by " and "> <object>`` (protocol section 2.2)."""
+    """``the <modifiers> <colours joined by " and "> <object>`` (docs/protocol.md#multi-instance)."""
     words = [
         "the",
         *phrase.modifiers,

@@ -1,4 +1,4 @@
-"""``lcad-bench build imagenet``: the ImageNet sparse split (benchmark protocol section 2.3).
+"""``lcad-bench build imagenet``: the ImageNet sparse split (docs/protocol.md#imagenet-sparse).
 
 Labels come from one of three layouts:
 
@@ -317,7 +317,7 @@ def build_imagenet(
     tmpl = f' with the template "{class_template}"' if class_template else ""
     return write_split(
         out, records, manifest, overwrite=overwrite,
-        description=f"ImageNet sparse split (lcad-bench protocol section 2.3): each image with its class name{tmpl} "
+        description=f"ImageNet sparse split (lcad-bench docs/protocol.md#imagenet-sparse): each image with its class name{tmpl} "
         "(natural level sparse) and with the empty description (none). Evaluation geometry: short side 256 "
         + ("and centre crop; val5k: achromatic ground truths kept with the flag `achromatic`." if val5k
            else "and centre crop; achromatic ground truths are excluded (see manifest.json `exclusions`)."),

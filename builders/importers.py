@@ -1,4 +1,4 @@
-"""``lcad-bench build import``: importers for published caption manifests (protocol section 2.4).
+"""``lcad-bench build import``: importers for published caption manifests (docs/protocol.md#importers).
 
 Formats:
 
@@ -199,7 +199,7 @@ def _entries(key: str, m: re.Match[str], caps: list[tuple[int, str]], fmt: Forma
 
 
 # --------------------------------------------------------------------------------------------
-# optional COCO instances: link phrases to instance masks (protocol section 2.1, step 3)
+# optional COCO instances: link phrases to instance masks (docs/protocol.md#extended-coco-stuff)
 
 
 class CocoInstances:
@@ -418,7 +418,7 @@ def build_import(
         out, records, manifest, overwrite=overwrite,
         description=f"Imported from `{mpath.name}` (--format {fmt.name}; sha256 {sha[:16]}..., "
         + (f"matches the published {published})." if published else "an edited copy: matches no published file).")
-        + " Captions are kept verbatim; levels follow lcad-bench protocol section 5."
+        + " Captions are kept verbatim; levels follow docs/protocol.md#description-levels of lcad-bench."
         + (" `blip_gt`: BLIP captions of the colour ground truth (`leaks_gt`), reported in its own table." if fmt.name == "coco-lc-imagenet" else ""),
         sources=fmt.sources, license=fmt.license,
     )  # fmt: skip

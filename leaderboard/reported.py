@@ -31,9 +31,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lcad_bench.protocol import LEVELS
+
 FORMAT = "lcad-bench-reported"
 FORMAT_VERSION = 1
-LEVELS = ("complete", "partial", "sparse", "none")
 
 
 class Citation(BaseModel):
@@ -73,7 +74,7 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str = Field(min_length=1, max_length=120)
     model_version: str | None = None
-    level: Literal["complete", "partial", "sparse", "none"]
+    level: Literal[LEVELS]  # type: ignore[valid-type]
     scheme: Literal["natural", "controlled"] = "natural"
     luminance_replaced: bool | None = None
     n_pairs: int | None = None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lcad_bench.protocol import LEVELS
+
 EXAMPLES = """examples:
   lcad-bench demo
   lcad-bench demo --out demo-out --spacy-model en_core_web_sm
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         f"\n== 2. Demo split built: {split_dir} ({c['pairs']} pairs, {c['images']} images, content hash {m.content_hash[:16]})"
     )
     nat = c["natural_levels"]
-    print(render_table(["natural level", "pairs"], [[lv, nat[lv]] for lv in ("complete", "partial", "sparse", "none")]
+    print(render_table(["natural level", "pairs"], [[lv, nat[lv]] for lv in LEVELS]
                        + [["controlled partial defined", c["controlled_partial_defined"]]]))  # fmt: skip
 
     from lcad_bench.cli.evaluate import format_results

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 
 from lcad_bench.errors import UsageError
+from lcad_bench.protocol import LEVELS
 
 EXAMPLES = """examples:
   lcad-bench describe "a black and white dog next to a red fire hydrant"
@@ -121,7 +122,5 @@ def format_described(described) -> str:
 def _summary(described) -> str:
     counts = Counter(d.natural.level for d in described)
     n_ph = sum(len(d.analysis.phrases) for d in described)
-    levels = ", ".join(
-        f"{lv} {counts.get(lv, 0)}" for lv in ("complete", "partial", "sparse", "none")
-    )
+    levels = ", ".join(f"{lv} {counts.get(lv, 0)}" for lv in LEVELS)
     return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}"

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lb.set_defaults(func=run_leaderboard)
 
     st = sub.add_parser("study", help="user-study responses: export, analyze, import Likert ratings",
-                        description="User studies (benchmark-protocol.md section 8). Responses live in "
+                        description="User studies (docs/protocol.md#user-studies). Responses live in "
                                     "sqlite:///<board>/study.db unless --db (or $LCAD_BENCH_STUDY_DB) names a SQLAlchemy URL.",
                         epilog=STUDY_EXAMPLES, formatter_class=_fmt())  # fmt: skip
     ssub = st.add_subparsers(dest="study_command", metavar="SUBCOMMAND")

@@ -1,4 +1,4 @@
-"""Attention processors for instance-aware sampling and the official logit-reuse quirk (§1.8, §2, §6.5).
+"""Attention processors for instance-aware sampling and the official logit-reuse quirk (docs/lcad.md#instance-aware-sampling).
 
 One :class:`AttentionController` drives an :class:`LCADAttnProcessor` on each of the UNet's
 attention modules (32 at full size). Modes:

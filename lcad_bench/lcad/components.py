@@ -1,4 +1,4 @@
-"""Configurations and factories of the L-CAD components (lcad-model.md §6.1).
+"""Configurations and factories of the L-CAD components (docs/lcad.md#conversion).
 
 Only configuration differs from stock diffusers/transformers classes: the UNet has
 ``in_channels = 4 + gray_channels`` (516), the scheduler is ldm's DDIM, and the luminance encoder

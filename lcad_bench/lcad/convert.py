@@ -1,4 +1,4 @@
-"""Official L-CAD checkpoint → lcad-bench pipeline folder (lcad-model.md §4).
+"""Official L-CAD checkpoint → lcad-bench pipeline folder (docs/lcad.md#conversion).
 
 The key mapping is written here as tables (no diffusers-internal converter is used); every official
 key is either consumed or on the documented ignore list (:data:`IGNORED_EXACT` and

@@ -1,4 +1,4 @@
-"""Luminance-guided decoding over a stock ``AutoencoderKL`` (official ``EhDecoder``, §1.6, §6.3).
+"""Luminance-guided decoding over a stock ``AutoencoderKL`` (official ``EhDecoder``; docs/lcad.md#conversion).
 
 The official decoder adds the luminance-encoder taps in place and pops them from the caller's
 list. Here the features are indexed, never mutated:

@@ -1,4 +1,4 @@
-"""The L-CAD luminance encoder (official ``Gray_Encoder``, lcad-model.md §1.2 and §6.2).
+"""The L-CAD luminance encoder (official ``Gray_Encoder``; docs/lcad.md#conversion).
 
 Architecturally the SD VAE encoder without ``norm_out``/``conv_out``, plus ten 1x1 "zero"
 convolutions that tap every encoder resnet output (before the level's downsample) and both

@@ -1,4 +1,4 @@
-"""``LCADPipeline``: the reference L-CAD sampler (lcad-model.md §1, §2, §6.4).
+"""``LCADPipeline``: the reference L-CAD sampler (docs/lcad.md#presets, docs/lcad.md#instance-aware-sampling).
 
 Components are stock diffusers/transformers classes plus :class:`LuminanceEncoder`; the folder
 layout of :meth:`LCADPipeline.save_pretrained` is diffusers' (one sub-folder per component,

@@ -1,4 +1,4 @@
-"""Pre- and post-processing of the reference L-CAD model (lcad-model.md §1.1, §1.7).
+"""Pre- and post-processing of the reference L-CAD model (docs/lcad.md#deliberate-differences-from-the-official-code-and-why).
 
 The luminance hint is computed exactly as the official data loader does it: square resize with
 PIL bilinear (torchvision ``Resize`` on a PIL image), ``ToTensor`` (float32 in [0, 1]), sRGB → CIE

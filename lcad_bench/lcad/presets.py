@@ -1,4 +1,4 @@
-"""Named sampling presets of the reference L-CAD model (lcad-model.md §1.5, §5, §6.4)."""
+"""Named sampling presets of the reference L-CAD model (docs/lcad.md#presets)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training of the reference L-CAD model with accelerate (lcad-model.md §3).
+"""Training of the reference L-CAD model with accelerate (docs/lcad.md#training).
 
 * **Stage 2** (the diffusion fine-tuning of ``colorization_main.py -t``): trainable ``conv_in``,
   all ``up_blocks`` (official ``output_blocks``) and ``conv_norm_out``/``conv_out`` (``out``);

@@ -56,7 +56,7 @@ METRICS: dict[str, MetricSpec] = {
 # aliases accepted on the command line
 ALIASES = {"colorfulness": "colourfulness", "cf": "colourfulness", "lpips_alex": "lpips"}
 
-# the protocol's default set (section 6): both LPIPS trunks, FID, CF and CWHR
+# the protocol's default set (docs/protocol.md#metrics): both LPIPS trunks, FID, CF and CWHR
 DEFAULT_METRICS: tuple[str, ...] = (
     "psnr",
     "ssim",

@@ -294,7 +294,7 @@ def _rate(rows: Sequence[dict[str, Any]], kind: str) -> float | None:
 def phrases_from_records(
     phrases: Sequence[dict[str, Any]], masks: np.ndarray | None, kept: Sequence[float] = ()
 ) -> list[LinkedPhrase]:
-    """Linked phrases from the runner's prepared inputs: phrase dicts (protocol section 4 records
+    """Linked phrases from the runner's prepared inputs: phrase dicts (docs/protocol.md#colour-phrase-extraction records
     with a ``link``) aligned with a K x H x W mask stack and their kept fractions."""
     if masks is None or not len(phrases):
         return []

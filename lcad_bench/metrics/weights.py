@@ -78,7 +78,7 @@ MANIFEST: dict[str, WeightFile] = {
             licence="Apache-2.0 (pytorch-fid's port of TensorFlow's inception-2015-12-05)",
             metrics=("fid",),
             size_bytes=95_628_359,
-            note="pytorch-fid's FID Inception (pool3, 2048-d); protocol section 6.4",
+            note="pytorch-fid's FID Inception (pool3, 2048-d); docs/protocol.md#fid",
         ),
         WeightFile(
             name="alexnet-owt-7be5be79.pth",

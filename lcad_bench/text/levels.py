@@ -1,4 +1,4 @@
-"""Description levels (benchmark-protocol.md section 5).
+"""Description levels (docs/protocol.md#description-levels).
 
 *Natural* level of a caption, from its hue phrases P and object mentions M:
 

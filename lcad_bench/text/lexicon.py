@@ -4,7 +4,7 @@ Every colour-related word the project knows lives in that TSV with its kind:
 
 * ``basic``     -- the 11 Berlin-Kay terms (and spelling / ``-ish`` variants), hue-mappable;
 * ``extended``  -- names seen in captions (silver, gold, navy, ...), each mapped to a basic
-  ``category`` and to the CWHR classes of benchmark-protocol.md section 6.6;
+  ``category`` and to the CWHR classes of docs/protocol.md#colour-word-hit-rate;
 * ``modifier``  -- words that qualify a colour (light, dark, pale, ...);
 * ``hue_compound`` -- nouns that qualify a colour only directly before it (sky blue, navy blue);
 * ``nonhue``    -- colour-bearing words that name no hue (colorful, striped, plaid, ...);

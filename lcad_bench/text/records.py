@@ -75,7 +75,7 @@ class ColorPhrase:
         return tuple(m for c in self.colours for m in c.modifiers)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (protocol section 4 record)."""
+        """JSON-friendly form (docs/protocol.md#colour-phrase-extraction)."""
         return {
             "phrase_id": self.phrase_id,
             "rule": self.rule,

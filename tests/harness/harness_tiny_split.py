@@ -23,7 +23,12 @@ def _rle(mask):
     return {"size": [int(x) for x in r["size"]], "counts": r["counts"].decode("ascii")}
 
 
-def make_tiny_split(out: Path, n_images: int = 4, size: tuple[int, int] = (48, 64)) -> Path:
+CAPTIONS = ("a red car on a green field", "a car parked on the grass")
+
+
+def make_tiny_split(
+    out: Path, n_images: int = 4, size: tuple[int, int] = (48, 64), captions=CAPTIONS
+) -> Path:
     """A split of n_images synthetic images (a red box on a green field), two captions each."""
     import hashlib
 
@@ -44,7 +49,7 @@ def make_tiny_split(out: Path, n_images: int = 4, size: tuple[int, int] = (48, 6
         arr[m] = (210, 30, 30)
         arr = np.clip(arr.astype(int) + rng.integers(-10, 10, arr.shape), 0, 255).astype(np.uint8)
         data = _png(arr)
-        for k, cap in enumerate(["a red car on a green field", "a car parked on the grass"]):
+        for k, cap in enumerate(captions):
             a = ex.analyse(cap)
             pid = f"img{i:03d}#{k}"
             d = controlled_levels(a, pair_id=pid)

@@ -46,7 +46,10 @@ def _png(arr):
     return buf.getvalue()
 
 
-def make_tiny_split(out, n_images=2, size=(48, 64)):
+CAPTIONS = ("a red car on a green field", "a car parked on the grass")
+
+
+def make_tiny_split(out, n_images=2, size=(48, 64), captions=CAPTIONS):
     """A split of synthetic images (a red box on a green field), two captions each."""
     from lcad_bench.fileio import utc_now
     from lcad_bench.protocol import protocol_settings
@@ -62,7 +65,7 @@ def make_tiny_split(out, n_images=2, size=(48, 64)):
         arr[...] = (40, 150, 50)
         arr[8 + i : 30 + i, 10:40] = (210, 30, 30)
         data = _png(arr)
-        for k, cap in enumerate(["a red car on a green field", "a car parked on the grass"]):
+        for k, cap in enumerate(captions):
             a = ex.analyse(cap)
             pid = f"img{i:03d}#{k}"
             recs.append(PairRecord(
@@ -120,3 +123,48 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     assert table.loc["gray", "psnr · sparse"] == pytest.approx(cell.mean)
     at.switch_page("pages/samples.py").run()
     assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
+
+
+def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, app_path):
+    """``--shard`` runs merged into one folder: the board's sample viewer shows the merged run's
+    outputs and ground truths (they are linked into the merged folder, inside it)."""
+    from lcad_bench.leaderboard.summarize import summarize
+    from streamlit.testing.v1 import AppTest
+
+    from lcad_bench.evaluation import rundir
+    from lcad_bench.evaluation.merge import merge_runs
+    from lcad_bench.evaluation.runner import evaluate
+    from lcad_bench.models import create_model
+
+    split = make_tiny_split(tmp_path / "split", n_images=3)
+    model = create_model("text-tint")
+    shards = [tmp_path / "shards" / f"s{i}" for i in range(2)]
+    for i, d in enumerate(shards):
+        evaluate(
+            model,
+            split,
+            d,
+            suite=PsnrSuite(),
+            levels=["complete", "sparse"],
+            shard=(i, 2),
+            quiet=True,
+        )
+    merged = merge_runs(shards, tmp_path / "runs" / "text-tint", suite=PsnrSuite())
+    evaluate(create_model("gray"), split, tmp_path / "runs" / "gray", suite=PsnrSuite(),
+             levels=["complete", "sparse"], quiet=True)  # fmt: skip
+    run = rundir.open_run(tmp_path / "runs" / "text-tint")
+    rows = run.samples()
+    assert len(rows) == merged.counts["samples"] == 3 * 2 * 2
+    for r in rows:  # every output and ground truth is inside the merged folder
+        assert ".." not in r["output_path"] and run.file(r["output_path"]).is_file()
+        assert run.gt_file(r["image_key"]).is_file()
+    s = summarize([tmp_path / "runs"], tmp_path / "board")
+    assert s.warnings == [] and {r["model"] for r in s.runs} == {"gray", "text-tint"}
+    assert all(r["rankable"] for r in s.runs)
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    at = AppTest.from_file(app_path, default_timeout=30).run()
+    at.switch_page("pages/samples.py").run()
+    assert not at.exception and not at.warning
+    images = at.get("image")
+    assert len(images) == 4  # gray input, ground truth, the gray run's and the merged run's output
+    assert not any("not found" in i.value for i in at.info)

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +224,54 @@ def test_replace_keeps_frozen_weightfile():
     wf = MANIFEST["vgg16-397923af.pth"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         wf.sha256 = "x"  # type: ignore[misc]
+
+
+def _tiny_split(tmp_path):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "harness" / "harness_tiny_split.py"
+    spec = importlib.util.spec_from_file_location("lcad_weights_tiny_split", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_tiny_split(tmp_path / "split", n_images=1)
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_corrupt_weight_file_stops_evaluate_with_exit_4(
+    tmp_path, capsys, _empty_torch_home, explicit
+):
+    """One run rule: a weight file that is present but fails its checksum stops the run with exit
+    code 4 (docs/weights.md), whether the metric is in the default set or named explicitly."""
+    from lcad_bench.cli import main
+
+    split = _tiny_split(tmp_path)
+    bad = target_path(MANIFEST["vgg16-397923af.pth"])
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(b"not the VGG weights")
+    argv = [
+        "evaluate",
+        "--model",
+        "gray",
+        "--split",
+        str(split),
+        "--out",
+        str(tmp_path / "run"),
+        "--quiet",
+    ]
+    code = main(argv + (["--metrics", "psnr", "lpips_vgg"] if explicit else []))
+    err = capsys.readouterr().err
+    assert code == 4 and "vgg16-397923af.pth" in err and "sha256" in err
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_missing_weight_file_exit_3_only_when_requested(tmp_path, capsys, _empty_torch_home):
+    from lcad_bench.cli import main
+    from lcad_bench.evaluation.rundir import load_results
+
+    split = _tiny_split(tmp_path)
+    base = ["evaluate", "--model", "gray", "--split", str(split), "--quiet", "--levels", "complete"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--metrics", "psnr", "fid"]) == 3
+    assert "pt_inception" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "b")]) == 0
+    res = load_results(tmp_path / "b")
+    assert set(res.skipped_metrics) == {"lpips", "lpips_vgg", "fid"} and "psnr" in res.metrics

@@ -1,0 +1,67 @@
+"""One owner per fact: level names, split columns, metric display facts, the timestamp format and
+the protocol's citations each have exactly one definition."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE_DIRS = ("lcad_bench", "builders", "baselines", "leaderboard", "benchmarks")
+
+
+def _code_files():
+    for d in CODE_DIRS:
+        yield from (p for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _grep(pattern: str) -> list[str]:
+    rx = re.compile(pattern)
+    return sorted(str(p.relative_to(ROOT)) for p in _code_files() if rx.search(p.read_text(encoding="utf-8")))
+
+
+def test_level_names_are_defined_once():
+    assert _grep(r"""["']complete["'],\s*["']partial["'],\s*["']sparse["'],\s*["']none["']""") == [
+        "lcad_bench/protocol.py"
+    ]
+
+
+def test_split_columns_are_declared_once():
+    from lcad_bench.splits.schema import COLUMNS, arrow_schema, card_fields_table, datasets_features
+
+    names = [c.name for c in COLUMNS]
+    assert arrow_schema().names == names and list(datasets_features()) == names
+    assert all(f"`{n}`" in card_fields_table() for n in names)
+    # no other module spells out a description column
+    assert _grep(r"desc_(complete|partial|sparse|none)") == []
+
+
+def test_metric_display_facts_have_one_source():
+    """The leaderboard and ``show`` read the metric catalogue; nothing else declares display names."""
+    from lcad_bench.leaderboard.columns import merge_metadata, metric_info
+    from lcad_bench.metrics import catalogue
+
+    cat = catalogue()
+    for name, info in cat.items():
+        assert metric_info(name) is info
+    # a run claiming other display facts for a known column does not override the catalogue
+    assert merge_metadata(["psnr"], [{"psnr": {"columns": [{"name": "psnr", "display_name": "X", "higher_is_better": False}]}}])["psnr"] is cat["psnr"]
+    assert _grep(r"display_name\s*=") == []  # ColumnInfo is built positionally in the metric modules only
+    assert set(_grep(r"\bColumnInfo\(\s*\"")) <= {f"lcad_bench/metrics/{m}.py" for m in ("psnr", "ssim", "lpips", "colourfulness", "cwhr", "fid")}
+
+
+def test_timestamp_format_is_written_once():
+    assert _grep(r"strftime\(") == ["lcad_bench/fileio.py"]
+
+
+def test_code_cites_only_the_protocol_in_the_repository():
+    assert _grep(r"shared/design|benchmark-protocol\.md|lcad-model\.md|engineering-patterns\.md") == []
+    headings = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#{1,4} (.+)$", headings, re.M)
+    }
+    cited = set()
+    for p in _code_files():
+        cited |= set(re.findall(r"docs/protocol\.md#([\w-]+)", p.read_text(encoding="utf-8")))
+    assert cited and cited <= anchors, sorted(cited - anchors)
