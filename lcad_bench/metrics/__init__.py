@@ -135,3 +135,30 @@ def catalogue() -> dict[str, ColumnInfo]:
 def column_info(name: str) -> ColumnInfo | None:
     """The display facts of a result column, or None for a column no registered metric writes."""
     return catalogue().get(name)
+
+
+def markdown_table() -> str:
+    """The result-column table of docs/metrics.md, generated from the catalogue (a test keeps
+    the page equal to it)."""
+    lines = [
+        "| column | metric | shown as | direction | decimals | stored as | headline | meaning |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in METRICS:
+        info = metric_info(name)
+        for c in info.columns:
+            direction = {
+                True: "higher is better",
+                False: "lower is better",
+                None: "information only",
+            }[c.higher_is_better]
+            if info.kind == "distribution":
+                stored = "one value per level"
+            elif c.derived_from:
+                stored = f"cell from {', '.join(c.derived_from)}"
+            else:
+                stored = c.dtype + (" per sample, mean cells" if c.aggregate else " per sample")
+            cells = (f"`{c.name}`", name, c.display_name, direction, str(c.decimals), stored,
+                     "yes" if c.headline else "", c.description)  # fmt: skip
+            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(dict.fromkeys(lines))
