@@ -41,6 +41,7 @@ def test_split_columns_are_declared_once():
 def test_metric_display_facts_have_one_source():
     """The leaderboard and ``show`` read the metric catalogue; nothing else declares display names."""
     from lcad_bench.leaderboard.columns import merge_metadata, metric_info
+
     from lcad_bench.metrics import catalogue
 
     cat = catalogue()
