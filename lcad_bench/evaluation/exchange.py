@@ -44,9 +44,12 @@ README_FILE = "README.md"
 GRAY_DIR = "gray"
 MASKS_DIR = "masks"
 OUTPUTS_DIR = "outputs"
-# the keys of a phrase record that index into the caption (dropped when the description is not
-# the caption verbatim, where they would point at the wrong characters)
-SPAN_KEYS = frozenset({"span", "modifier_spans"})
+# keys of a phrase record that index into the caption (``*span``, ``*spans``, ``removal``): dropped
+# when the description is not the caption verbatim, where they would point at the wrong characters
+
+
+def _is_span_key(key: str) -> bool:
+    return key.endswith(("span", "spans")) or key == "removal"
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def _phrase_entry(
 
 def _strip_spans(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _strip_spans(v) for k, v in obj.items() if k not in SPAN_KEYS}
+        return {k: _strip_spans(v) for k, v in obj.items() if not _is_span_key(k)}
     if isinstance(obj, list):
         return [_strip_spans(v) for v in obj]
     return obj
