@@ -8,11 +8,11 @@ import random
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from lcad_bench.builders import jsonstream
 from lcad_bench.builders.coco import build_coco
 from lcad_bench.builders.coco_images import read_instances
+from PIL import Image
+
 from lcad_bench.cli import main
 from lcad_bench.errors import ExitCode, InputFormatError
 from lcad_bench.splits import load_split
