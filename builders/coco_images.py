@@ -166,6 +166,12 @@ def run_image_stage(
         for t in tasks:
             yield process_image(t)
         return
+    # import what the workers use once, before forking, so no worker pays for it
+    import pycocotools.mask  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    import lcad_bench.imaging  # noqa: F401
+
     with mp.get_context("fork").Pool(n) as pool:
         pending: deque[Any] = deque()
         while True:
