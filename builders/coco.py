@@ -44,8 +44,10 @@ from typing import Any
 
 from lcad_bench.builders.coco_images import (
     ImageTask,
+    RawAnnotation,
     ann_to_rle,
     encode_masks,
+    raw_annotation,
     read_instances,
     run_image_stage,
 )
@@ -246,30 +248,30 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
         for k, a in enumerate(data_anns):
             if isinstance(data_anns, list):
                 data_anns[k] = None  # each decoded annotation is dropped once it is an AnnInfo
-            keys = ("id", "image_id", "category_id", "segmentation")
-            if not problems.require(
-                a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
-            ):
-                continue
-            aid = int(a["id"])
+            if not isinstance(a, RawAnnotation):  # read_instances left it as decoded
+                keys = ("id", "image_id", "category_id", "segmentation")
+                if not problems.require(
+                    a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
+                ):
+                    continue
+                a = raw_annotation(a)
+            aid = a.id
             if (aid, is_stuff) in seen_ann:
                 problems.skip(f"{src.name}: annotation id {aid}", "duplicate id")
                 continue
             seen_ann.add((aid, is_stuff))
-            name = cats.get(int(a["category_id"]))
+            name = cats.get(a.category_id)
             if name is None:
                 problems.skip(
                     f"{src.name}: annotation id {aid}",
                     "unknown category",
-                    f"category_id {a['category_id']}",
+                    f"category_id {a.category_id}",
                 )
                 continue
             if is_stuff and name == "other":
                 continue
-            anns[int(a["image_id"])].append(AnnInfo(
-                aid, int(a["category_id"]), name, tuple(float(x) for x in a.get("bbox", (0, 0, 0, 0))),  # type: ignore[arg-type]
-                float(a.get("area", 0.0)), bool(a.get("iscrowd", 0)), a["segmentation"], is_stuff,
-            ))  # fmt: skip
+            anns[a.image_id].append(AnnInfo(aid, a.category_id, name, a.bbox, a.area, a.iscrowd,
+                                            a.segmentation, is_stuff))  # fmt: skip
     caps: dict[int, list[tuple[int, str]]] = defaultdict(list)
     seen_cap: set[int] = set()
     for k, a in enumerate(cap_data["annotations"]):

@@ -73,17 +73,52 @@ def encode_masks(
     return rles, bad
 
 
+@dataclass(slots=True)
+class RawAnnotation:
+    """An instance annotation as read (category not yet resolved): a few slots instead of a
+    dict, a bbox tuple, polygons as float64 arrays."""
+
+    id: int
+    image_id: int
+    category_id: int
+    bbox: tuple[float, ...]
+    area: float
+    iscrowd: bool
+    segmentation: Any
+
+
+ANNOTATION_KEYS = ("id", "image_id", "category_id", "segmentation")
+
+
+def raw_annotation(ann: dict[str, Any]) -> RawAnnotation:
+    """The builder's conversions of an annotation's fields (int ids, float bbox and area, bool
+    crowd flag); polygons become float64 arrays (exact: JSON numbers are doubles either way, and
+    pycocotools converts each polygon with ``np.array(p, dtype=np.double)`` itself)."""
+    seg = ann["segmentation"]
+    if isinstance(seg, list) and seg and all(type(p) is list for p in seg):
+        # a polygon numpy cannot convert is left as decoded for the mask encoder to report
+        with contextlib.suppress(ValueError, TypeError):
+            seg = [np.asarray(p, dtype=np.float64) for p in seg]
+    return RawAnnotation(
+        int(ann["id"]), int(ann["image_id"]), int(ann["category_id"]),
+        tuple(float(x) for x in ann.get("bbox", (0, 0, 0, 0))), float(ann.get("area", 0.0)),
+        bool(ann.get("iscrowd", 0)), seg,
+    )  # fmt: skip
+
+
 def compact_annotation(key: str, ann: Any) -> Any:
-    """:func:`read_instances` hook: polygons become float64 arrays (exact: JSON numbers are
-    doubles either way); anything else is kept as decoded."""
-    if key == "annotations" and isinstance(ann, dict):
-        seg = ann.get("segmentation")
-        if isinstance(seg, list) and seg and all(type(p) is list for p in seg):
-            # pycocotools converts each polygon with np.array(p, dtype=np.double) itself; a
-            # polygon numpy cannot convert is left as decoded for the mask encoder to report
-            with contextlib.suppress(ValueError, TypeError):
-                ann["segmentation"] = [np.asarray(p, dtype=np.float64) for p in seg]
-    return ann
+    """:func:`read_instances` hook: a well-formed annotation becomes a :class:`RawAnnotation`
+    as soon as it is decoded; anything else stays as decoded, for the builder to report."""
+    if (
+        key != "annotations"
+        or not isinstance(ann, dict)
+        or not all(k in ann for k in ANNOTATION_KEYS)
+    ):
+        return ann
+    try:
+        return raw_annotation(ann)
+    except (TypeError, ValueError):
+        return ann
 
 
 def read_instances(path: str | Path, what: str) -> dict[str, Any]:

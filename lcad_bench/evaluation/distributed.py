@@ -59,15 +59,16 @@ def parent_argv() -> list[str]:
     return [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
 
 
-def requested_cpu_processes(
+def requested_processes(
     environ: dict[str, str] | None = None, argv: list[str] | None = None
 ) -> int:
-    """How many processes an ``accelerate launch --cpu --num_processes N`` parent asked for when
-    it started only this one (accelerate runs CPU jobs through its single-process launcher unless
-    mpirun is configured); 1 otherwise or when the parent's command line is unknown.
+    """How many processes an ``accelerate launch --num_processes N`` parent asked for when it
+    started only this one (accelerate's one-process launcher runs ``--cpu`` jobs unless mpirun is
+    configured, and jobs without ``--multi_gpu`` on a machine with fewer than 2 GPUs); 1 otherwise
+    or when the parent's command line is unknown.
     ``argv``: the parent's command line (default: read from /proc)."""
     env = os.environ if environ is None else environ
-    if env.get("ACCELERATE_USE_CPU", "").lower() not in ("true", "1", "yes"):
+    if "ACCELERATE_USE_CPU" not in env:  # set (True or False) by accelerate's one-process launcher
         return 1
     if launched_world_size(env) > 1:
         return 1
@@ -159,14 +160,15 @@ def detect() -> World | None:
     launch commands that do start N processes, not a silently serial run."""
     n = launched_world_size()
     if n <= 1:
-        asked = requested_cpu_processes()
+        asked = requested_processes()
         if asked > 1:
             raise UsageError(
-                f"`accelerate launch --cpu --num_processes {asked}` started ONE process: accelerate runs CPU jobs "
-                "with several processes only through mpirun (--mpirun_hostfile). Start "
-                f"{asked} CPU processes with `torchrun --nproc_per_node {asked} -m lcad_bench evaluate ...` or, on a "
-                f"machine without GPUs, `accelerate launch --multi_gpu --num_processes {asked} -m lcad_bench evaluate ...` "
-                "(gloo backend); or drop --num_processes for one process"
+                f"`accelerate launch --num_processes {asked}` started ONE process: accelerate's one-process launcher "
+                "ran it (with --cpu, accelerate starts several processes only through mpirun; without --multi_gpu, "
+                "only on a machine with 2+ GPUs). Start "
+                f"{asked} processes with `torchrun --nproc_per_node {asked} -m lcad_bench evaluate ...` or "
+                f"`accelerate launch --multi_gpu --num_processes {asked} -m lcad_bench evaluate ...` (gloo on a "
+                "machine without GPUs); or drop --num_processes for one process"
             )
         return None
     from datetime import timedelta

@@ -13,7 +13,8 @@ predictions folder that ``lcad-bench evaluate --predictions`` scores. This modul
       masks/<pair>/mKK.png   linked instance masks of a pair (8-bit, 0/255), mask k <-> phrase k
 
     PREDICTIONS/         (any folder; EXPORT itself by default)
-      outputs/<level>/<pair>-seed<seed>.png   exactly the ``output`` path of each manifest line
+      outputs/<level>/<pair|seed>.png   exactly the ``output`` path of each manifest line
+                                        (:func:`output_relpath`)
 
 Names come from :func:`~.rundir.file_name` (readable part + hash of the full key), so they are
 collision-free and the same on every platform. The predictions are read by

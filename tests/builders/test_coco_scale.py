@@ -146,12 +146,18 @@ def test_stream_equals_json_loads(tmp_path, monkeypatch, chunk):
     # polygons become float64 arrays holding exactly the decoded doubles
     p = tmp_path / "inst.json"
     poly = [[0.1, 2.0000000000000004, 1e-7, 5, 3.3, 4.4]]
-    p.write_text(
-        json.dumps(
-            {"images": [], "annotations": [{"id": 1, "segmentation": poly}], "categories": []}
-        )
+    anns = [{"id": 1, "image_id": 2, "category_id": 3, "bbox": [1, 2, 3, 4], "segmentation": poly},
+            {"id": 2, "segmentation": poly}]  # fmt: skip
+    p.write_text(json.dumps({"images": [], "annotations": anns, "categories": []}))
+    got = read_instances(p, "t")["annotations"]
+    seg = got[0].segmentation
+    assert (got[0].id, got[0].image_id, got[0].category_id, got[0].bbox) == (
+        1,
+        2,
+        3,
+        (1.0, 2.0, 3.0, 4.0),
     )
-    seg = read_instances(p, "t")["annotations"][0]["segmentation"]
+    assert got[1] == anns[1]  # malformed (no image_id): left as decoded for the builder to report
     assert seg[0].dtype == np.float64 and seg[0].tolist() == json.loads(json.dumps(poly))[0]
 
 

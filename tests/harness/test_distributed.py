@@ -82,16 +82,23 @@ def test_launch_detection_without_torch():
         "lcad_bench",
         "evaluate",
     ]
-    assert distributed.requested_cpu_processes(cpu, argv) == 2
+    assert distributed.requested_processes(cpu, argv) == 2
     argv_eq = ["accelerate", "launch", "--cpu", "--num_processes=3", "-m", "lcad_bench"]
-    assert distributed.requested_cpu_processes(cpu, argv_eq) == 3
-    assert (
-        distributed.requested_cpu_processes(cpu, ["accelerate", "launch", "--cpu", "-m", "x"]) == 1
-    )
-    assert distributed.requested_cpu_processes({}, argv) == 1  # not an accelerate --cpu child
+    assert distributed.requested_processes(cpu, argv_eq) == 3
+    assert distributed.requested_processes(cpu, ["accelerate", "launch", "--cpu", "-m", "x"]) == 1
+    assert distributed.requested_processes({}, argv) == 1  # not a child of accelerate's launcher
+    gpu_less = [
+        "accelerate",
+        "launch",
+        "--num_processes",
+        "2",
+        "-m",
+        "x",
+    ]  # no --multi_gpu, < 2 GPUs
+    assert distributed.requested_processes({"ACCELERATE_USE_CPU": "False"}, gpu_less) == 2
     # the launched program's own --num_processes is not accelerate's
     argv_prog = ["accelerate", "launch", "--cpu", "-m", "prog", "--num_processes", "5"]
-    assert distributed.requested_cpu_processes(cpu, argv_prog) == 1
+    assert distributed.requested_processes(cpu, argv_prog) == 1
     argv_mod = [
         "python",
         "-m",
@@ -102,7 +109,7 @@ def test_launch_detection_without_torch():
         "-m",
         "x",
     ]
-    assert distributed.requested_cpu_processes(cpu, argv_mod) == 4
+    assert distributed.requested_processes(cpu, argv_mod) == 4
 
 
 def test_accelerate_cpu_with_several_processes_is_refused(tiny_split, tmp_path):
