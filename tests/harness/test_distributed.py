@@ -112,6 +112,20 @@ def test_launch_detection_without_torch():
     assert distributed.requested_processes(cpu, argv_mod) == 4
 
 
+def test_no_launch_imports_neither_torch_nor_accelerate():
+    code = (
+        "import sys\n"
+        "from lcad_bench.evaluation import distributed\n"
+        "import lcad_bench.cli.evaluate, lcad_bench.evaluation.exchange\n"
+        "assert distributed.detect() is None\n"
+        "print(sorted(m for m in ('torch', 'accelerate') if m in sys.modules))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120
+    )
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr[-2000:]
+
+
 def test_accelerate_cpu_with_several_processes_is_refused(tiny_split, tmp_path):
     """`accelerate launch --cpu --num_processes 2` starts ONE process (accelerate's CPU launcher);
     evaluate says so and names the commands that start two, rather than running serially."""
