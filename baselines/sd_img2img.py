@@ -19,6 +19,7 @@ import numpy as np
 
 from lcad_bench.errors import MissingInputError, UsageError
 from lcad_bench.models import ColorizationRequest, Colorizer
+from lcad_bench.models.base import placed_device
 
 ENV_VAR = "LCAD_BENCH_SD_MODEL"
 
@@ -37,7 +38,7 @@ class SDImg2ImgColorizer(Colorizer):
         strength: float = 0.6,
         guidance: float = 7.5,
         resolution: int = 512,
-        device: str = "cpu",
+        device: str | None = None,
         dtype: str = "fp32",
     ) -> None:
         path = model_dir or os.environ.get(ENV_VAR)
@@ -58,12 +59,19 @@ class SDImg2ImgColorizer(Colorizer):
             raise UsageError(f"sd-img2img: strength must be in (0, 1], got {strength}")
         self.model_dir = str(p)
         self.steps, self.strength, self.guidance = int(steps), float(strength), float(guidance)
-        self.resolution, self.device, self.dtype = int(resolution), device, dtype
+        self.resolution, self.dtype = int(resolution), dtype
+        self.requested_device = device  # None: cpu, or the launcher's device (use_device)
+        self.device = placed_device(device, None)
         self._pipe: Any = None
 
     def config(self) -> dict[str, Any]:
         return {"model_dir": Path(self.model_dir).name, "steps": self.steps, "strength": self.strength,
                 "guidance": self.guidance, "resolution": self.resolution, "dtype": self.dtype}  # fmt: skip
+
+    def use_device(self, device: str) -> None:
+        """Follow a data-parallel launch's device unless the user pinned one."""
+        if self._pipe is None:
+            self.device = placed_device(self.requested_device, device)
 
     def _pipeline(self) -> Any:
         if self._pipe is None:

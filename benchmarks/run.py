@@ -12,7 +12,7 @@ import sys
 
 from benchmarks.common import write_result
 
-BENCHMARKS = ["extract", "build", "eval", "board"]
+BENCHMARKS = ["extract", "build", "eval", "board", "scale"]
 
 
 def main(argv: list[str]) -> int:

@@ -42,11 +42,17 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from lcad_bench.builders.coco_images import (
+    ImageTask,
+    RawAnnotation,
+    ann_to_rle,
+    encode_masks,
+    raw_annotation,
+    read_instances,
+    run_image_stage,
+)
 from lcad_bench.builders.common import (
-    CheckedImage,
     Problems,
-    check_image,
     progress,
     read_json,
     require_keys,
@@ -105,30 +111,6 @@ def category_of_object(text: str, lemma: str, head: str | None = None) -> str | 
 # instances
 
 
-def ann_to_rle(seg: Any, h: int, w: int) -> dict[str, Any]:
-    """COCO segmentation (polygons, uncompressed or compressed RLE) -> compressed RLE dict."""
-    from pycocotools import mask as mask_utils
-
-    if isinstance(seg, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
-    elif isinstance(seg, dict) and isinstance(seg.get("counts"), list):
-        rle = mask_utils.frPyObjects(seg, h, w)
-    elif isinstance(seg, dict):
-        rle = {
-            "size": seg["size"],
-            "counts": seg["counts"].encode("ascii")
-            if isinstance(seg["counts"], str)
-            else seg["counts"],
-        }
-    else:
-        raise TypeError(f"unsupported segmentation of type {type(seg).__name__}")
-    counts = rle["counts"]
-    return {
-        "size": [int(x) for x in rle["size"]],
-        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
-    }
-
-
 def _rle_area(rles: list[dict[str, Any]]) -> float:
     from pycocotools import mask as mask_utils
 
@@ -147,7 +129,7 @@ class ImageInfo:
     height: int
 
 
-@dataclass
+@dataclass(slots=True)
 class AnnInfo:
     """An instance annotation, decoded lazily."""
 
@@ -214,7 +196,10 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
         str(captions),
         "Expected a COCO captions file (captions_*.json).",
     )
-    inst_data = read_json(instances, "COCO instances file, e.g. annotations/instances_val2017.json")
+    # read once, annotations one at a time, polygons as float64 arrays (low peak memory)
+    inst_data = read_instances(
+        instances, "COCO instances file, e.g. annotations/instances_val2017.json"
+    )
     require_keys(
         inst_data,
         ("images", "annotations", "categories"),
@@ -248,7 +233,7 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
     seen_ann: set[int] = set()
     sources = [(inst_data, False, instances)]
     if stuff is not None:
-        stuff_data = read_json(stuff, "COCO-Stuff file, e.g. stuff_val2017.json")
+        stuff_data = read_instances(stuff, "COCO-Stuff file, e.g. stuff_val2017.json")
         require_keys(
             stuff_data,
             ("annotations", "categories"),
@@ -259,31 +244,34 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
             cats.setdefault(int(c["id"]), str(c["name"]))
         sources.append((stuff_data, True, stuff))
     for data, is_stuff, src in sources:
-        for k, a in enumerate(data["annotations"]):
-            keys = ("id", "image_id", "category_id", "segmentation")
-            if not problems.require(
-                a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
-            ):
-                continue
-            aid = int(a["id"])
+        data_anns = data["annotations"]
+        for k, a in enumerate(data_anns):
+            if isinstance(data_anns, list):
+                data_anns[k] = None  # each decoded annotation is dropped once it is an AnnInfo
+            if not isinstance(a, RawAnnotation):  # read_instances left it as decoded
+                keys = ("id", "image_id", "category_id", "segmentation")
+                if not problems.require(
+                    a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
+                ):
+                    continue
+                a = raw_annotation(a)
+            aid = a.id
             if (aid, is_stuff) in seen_ann:
                 problems.skip(f"{src.name}: annotation id {aid}", "duplicate id")
                 continue
             seen_ann.add((aid, is_stuff))
-            name = cats.get(int(a["category_id"]))
+            name = cats.get(a.category_id)
             if name is None:
                 problems.skip(
                     f"{src.name}: annotation id {aid}",
                     "unknown category",
-                    f"category_id {a['category_id']}",
+                    f"category_id {a.category_id}",
                 )
                 continue
             if is_stuff and name == "other":
                 continue
-            anns[int(a["image_id"])].append(AnnInfo(
-                aid, int(a["category_id"]), name, tuple(float(x) for x in a.get("bbox", (0, 0, 0, 0))),  # type: ignore[arg-type]
-                float(a.get("area", 0.0)), bool(a.get("iscrowd", 0)), a["segmentation"], is_stuff,
-            ))  # fmt: skip
+            anns[a.image_id].append(AnnInfo(aid, a.category_id, name, a.bbox, a.area, a.iscrowd,
+                                            a.segmentation, is_stuff))  # fmt: skip
     caps: dict[int, list[tuple[int, str]]] = defaultdict(list)
     seen_cap: set[int] = set()
     for k, a in enumerate(cap_data["annotations"]):
@@ -342,14 +330,20 @@ def build_coco(
     tokenizer: str | None = None,
     overwrite: bool = False,
     quiet: bool = False,
+    workers: int | None = None,
 ) -> Manifest:
-    """Build ``coco-stuff`` (Extended COCO-Stuff) or ``multi-instance`` (see module doc)."""
+    """Build ``coco-stuff`` (Extended COCO-Stuff) or ``multi-instance`` (see module doc).
+    ``workers``: processes of the image stage (None: every CPU; the split is the same for any)."""
     from lcad_bench.text.extract import get_extractor
     from lcad_bench.text.lexicon import LEXICON_VERSION
     from lcad_bench.text.rules import RULES_VERSION
 
     if kind not in ("coco-stuff", "multi-instance"):
         raise ValueError(kind)
+    if workers is not None and workers < 1:
+        from lcad_bench.errors import UsageError
+
+        raise UsageError(f"--workers {workers}: give at least 1 process (default: every CPU)")
     captions, instances, images_dir = Path(captions), Path(instances), Path(images_dir)
     stuff_p = Path(stuff) if stuff else None
     if not images_dir.is_dir():
@@ -380,46 +374,42 @@ def build_coco(
     caption_stage_s = time.perf_counter() - t0
 
     # image stage ------------------------------------------------------------------------------
-    from lcad_bench.imaging import saturation_test, to_eval_geometry
-
+    # decode + checks, saturation test and mask encoding run in worker processes
+    # (builders/coco_images.py); results come back in image order, so any --workers gives the
+    # same split
+    order = sorted(kept)
+    tasks = (
+        ImageTask(iid, str(images_dir / images[iid].file_name), images[iid].width, images[iid].height,
+                  tuple((a.id, a.segmentation) for a in anns.get(iid, ())))
+        for iid in order
+    )  # fmt: skip
     records: list[PairRecord] = []
-    bar = progress(len(kept), f"link {kind}", quiet)
+    bar = progress(len(order), f"images {kind}", quiet)
     n_achromatic = 0
-    for iid in sorted(kept):
+    for iid, res in zip(order, run_image_stage(tasks, workers)):
         bar.update(1)
         info = images[iid]
         img_path = images_dir / info.file_name
-        checked = check_image(img_path)
-        if not isinstance(checked, CheckedImage):
-            reason, detail = checked
+        if res.problem is not None:
+            reason, detail = res.problem
             problems.skip(f"image {iid} ({info.file_name})", reason, detail)
             continue
-        if (checked.width, checked.height) != (info.width, info.height):
-            problems.skip(
-                f"image {iid} ({info.file_name})",
-                "size mismatch",
-                f"file is {checked.width}x{checked.height}, annotations say {info.width}x{info.height}",
-            )
-            continue
-        from PIL import Image
-
-        sat = saturation_test(np.asarray(to_eval_geometry(Image.fromarray(checked.rgb))))
-        if sat.verdict == "achromatic":
+        if res.verdict == "achromatic":
             n_achromatic += 1
             problems.items.append(
                 _excl(
                     f"image {iid} ({info.file_name})",
                     "achromatic ground truth",
-                    f"chroma p99 {sat.chroma_p99:.2f} < 6",
+                    f"chroma p99 {res.chroma_p99:.2f} < 6",
                 )
             )
             continue
-        flags = ["tinted_review"] if sat.verdict == "tinted_review" else []
-        if sat.verdict == "tinted_review":
+        flags = ["tinted_review"] if res.verdict == "tinted_review" else []
+        if res.verdict == "tinted_review":
             problems.flag(
                 f"image {iid} ({info.file_name})",
                 "tinted monochrome candidate",
-                f"hue resultant {sat.hue_resultant:.3f}, p99 {sat.chroma_p99:.2f}",
+                f"hue resultant {res.hue_resultant:.3f}, p99 {res.chroma_p99:.2f}",
             )
         if iid in review_images:
             flags.append("bw_caption_review")
@@ -430,7 +420,7 @@ def build_coco(
                 info,
                 anns.get(iid, []),
                 kept[iid],
-                checked,
+                res,
                 flags,
                 image_bytes,
                 images_dir,
@@ -438,6 +428,7 @@ def build_coco(
                 seed,
                 problems,
                 count_tokens,
+                masks=(res.rles or {}, res.bad_segs or {}),
             )
         )
     bar.close()
@@ -559,16 +550,20 @@ def _image_records(
     seed,
     problems,
     count_tokens,
+    masks=None,
 ):
     h, w = info.height, info.width
-    rles: dict[int, dict[str, Any]] = {}
+    # masks: (RLEs, failures) encoded by the image stage's workers (coco_images.encode_masks)
+    rles, bad = (
+        masks
+        if masks is not None
+        else encode_masks([(a.id, a.segmentation) for a in image_anns], h, w)
+    )
     stuff_by_base: dict[str, list[AnnInfo]] = defaultdict(list)
     for a in image_anns:
-        try:
-            rles[a.id] = ann_to_rle(a.segmentation, h, w)
-        except (ValueError, TypeError, KeyError) as exc:
+        if a.id in bad:
             problems.skip(
-                f"annotation id {a.id} (image {info.id})", "malformed segmentation", str(exc)
+                f"annotation id {a.id} (image {info.id})", "malformed segmentation", bad[a.id]
             )
             continue
         if a.is_stuff:
@@ -666,4 +661,4 @@ def _image_records(
     return out
 
 
-__all__ = ["InputFormatError", "build_coco", "category_of_object", "synonym_table"]
+__all__ = ["InputFormatError", "ann_to_rle", "build_coco", "category_of_object", "synonym_table"]

@@ -31,6 +31,11 @@ COMMANDS: list[tuple[str, str, str]] = [
         "evaluate",
         "run and score a model: lcad-bench evaluate --model gray --split data/demo --out runs/gray",
     ),
+    (
+        "export-inputs",
+        "export",
+        "a split's inputs as files for a method outside Python: lcad-bench export-inputs --split data/ecs --out exchange/ecs",
+    ),
     ("show", "evaluate", "print a run's per-level table: lcad-bench show runs/gray"),
     ("merge", "evaluate", "combine --shard runs: lcad-bench merge runs/m-0 runs/m-1 --out runs/m"),
     (

@@ -127,6 +127,14 @@ def _register_coco(sub: argparse._SubParsersAction) -> None:
                 default=None,
                 help="local CLIP tokenizer folder for exact 75-token prompt checks (else a conservative estimate)",
             )
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            metavar="N",
+            help="processes of the image stage (decode, saturation test, masks); default: every CPU. "
+            "The split is the same for any N",
+        )
         add_common(p)
         p.set_defaults(func=_run_coco, coco_kind=name)
 
@@ -137,7 +145,7 @@ def _run_coco(args: argparse.Namespace) -> int:
     m = build_coco(
         args.coco_kind, args.captions, args.instances, args.images, args.out, stuff=args.stuff, seed=args.seed,
         strict=args.strict, embed_images=args.embed_images, spacy_model=args.spacy_model,
-        tokenizer=getattr(args, "tokenizer", None), overwrite=args.overwrite, quiet=args.quiet,
+        tokenizer=getattr(args, "tokenizer", None), overwrite=args.overwrite, quiet=args.quiet, workers=args.workers,
     )  # fmt: skip
     c = m.counts
     print(f"wrote {args.out}: {c['pairs']} pairs, {c['images']} images; natural levels {c['natural_levels']}; "

@@ -11,6 +11,8 @@ EXAMPLES = """examples:
   lcad-bench evaluate --model gray --split data/demo --out runs/gray
   lcad-bench evaluate --model text-tint --split data/ecs --levels complete sparse --limit 100 --out runs/tint
   lcad-bench evaluate --model lcad --model-arg checkpoint=weights/lcad --model-arg device=cuda --split data/ecs --shard 0/4 --out runs/lcad-0
+  accelerate launch --num_processes 8 -m lcad_bench evaluate --model lcad --model-arg checkpoint=weights/lcad --split data/ecs --out runs/lcad
+  lcad-bench evaluate --predictions exchange/ecs --name my-method --model-info model.yaml --split data/ecs --out runs/my-method
 """
 
 
@@ -19,8 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument(
         "--model",
-        required=True,
+        default=None,
         help="registered name (lcad-bench evaluate --model gray), module:Class, or an entry point",
+    )
+    p.add_argument(
+        "--predictions",
+        default=None,
+        metavar="DIR",
+        help="score the outputs an external method wrote into DIR, named as the manifest of "
+        "`lcad-bench export-inputs` says (instead of --model)",
+    )
+    p.add_argument("--name", default=None, help="the external method's name (with --predictions)")
+    p.add_argument(
+        "--model-info",
+        default=None,
+        metavar="YAML",
+        help="the external method's metadata and citation (with --predictions; fields in docs/evaluating.md)",
     )
     p.add_argument(
         "--model-arg",
@@ -71,18 +87,58 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lcad_bench.evaluation import distributed
     from lcad_bench.evaluation.plan import parse_shard
     from lcad_bench.evaluation.runner import evaluate
+
+    shard = parse_shard(args.shard)
+    world = distributed.detect()  # None unless started by accelerate launch / torchrun
+    try:
+        model = _model(args)
+        if world is not None:
+            model.use_device(world.device)
+        out = args.out or str(Path("runs") / f"{model.name}-{Path(args.split).name}")
+        res = evaluate(model, args.split, out, metrics=args.metrics, levels=args.levels, limit=args.limit,
+                       batch_size=args.batch_size, base_seed=args.seed, n_seeds=args.n_seeds,
+                       shard=shard, strict=args.strict, quiet=args.quiet, world=world)  # fmt: skip
+    finally:
+        if world is not None:
+            world.close()
+    if world is None or world.is_main:
+        print(format_results(res))
+        print(f"results: {Path(out) / 'results.json'}", file=sys.stderr)
+    return 5 if res.counts.get("failed") else 0
+
+
+def _model(args: argparse.Namespace):
+    """The --model plug-in, or the --predictions folder of an external method."""
+    from lcad_bench.errors import UsageError
     from lcad_bench.models import create_model, parse_model_args
 
-    model = create_model(args.model, parse_model_args(args.model_arg))
-    out = args.out or str(Path("runs") / f"{model.name}-{Path(args.split).name}")
-    res = evaluate(model, args.split, out, metrics=args.metrics, levels=args.levels, limit=args.limit,
-                   batch_size=args.batch_size, base_seed=args.seed, n_seeds=args.n_seeds,
-                   shard=parse_shard(args.shard), strict=args.strict, quiet=args.quiet)  # fmt: skip
-    print(format_results(res))
-    print(f"results: {Path(out) / 'results.json'}", file=sys.stderr)
-    return 5 if res.counts.get("failed") else 0
+    if args.predictions is None:
+        if args.model is None:
+            raise UsageError(
+                "give --model NAME (a plug-in) or --predictions DIR --name METHOD (an external method's outputs)"
+            )
+        if args.name or args.model_info:
+            raise UsageError(
+                "--name and --model-info describe an external method: use them with --predictions DIR"
+            )
+        return create_model(args.model, parse_model_args(args.model_arg))
+    if args.model is not None or args.model_arg:
+        raise UsageError(
+            "--predictions scores files an external method wrote; it takes no --model/--model-arg"
+        )
+    if not args.name:
+        raise UsageError(
+            "--predictions DIR needs --name METHOD (the method's name in results and on the board)"
+        )
+    from lcad_bench.evaluation.exchange import PredictionsColorizer, load_model_info
+
+    info = load_model_info(args.model_info) if args.model_info else None
+    model = PredictionsColorizer(args.predictions, args.name, info)
+    model.check_run(args.split, args.seed, args.n_seeds)
+    return model
 
 
 def run_merge(args: argparse.Namespace) -> int:

@@ -47,6 +47,18 @@ def in_shard(pair_id: str, shard: tuple[int, int] | None) -> bool:
     return int(hashlib.sha256(pair_id.encode()).hexdigest()[:8], 16) % shard[1] == shard[0]
 
 
+def rank_shard(shard: tuple[int, int] | None, rank: int, world_size: int) -> tuple[int, int]:
+    """The shard of process ``rank`` of a data-parallel run of ``world_size`` processes over the
+    pairs of ``shard`` (None: all pairs): shard ``(i + n * rank, n * world_size)``. A pair with
+    ``h % (n * w) == i + n * r`` has ``h % n == i``, so the processes partition the user's shard
+    exactly (with ``(rank, world_size)`` instead, ``--shard 0/2`` on 2 processes would leave one
+    process nothing, as both rules read the same hash)."""
+    i, n = shard or (0, 1)
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} outside a world of {world_size} processes")
+    return i + n * rank, n * world_size
+
+
 @dataclass
 class Item:
     """One (pair, level, seed) of the run."""

@@ -25,7 +25,7 @@ from lcad_bench.evaluation.plan import Item, RunPlan, plan_run
 from lcad_bench.evaluation.provenance import environment
 from lcad_bench.evaluation.suite import MetricSuite
 from lcad_bench.fileio import utc_now
-from lcad_bench.models import ColorizationRequest, Colorizer
+from lcad_bench.models import ColorizationRequest, Colorizer, SampleFailure
 from lcad_bench.protocol import (
     BOOTSTRAP_B,
     BOOTSTRAP_SEED,
@@ -46,6 +46,8 @@ class SamplesFailedError(LcadBenchError):
 
 def validate_output(out: Any, shape: tuple[int, int]) -> str | None:
     """A clear message when a model output is not a uint8 H x W x 3 array, else None."""
+    if isinstance(out, SampleFailure):
+        return out.message
     if not isinstance(out, np.ndarray):
         return f"model returned {type(out).__name__}, expected a numpy uint8 array of shape {shape + (3,)}"
     if out.dtype != np.uint8:
@@ -260,22 +262,44 @@ def evaluate(
     shard: tuple[int, int] | None = None,
     strict: bool = False,
     quiet: bool = False,
+    world: Any = None,
 ) -> rundir.Results:
     """Run ``model`` on a split and write the run folder ``out`` (:mod:`.rundir`).
 
     Resumable: outputs already cached (and matching their sha256) are never recomputed, and the
-    results of a resumed run equal those of an uninterrupted one (apart from ``created_at``)."""
+    results of a resumed run equal those of an uninterrupted one (apart from ``created_at``).
+    ``world`` (:func:`.distributed.detect`): run this process's share of a data-parallel launch;
+    rank 0 writes the run folder and every process returns its Results."""
     plan = plan_run(model, split_path, out, levels, limit, base_seed, n_seeds, shard)
+    full = plan
+    if world is not None:
+        from lcad_bench.evaluation import distributed
+
+        plan = world.rank_plan(full)
     plan.out.mkdir(parents=True, exist_ok=True)
     if suite is None:
         from lcad_bench.evaluation.suite import build_suite
 
         suite = build_suite(metrics)
+    if world is not None:
+        distributed.check_suite(suite)
     rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet)
-    rundir.append_run_log(plan.out, counts)
     cache = OutputCache(plan.out, plan.config_hash)
     for r, it in zip(rows, plan.items):
         r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
+    log: dict[str, Any] = dict(counts)
+    if world is not None:
+        gathered = distributed.gather_run(world, full, rows, counts, suite)
+        if gathered is None:  # not rank 0: wait for the Results rank 0 wrote
+            res = world.broadcast()
+            if strict and res.counts.get("failed"):
+                raise SamplesFailedError(
+                    f"{res.counts['failed']} samples failed; see {plan.out / rundir.SAMPLES_FILE}"
+                )
+            return res
+        rows, log = gathered
+        plan = full
+    rundir.append_run_log(plan.out, log)
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     samples = rundir.write_samples(plan.out, rows, columns)
     cells = aggregate(rows, columns, plan.levels)
@@ -322,7 +346,7 @@ def evaluate(
             "bootstrap_b": BOOTSTRAP_B,
             "partial_rule": PARTIAL_SEED_RULE,
         },  # fmt: skip
-        environment=environment(),
+        environment={**environment(), "world_size": world.size if world is not None else 1},
         metrics=suite.metadata(),
         skipped_metrics=dict(suite.skipped),
         aggregates=cells,
@@ -333,6 +357,8 @@ def evaluate(
         samples=samples,
     )
     rundir.write_results(plan.out, res)
+    if world is not None:
+        world.broadcast(res)
     if strict and n_failed:
         raise SamplesFailedError(f"{n_failed} samples failed; see {plan.out / rundir.SAMPLES_FILE}")
     return res

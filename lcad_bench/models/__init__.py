@@ -6,9 +6,17 @@ registry that finds a model by name (:mod:`.base`). Adapters of real models live
 from lcad_bench.models.base import (
     ColorizationRequest,
     Colorizer,
+    SampleFailure,
     create_model,
     models,
     parse_model_args,
 )
 
-__all__ = ["ColorizationRequest", "Colorizer", "create_model", "models", "parse_model_args"]
+__all__ = [
+    "ColorizationRequest",
+    "Colorizer",
+    "SampleFailure",
+    "create_model",
+    "models",
+    "parse_model_args",
+]

@@ -43,6 +43,15 @@ class ColorizationRequest:
     seed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SampleFailure:
+    """What :meth:`Colorizer.colorize` returns in place of an image for a request it could not
+    serve (e.g. a prediction file that is missing): that sample is recorded as failed with
+    ``message``; the other requests of the batch stand."""
+
+    message: str
+
+
 class Colorizer(ABC):
     """Base class of every model. Subclasses set ``name``/``version`` and implement
     :meth:`colorize`; constructor keyword arguments are the model's ``--model-arg`` options."""
@@ -55,11 +64,18 @@ class Colorizer(ABC):
 
     @abstractmethod
     def colorize(self, batch: Sequence[ColorizationRequest]) -> list[np.ndarray]:
-        """One uint8 H x W x 3 RGB image per request, same order."""
+        """One uint8 H x W x 3 RGB image per request, same order (or a :class:`SampleFailure`
+        for a request that failed on its own)."""
 
     def config(self) -> dict[str, Any]:
         """Everything that can change pixels (hashed into the output-cache key)."""
         return {}
+
+    def use_device(self, device: str) -> None:
+        """Device hint of a data-parallel launch: the device of this process (``"cuda:1"``,
+        ``"cpu"``), given before the first :meth:`colorize`. Models that place weights on a device
+        follow it through :func:`placed_device`; the default ignores it."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Metadata for results.json."""
@@ -71,6 +87,17 @@ class Colorizer(ABC):
             "luminance_replaced": self.luminance_replaced,
             "empty_prompt_substitute": self.empty_prompt_substitute,
         }
+
+
+def placed_device(requested: str | None, hint: str | None) -> str:
+    """The device a model uses: the launcher's ``hint`` when the user named none, or named only
+    its kind (``cuda`` under a launch that gives this process ``cuda:1``); an explicit device
+    (``cpu``, ``cuda:0``) is kept; without a hint, ``cpu`` unless the user named one."""
+    if hint is None:
+        return requested or "cpu"
+    if requested is None or requested == hint.split(":")[0]:
+        return hint
+    return requested
 
 
 models: Registry[Colorizer] = Registry("model", base=Colorizer, group="lcad_bench.models")

@@ -20,6 +20,7 @@ import numpy as np
 
 from lcad_bench.errors import MissingInputError, UsageError
 from lcad_bench.models import ColorizationRequest, Colorizer
+from lcad_bench.models.base import placed_device
 
 PRESETS = ("official_eval", "official_eval_legacy", "official_instance")
 
@@ -35,7 +36,7 @@ class LCADColorizer(Colorizer):
         checkpoint: str | None = None,
         preset: str = "official_eval",
         dtype: str = "fp32",
-        device: str = "cpu",
+        device: str | None = None,
         steps: int | None = None,
         guidance: float | None = None,
         resolution: int | None = None,
@@ -59,12 +60,9 @@ class LCADColorizer(Colorizer):
             raise UsageError(
                 "lcad: postprocess must be none or l_replace (resize_back is implied by the evaluation size)"
             )
-        self.checkpoint, self.preset, self.dtype, self.device = (
-            str(checkpoint),
-            preset,
-            dtype,
-            device,
-        )
+        self.checkpoint, self.preset, self.dtype = str(checkpoint), preset, dtype
+        self.requested_device = device  # None: cpu, or the launcher's device (use_device)
+        self.device = placed_device(device, None)
         self.steps, self.guidance, self.resolution, self.postprocess = (
             steps,
             guidance,
@@ -84,6 +82,12 @@ class LCADColorizer(Colorizer):
             "resolution": self.resolution, "postprocess": self.postprocess,
             "weights_sha256": {str(p.relative_to(self.checkpoint)): file_sha256(p) for p in weights},
         }  # fmt: skip
+
+    def use_device(self, device: str) -> None:
+        """Follow a data-parallel launch's device unless the user pinned one (``cpu``,
+        ``cuda:0``); ``device=cuda`` becomes this process's GPU."""
+        if self._pipe is None:
+            self.device = placed_device(self.requested_device, device)
 
     def _pipeline(self) -> Any:
         if self._pipe is None:
