@@ -45,14 +45,6 @@ README_FILE = "README.md"
 GRAY_DIR = "gray"
 MASKS_DIR = "masks"
 OUTPUTS_DIR = "outputs"
-# keys of a phrase record that index into the caption (``*span``, ``*spans``, ``removal``): dropped
-# when the description is not the caption verbatim, where they would point at the wrong characters
-
-
-def _is_span_key(key: str) -> bool:
-    return key.endswith(("span", "spans")) or key == "removal"
-
-
 # --------------------------------------------------------------------------------------------
 # file names
 
@@ -142,32 +134,6 @@ def read_manifest(folder: str | Path) -> list[ManifestLine]:
     return out
 
 
-def _phrase_entry(
-    k: int, ph: dict[str, Any], mask: str, described: bool, spans_ok: bool
-) -> dict[str, Any]:
-    """What the method learns about mask ``k``'s phrase at this level: the full record when the
-    description still names its colour (spans only when the description is the caption
-    verbatim), else its object and link only — never a colour the level's text withholds."""
-    if not ph:
-        return {"k": k, "mask": mask, "phrase_id": None, "described": False}
-    if described:
-        rec = _strip_spans(ph) if not spans_ok else dict(ph)
-        return {"k": k, "mask": mask, "described": True, **rec}
-    obj = ph.get("object") or {}
-    return {
-        "k": k, "mask": mask, "phrase_id": ph.get("phrase_id"), "described": False, "link": ph.get("link"),
-        "object": {key: obj.get(key) for key in ("text", "lemma", "head", "plural") if key in obj} or None,
-    }  # fmt: skip
-
-
-def _strip_spans(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_spans(v) for k, v in obj.items() if not _is_span_key(k)}
-    if isinstance(obj, list):
-        return [_strip_spans(v) for v in obj]
-    return obj
-
-
 # --------------------------------------------------------------------------------------------
 # export
 
@@ -201,7 +167,7 @@ def export_inputs(
 
     import lcad_bench
     from lcad_bench.errors import LcadBenchError
-    from lcad_bench.evaluation.inputs import prepare, write_png
+    from lcad_bench.evaluation.inputs import phrases_for_level, prepare, write_png
     from lcad_bench.evaluation.plan import TEXT_FIELD, plan_run
     from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, utc_now
     from lcad_bench.protocol import EVAL_RESOLUTION, PROTOCOL_VERSION, RESIZE_POLICY, SEED_RULE
@@ -244,16 +210,16 @@ def export_inputs(
         if prep is None:
             continue
         h, w = prep.gray.shape[:2]
-        described = it.described_phrase_ids
         masks = [
             mask_relpath(rec.pair_id, k)
             for k in range(0 if prep.masks is None else len(prep.masks))
         ]
         phrases = [
-            _phrase_entry(k, ph, masks[k], described is None or ph.get("phrase_id") in described,
-                          it.description == rec.caption)
-            for k, ph in enumerate(prep.phrases)
-        ]  # fmt: skip
+            {"k": k, "mask": masks[k], **ph}
+            for k, ph in enumerate(
+                phrases_for_level(prep, it.described_phrase_ids, it.description == rec.caption)
+            )
+        ]
         line = ManifestLine(
             id=f"{rec.pair_id}|{it.level}|seed{it.seed}", pair_id=rec.pair_id, image_key=rec.image_key,
             level=it.level, s=it.s, seed=it.seed, description=it.description,

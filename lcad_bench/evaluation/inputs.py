@@ -88,3 +88,45 @@ def prepare(
         masks = np.stack(ms) if ms else None
         phrases = tuple(plist)
     return Prepared(gt, lum, gray, masks, phrases, tuple(kept))
+
+
+def _is_span_key(key: str) -> bool:
+    return key.endswith(("span", "spans")) or key == "removal"
+
+
+def _strip_spans(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_spans(v) for k, v in obj.items() if not _is_span_key(k)}
+    if isinstance(obj, list):
+        return [_strip_spans(v) for v in obj]
+    return obj
+
+
+def phrase_for_level(ph: dict[str, Any], described: bool, spans_ok: bool) -> dict[str, Any]:
+    """What a model (plug-in or external) learns about one mask's phrase at a level: the full
+    record with ``described: True`` when the level's description still names its colour (its
+    character spans only when the description is the caption verbatim, where they point at the
+    right characters), else only its object and link with ``described: False``. A colour the
+    level's text withholds never reaches a model (docs/protocol.md#ground-truth-and-model-inputs)."""
+    if not ph:
+        return {"phrase_id": None, "described": False}
+    if described:
+        return {**(dict(ph) if spans_ok else _strip_spans(ph)), "described": True}
+    obj = ph.get("object") or {}
+    return {
+        "phrase_id": ph.get("phrase_id"), "described": False, "link": ph.get("link"),
+        "object": {key: obj.get(key) for key in ("text", "lemma", "head", "plural") if key in obj} or None,
+    }  # fmt: skip
+
+
+def phrases_for_level(
+    prep: Prepared, described_ids: frozenset[int] | None, spans_ok: bool
+) -> tuple[dict[str, Any], ...]:
+    """:func:`phrase_for_level` for every mask of a pair (``described_ids``: the ids the level's
+    description names, None for all)."""
+    return tuple(
+        phrase_for_level(
+            ph, described_ids is None or ph.get("phrase_id") in described_ids, spans_ok
+        )
+        for ph in prep.phrases
+    )

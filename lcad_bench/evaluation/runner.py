@@ -20,7 +20,7 @@ from lcad_bench.errors import ExitCode, LcadBenchError
 from lcad_bench.evaluation import rundir
 from lcad_bench.evaluation.aggregate import aggregate
 from lcad_bench.evaluation.cache import OutputCache, request_key
-from lcad_bench.evaluation.inputs import Prepared, prepare
+from lcad_bench.evaluation.inputs import Prepared, phrases_for_level, prepare
 from lcad_bench.evaluation.plan import Item, RunPlan, plan_run
 from lcad_bench.evaluation.provenance import environment
 from lcad_bench.evaluation.suite import MetricSuite
@@ -157,7 +157,11 @@ def run_items(
                 if e.item.level == "complete"
                 else None,
                 masks=e.prep.masks if model.uses_instance_masks else None,  # type: ignore[union-attr]
-                phrases=e.prep.phrases if model.uses_instance_masks else (),
+                phrases=phrases_for_level(
+                    e.prep, e.item.described_phrase_ids, e.item.description == e.item.record.caption
+                )
+                if model.uses_instance_masks
+                else (),
                 seed=e.item.seed,  # type: ignore[union-attr]
             )  # fmt: skip
             for e in pending

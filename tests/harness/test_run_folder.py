@@ -143,3 +143,30 @@ def test_output_and_gt_file_names_are_collision_free():
     assert len(names) == 4
     outs = {rundir.output_relpath("c" * 64, "complete", p, 0) for p in ("a/1#0", "a_1#0", "a_1__0")}
     assert len(outs) == 3
+
+
+class PhraseSpy(Colorizer):
+    """A mask-aware model that records the phrase records it is given."""
+
+    uses_instance_masks = True
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple] = {}
+
+    def colorize(self, batch):
+        for r in batch:
+            self.seen[r.level] = r.phrases
+        return [r.gray.copy() for r in batch]
+
+    def describe(self):
+        return {"name": "phrase-spy", "version": "1", "config": {}}
+
+
+def test_models_never_see_colours_the_description_withholds(tmp_path, tiny_split):
+    spy = PhraseSpy()
+    evaluate(spy, tiny_split, tmp_path / "run", suite=suite("psnr"), quiet=True)
+    complete = spy.seen["complete"][0]
+    assert complete["described"] and [c["canonical"] for c in complete["colours"]] == ["red"]
+    for level in ("sparse", "none"):
+        ph = spy.seen[level][0]
+        assert ph["described"] is False and "colours" not in ph and ph["object"]["head"] == "car"
