@@ -155,7 +155,7 @@ class PhraseSpy(Colorizer):
 
     def colorize(self, batch):
         for r in batch:
-            self.seen[r.level] = r.phrases
+            self.seen[(r.pair_id, r.level)] = r.phrases
         return [r.gray.copy() for r in batch]
 
     def describe(self):
@@ -165,8 +165,8 @@ class PhraseSpy(Colorizer):
 def test_models_never_see_colours_the_description_withholds(tmp_path, tiny_split):
     spy = PhraseSpy()
     evaluate(spy, tiny_split, tmp_path / "run", suite=suite("psnr"), quiet=True)
-    complete = spy.seen["complete"][0]
+    complete = spy.seen[("img000#0", "complete")][0]
     assert complete["described"] and [c["canonical"] for c in complete["colours"]] == ["red"]
     for level in ("sparse", "none"):
-        ph = spy.seen[level][0]
+        ph = spy.seen[("img000#0", level)][0]
         assert ph["described"] is False and "colours" not in ph and ph["object"]["head"] == "car"
