@@ -49,7 +49,10 @@ from lcad_bench.builders.common import (
     check_image,
     progress,
     read_json,
+    refuse_existing_out,
+    require_found_images,
     require_keys,
+    text_problem,
 )
 
 from lcad_bench.errors import InputFormatError, MissingInputError
@@ -301,6 +304,9 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
             )
             continue
         seen_cap.add(cid)
+        if bad_text := text_problem(a["caption"]):
+            problems.skip(f"{captions.name}: caption id {cid}", "invalid caption text", bad_text)
+            continue
         caps[int(a["image_id"])].append((cid, a["caption"]))
     return images, anns, caps
 
@@ -350,6 +356,7 @@ def build_coco(
 
     if kind not in ("coco-stuff", "multi-instance"):
         raise ValueError(kind)
+    refuse_existing_out(out, overwrite)  # before any work
     captions, instances, images_dir = Path(captions), Path(instances), Path(images_dir)
     stuff_p = Path(stuff) if stuff else None
     if not images_dir.is_dir():
@@ -384,7 +391,7 @@ def build_coco(
 
     records: list[PairRecord] = []
     bar = progress(len(kept), f"link {kind}", quiet)
-    n_achromatic = 0
+    n_achromatic = n_missing = 0
     for iid in sorted(kept):
         bar.update(1)
         info = images[iid]
@@ -392,6 +399,7 @@ def build_coco(
         checked = check_image(img_path)
         if not isinstance(checked, CheckedImage):
             reason, detail = checked
+            n_missing += reason == "missing image"
             problems.skip(f"image {iid} ({info.file_name})", reason, detail)
             continue
         if (checked.width, checked.height) != (info.width, info.height):
@@ -441,6 +449,9 @@ def build_coco(
             )
         )
     bar.close()
+    require_found_images(
+        n_missing, len(kept), images_dir, next((images[i].file_name for i in sorted(kept)), "")
+    )
 
     from lcad_bench.text.nlp import pipeline_info
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from lcad_bench.evaluation.inputs import Prepared, encode_png
 from lcad_bench.evaluation.plan import Item
-from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot
+from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot, writing
 from lcad_bench.fileio import atomic_write_bytes, file_sha256
 
 
@@ -93,9 +93,11 @@ class OutputCache:
         data = encode_png(rgb)
         sha = hashlib.sha256(data).hexdigest()
         # atomic (temporary name + os.replace), then indexed: a killed process leaves either no
-        # file or a complete one; the sha256 check on resume catches anything else
-        atomic_write_bytes(self.path(item), data, fsync=False)
-        with open(self.index_path, "a", encoding="utf-8") as f:
+        # file or a complete one; the sha256 check on resume catches anything else. A failed
+        # write (disk full) is a RunWriteError (exit 3); what was indexed before stays valid.
+        with writing(self.path(item)):
+            atomic_write_bytes(self.path(item), data, fsync=False)
+        with writing(self.index_path), open(self.index_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"key": item.key, "pair_id": item.record.pair_id, "level": item.level,
                                 "seed": item.seed, "sha256": sha}) + "\n")  # fmt: skip
         self.index[item.key] = sha
