@@ -81,13 +81,16 @@ class OutputCache:
             self._futures = [f for f in self._futures if not f.done() or f.result() is None]
 
     def join(self) -> None:
-        """Wait for every queued write (re-raising a write error)."""
-        for f in self._futures:
-            f.result()
-        self._futures = []
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
+        """Wait for every queued write, then re-raise the first write error (the writer is
+        always drained first: nothing is written after this returns or raises)."""
+        futures, self._futures = self._futures, []
+        try:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+        finally:
             self._writer = None
+        for f in futures:
+            f.result()
 
     def put(self, item: Item, rgb: np.ndarray) -> str:
         data = encode_png(rgb)
