@@ -46,9 +46,7 @@ def jpeg(arr: np.ndarray) -> bytes:
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    )
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
 def png16(arr: np.ndarray) -> bytes:
@@ -104,7 +102,9 @@ def write_split_of(out: Path, records, image_root: Path | None = None) -> Path:
     return out
 
 
-def path_split(tmp: Path, files: dict[str, bytes], *, sizes: dict[str, tuple[int, int]] | None = None) -> Path:
+def path_split(
+    tmp: Path, files: dict[str, bytes], *, sizes: dict[str, tuple[int, int]] | None = None
+) -> Path:
     """A split whose images are files ``tmp/images/<key>.img`` (one pair each), recorded with the
     sha256 of the bytes given."""
     img = tmp / "images"

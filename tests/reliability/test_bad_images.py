@@ -41,13 +41,16 @@ def test_undecodable_image_is_a_named_failure(tmp_path, case, embedded):
     make, needle = DAMAGED[case]
     bad = make()
     if embedded:
-        split = write_split_of(tmp_path / "split", [record("good", png(rgb(0))), record("bad", bad)])
+        split = write_split_of(
+            tmp_path / "split", [record("good", png(rgb(0))), record("bad", bad)]
+        )
     else:
         split = path_split(tmp_path, {"good": png(rgb(0)), "bad": bad})
     res = evaluate(create_model("gray"), split, tmp_path / "run", suite=psnr_suite(), quiet=True)
     rs = rows(tmp_path / "run")
     failed = [r for r in rs if r["error"]]
-    assert {r["image_key"] for r in failed} == {"bad"} and len(failed) == 3  # complete, sparse, none
+    assert {r["image_key"] for r in failed} == {"bad"}
+    assert len(failed) == 3  # complete, sparse, none
     where = "the embedded image of bad" if embedded else str(tmp_path / "images" / "bad.img")
     for r in failed:
         assert needle in r["error"] and where in r["error"], r["error"]
@@ -134,7 +137,9 @@ def test_malformed_instance_rle_is_a_named_failure(tmp_path):
         record("good", png(rgb(0)), instances=[inst(ok)]),
         record("bad", png(rgb(1)), instances=[inst("zzzz")]),
     ])  # fmt: skip
-    res = evaluate(create_model("oracle-palette"), split, tmp_path / "run", suite=psnr_suite(), quiet=True)
+    res = evaluate(
+        create_model("oracle-palette"), split, tmp_path / "run", suite=psnr_suite(), quiet=True
+    )
     bad = [r for r in rows(tmp_path / "run") if r["error"]]
     assert {r["image_key"] for r in bad} == {"bad"} and res.counts["failed"] == 3
     assert all("instance 7 (box) has a malformed RLE mask" in r["error"] and "rebuild the split" in r["error"]

@@ -32,7 +32,9 @@ def tiny_coco(root: Path, n: int = 3, captions: dict[int, str] | None = None) ->
                      "caption": (captions or {}).get(i, "a red car parked on the grass")})  # fmt: skip
     cats = [{"id": 3, "name": "car", "supercategory": "vehicle"}]
     (root / "captions.json").write_text(json.dumps({"images": images, "annotations": caps}))
-    (root / "instances.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
+    (root / "instances.json").write_text(
+        json.dumps({"images": images, "annotations": anns, "categories": cats})
+    )
     return root
 
 
@@ -64,7 +66,9 @@ def test_non_utf8_bytes_name_file_and_byte_offset(tmp_path, cli, capsys):
     (root / "captions.json").write_bytes(raw[:at] + b"\xff\xfe" + raw[at:])
     assert cli(coco_args(root, tmp_path / "out")) == ExitCode.VERIFY
     err = capsys.readouterr().err
-    assert f"captions.json: not UTF-8 text at byte offset {at} (line 1): bytes ff are not UTF-8" in err
+    assert (
+        f"captions.json: not UTF-8 text at byte offset {at} (line 1): bytes ff are not UTF-8" in err
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -72,17 +76,24 @@ def test_describe_names_the_byte_offset_and_bad_caption(tmp_path, cli, capsys):
     f = tmp_path / "caps.txt"
     f.write_bytes(b"a red car\na blue \xe9 bus\n")
     assert cli(["describe", "--file", str(f)]) == ExitCode.VERIFY
-    assert "not UTF-8 text at byte offset 17 (line 2): bytes e9 are not UTF-8" in capsys.readouterr().err
+    assert (
+        "not UTF-8 text at byte offset 17 (line 2): bytes e9 are not UTF-8"
+        in capsys.readouterr().err
+    )
     j = tmp_path / "caps.json"
     j.write_text(json.dumps({"annotations": [{"id": 5, "image_id": 1, "caption": "x \udcff y"}]}))
     assert cli(["describe", "--file", str(j)]) == ExitCode.VERIFY
-    assert "annotation #0 (id 5) has a caption with a lone surrogate U+DCFF" in capsys.readouterr().err
+    assert (
+        "annotation #0 (id 5) has a caption with a lone surrogate U+DCFF" in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("case", ["zero_bytes", "bomb"])
 def test_builder_image_problems_are_named_without_addresses(tmp_path, cli, capsys, case):
     root = tiny_coco(tmp_path / "c")
-    (root / "images" / "000000000002.png").write_bytes(b"" if case == "zero_bytes" else bomb_png(30_000))
+    (root / "images" / "000000000002.png").write_bytes(
+        b"" if case == "zero_bytes" else bomb_png(30_000)
+    )
     assert cli(coco_args(root, tmp_path / "out")) == 0
     err = capsys.readouterr().err
     (excl,) = load_split(tmp_path / "out").manifest.exclusions
@@ -133,11 +144,17 @@ def test_imagenet_reads_16bit_grayscale_scaled(tmp_path, cli):
     (imgs / "n01440764_tench.png").write_bytes(png16(a48))
     g16 = (np.arange(48 * 64).reshape(48, 64) * 21).astype(np.uint16)
     (imgs / "n01443537_goldfish.png").write_bytes(png16(g16))
-    assert cli(["build", "imagenet", "--images", str(imgs), "--out", str(tmp_path / "s"), "-q"]) == 0
+    assert (
+        cli(["build", "imagenet", "--images", str(imgs), "--out", str(tmp_path / "s"), "-q"]) == 0
+    )
     s = load_split(tmp_path / "s")
     (rec,) = s.records
-    assert rec.class_name == "tench" and np.array_equal(s.read_image(rec).rgb, (a48 >> 8).astype(np.uint8))
+    assert rec.class_name == "tench" and np.array_equal(
+        s.read_image(rec).rgb, (a48 >> 8).astype(np.uint8)
+    )
     (ex,) = s.manifest.exclusions
     assert ex.item == "n01443537_goldfish.png" and ex.reason == "achromatic ground truth"
     d = decode_image((imgs / "n01443537_goldfish.png").read_bytes(), "g")
-    assert d.grayscale and d.bits == 16 and np.array_equal(d.rgb[..., 0], (g16 >> 8).astype(np.uint8))
+    assert (
+        d.grayscale and d.bits == 16 and np.array_equal(d.rgb[..., 0], (g16 >> 8).astype(np.uint8))
+    )

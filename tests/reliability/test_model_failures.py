@@ -62,7 +62,9 @@ def test_sample_timeout_fails_a_hanging_sample(split3, tmp_path, cli):
     assert rc == ExitCode.SAMPLES_FAILED and time.perf_counter() - t < 20
     bad = [r for r in rows(tmp_path / "run") if r["error"]]
     assert len(bad) == 3 and {r["pair_id"] for r in bad} == {"b#0"}
-    assert all("did not return within 0.5 s (--sample-timeout 0.5 s per sample)" in r["error"] for r in bad)
+    assert all(
+        "did not return within 0.5 s (--sample-timeout 0.5 s per sample)" in r["error"] for r in bad
+    )
 
 
 def test_requests_are_read_only(split3, tmp_path):
@@ -99,5 +101,8 @@ def test_constructor_error_is_a_usage_error(tmp_path):
     rc, _, err = lcad_bench("evaluate", "--model", "text-tint", "--model-arg", "strength=abc",
                             "--split", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"))  # fmt: skip
     assert rc == ExitCode.USAGE, err
-    assert "model 'text-tint' cannot be built with strength='abc'" in err and "could not convert" in err
+    assert (
+        "model 'text-tint' cannot be built with strength='abc'" in err
+        and "could not convert" in err
+    )
     assert "Traceback" not in err

@@ -61,7 +61,23 @@ def test_second_writer_on_one_out_is_refused_naming_the_first(split3, tmp_path, 
         holder.kill()
         holder.wait()
     # the kernel released the dead holder's lock: the next run goes ahead
-    assert cli(["evaluate", "--model", "gray", "--split", str(split3), "--out", str(out), "--metrics", "psnr", "-q"]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                "gray",
+                "--split",
+                str(split3),
+                "--out",
+                str(out),
+                "--metrics",
+                "psnr",
+                "-q",
+            ]
+        )
+        == 0
+    )
 
 
 def test_stale_lock_of_a_dead_process_is_taken_over(split3, tmp_path, capsys):
@@ -81,9 +97,28 @@ def test_stale_lock_of_a_dead_process_is_taken_over(split3, tmp_path, capsys):
 # results.json and the files it summarises
 
 
-def test_kill_between_samples_and_results_is_refused_then_repaired(split3, tmp_path, cli, capsys, monkeypatch):
+def test_kill_between_samples_and_results_is_refused_then_repaired(
+    split3, tmp_path, cli, capsys, monkeypatch
+):
     out = tmp_path / "run"
-    assert cli(["evaluate", "--model", "gray", "--split", str(split3), "--out", str(out), "--metrics", "psnr", "-q"]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                "gray",
+                "--split",
+                str(split3),
+                "--out",
+                str(out),
+                "--metrics",
+                "psnr",
+                "-q",
+            ]
+        )
+        == 0
+    )
+
     # a second run (other levels) is killed after writing samples.parquet, before results.json
     def killed(*a, **k):
         raise KeyboardInterrupt
@@ -110,8 +145,12 @@ def test_kill_between_samples_and_results_is_refused_then_repaired(split3, tmp_p
 def test_distribution_state_must_match_results(split3, tmp_path, cli, capsys):
     out = tmp_path / "run"
     evaluate(create_model("gray"), split3, out, suite=psnr_suite(), quiet=True)
-    rundir.save_distribution_state(out, {"none": {"fid": {"n": np.int64(3)}}})  # a later, killed run
-    with pytest.raises(LcadBenchError, match="distribution_state.npz: sha256 .* do not belong together"):
+    rundir.save_distribution_state(
+        out, {"none": {"fid": {"n": np.int64(3)}}}
+    )  # a later, killed run
+    with pytest.raises(
+        LcadBenchError, match="distribution_state.npz: sha256 .* do not belong together"
+    ):
         rundir.open_run(out)
 
 
@@ -119,7 +158,9 @@ def test_distribution_state_must_match_results(split3, tmp_path, cli, capsys):
 # write failures
 
 
-def test_disk_full_is_exit_3_and_the_rerun_equals_an_uninterrupted_run(split3, tmp_path, cli, capsys, monkeypatch):
+def test_disk_full_is_exit_3_and_the_rerun_equals_an_uninterrupted_run(
+    split3, tmp_path, cli, capsys, monkeypatch
+):
     import lcad_bench.evaluation.cache as cache_mod
 
     real = cache_mod.atomic_write_bytes
@@ -137,7 +178,11 @@ def test_disk_full_is_exit_3_and_the_rerun_equals_an_uninterrupted_run(split3, t
             "--batch-size", "1", "-q"]  # fmt: skip
     assert cli(args) == ExitCode.MISSING
     err = capsys.readouterr().err
-    assert "No space left on device" in err and "rerun the same command" in err and "Traceback" not in err
+    assert (
+        "No space left on device" in err
+        and "rerun the same command" in err
+        and "Traceback" not in err
+    )
     monkeypatch.undo()
     assert cli(args) == 0
     assert run_log(out)[-1]["cached"] == 4 and run_log(out)[-1]["computed"] == 5

@@ -19,8 +19,14 @@ CASES = {
     "limit_zero": (["--limit", "0"], "--limit must be a positive number of pairs, got 0"),
     "n_seeds_zero": (["--n-seeds", "0"], "--n-seeds must be at least 1, got 0"),
     "batch_size_zero": (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
-    "duplicate_levels": (["--levels", "sparse", "none", "sparse"], "--levels names sparse more than once"),
-    "sample_timeout_zero": (["--sample-timeout", "0"], "--sample-timeout must be a positive number"),
+    "duplicate_levels": (
+        ["--levels", "sparse", "none", "sparse"],
+        "--levels names sparse more than once",
+    ),
+    "sample_timeout_zero": (
+        ["--sample-timeout", "0"],
+        "--sample-timeout must be a positive number",
+    ),
     "bad_shard": (["--shard", "3/3"], "--shard '3/3': expected i/n with 0 <= i < n"),
 }
 
@@ -28,7 +34,18 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_run_arguments_are_usage_errors(split1, tmp_path, cli, capsys, case):
     extra, needle = CASES[case]
-    rc = cli(["evaluate", "--model", "gray", "--split", str(split1), "--out", str(tmp_path / "run"), *extra])
+    rc = cli(
+        [
+            "evaluate",
+            "--model",
+            "gray",
+            "--split",
+            str(split1),
+            "--out",
+            str(tmp_path / "run"),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == ExitCode.USAGE and needle in err and "Traceback" not in err
     assert not (tmp_path / "run" / "results.json").exists()
@@ -46,7 +63,9 @@ def test_levels_no_pair_defines_is_a_usage_error(split1, tmp_path, cli, capsys):
     assert rc == ExitCode.USAGE and "no pair of" in capsys.readouterr().err
 
 
-def test_exit_outside_a_model_call_is_reported_not_success(split1, tmp_path, cli, capsys, monkeypatch):
+def test_exit_outside_a_model_call_is_reported_not_success(
+    split1, tmp_path, cli, capsys, monkeypatch
+):
     """A plug-in that calls exit() where the runner does not catch it (here: while describing
     itself) is exit 1 with a traceback, never exit 0 with nothing written."""
     from lcad_bench.baselines.gray import GrayColorizer
@@ -55,6 +74,8 @@ def test_exit_outside_a_model_call_is_reported_not_success(split1, tmp_path, cli
         raise SystemExit(0)
 
     monkeypatch.setattr(GrayColorizer, "describe", describe)
-    rc = cli(["evaluate", "--model", "gray", "--split", str(split1), "--out", str(tmp_path / "run")])
+    rc = cli(
+        ["evaluate", "--model", "gray", "--split", str(split1), "--out", str(tmp_path / "run")]
+    )
     err = capsys.readouterr().err
     assert rc == ExitCode.BUG and "called exit(0)" in err
