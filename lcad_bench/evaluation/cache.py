@@ -19,6 +19,9 @@ from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_rel
 from lcad_bench.fileio import atomic_write_bytes, file_sha256
 
 
+WRITE_QUEUE = 64  # queued writes (each holds one image) before the run waits for the writer
+
+
 def request_key(cfg_hash: str, item: Item, prep: Prepared, uses_masks: bool) -> str:
     """Output-cache key: config hash, pair, level, seed and a hash of the request content."""
     h = hashlib.sha256()
@@ -77,8 +80,16 @@ class OutputCache:
 
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
         self._futures.append(self._writer.submit(fn, *args))
-        if len(self._futures) > 64:
-            self._futures = [f for f in self._futures if not f.done() or f.result() is None]
+        if len(self._futures) > WRITE_QUEUE:
+            keep = []
+            for f in self._futures:
+                if f.done():
+                    f.result()  # a failed write (disk full) stops the run now
+                else:
+                    keep.append(f)
+            while len(keep) > WRITE_QUEUE // 2:  # the writer is behind: wait (flat memory)
+                keep.pop(0).result()
+            self._futures = keep
 
     def join(self) -> None:
         """Wait for every queued write, then re-raise the first write error (the writer is

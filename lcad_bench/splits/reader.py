@@ -29,6 +29,8 @@ class Split:
     _sha_memo: OrderedDict[str, tuple[tuple[int, int, int], str]] = field(
         default_factory=OrderedDict, repr=False
     )
+    _resolved: dict[Path, Path] = field(default_factory=dict, repr=False)
+    _last_file: tuple[str, Path] | None = field(default=None, repr=False)
 
     @property
     def image_root(self) -> Path | None:
@@ -61,11 +63,16 @@ class Split:
                 "rebuild the split with --images pointing at the folder that holds the images"
             )  # fmt: skip
         f = base / rel
-        if not inside(f, base):
+        if self._last_file is not None and self._last_file[0] == rec.image_path:
+            return self._last_file[1]  # checked just now (the pairs of an image are consecutive)
+        if base not in self._resolved:
+            self._resolved[base] = base.resolve()
+        if not inside(f, self._resolved[base], root_resolved=True):
             raise InputFormatError(
                 f"{rec.pair_id}: image {f} resolves to {f.resolve()}, outside {what} (a symlink out of the root); "
                 "copy the file into the root or rebuild the split with --images pointing at a folder that holds it"
             )  # fmt: skip
+        self._last_file = (rec.image_path, f)
         return f
 
     def verify_image(self, rec: PairRecord) -> str:
@@ -129,10 +136,11 @@ class Split:
         return f
 
 
-def inside(path: Path, root: Path) -> bool:
-    """True when ``path`` resolves (symlinks followed) inside ``root`` (resolved too)."""
+def inside(path: Path, root: Path, root_resolved: bool = False) -> bool:
+    """True when ``path`` resolves (symlinks followed) inside ``root`` (resolved too, unless
+    ``root_resolved`` says it already is)."""
     try:
-        path.resolve().relative_to(root.resolve())
+        path.resolve().relative_to(root if root_resolved else root.resolve())
     except (ValueError, OSError, RuntimeError):
         return False
     return True
