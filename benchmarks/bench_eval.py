@@ -123,9 +123,17 @@ def raw_calls(split: Path, n: int, tmp: Path) -> dict[str, float]:
     items = [Item(r, "complete", 0, 0, r.descriptions["complete"], key=r.pair_id) for r in recs]
     model = create_model(MODEL)
     reqs = [
-        ColorizationRequest(key=r.pair_id, pair_id=r.pair_id, level="complete", luminance=p.luminance,
-                            gray=p.gray, description=r.descriptions["complete"], masks=p.masks,
-                            phrases=p.phrases, seed=0)  # fmt: skip
+        ColorizationRequest(
+            key=r.pair_id,
+            pair_id=r.pair_id,
+            level="complete",
+            luminance=p.luminance,
+            gray=p.gray,
+            description=r.descriptions["complete"],
+            masks=p.masks,
+            phrases=p.phrases,
+            seed=0,
+        )  # fmt: skip
         for r, p in zip(recs, preps)
     ]
 

@@ -18,7 +18,6 @@ from lcad_bench.evaluation.plan import Item
 from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot, writing
 from lcad_bench.fileio import atomic_write_bytes, file_sha256
 
-
 WRITE_QUEUE = 64  # queued writes (each holds one image) before the run waits for the writer
 
 

@@ -84,13 +84,24 @@ class Split:
             where = f"{rec.pair_id}: the embedded image of {rec.image_key}"
         else:
             f = self._existing_file(rec)
-            st = f.stat()
+            try:
+                st = f.stat()
+            except OSError as exc:
+                raise MissingInputError(
+                    f"{rec.pair_id}: image {f} cannot be read ({exc.strerror})"
+                ) from exc
             key = (st.st_size, st.st_mtime_ns, st.st_ino)
             memo = self._sha_memo.get(str(f))
             if memo is not None and memo[0] == key:
                 got = memo[1]
             else:
-                got = file_sha256(f)
+                try:
+                    got = file_sha256(f)
+                except OSError as exc:
+                    raise MissingInputError(
+                        f"{rec.pair_id}: image {f} cannot be read ({exc.strerror or exc}); fix its "
+                        "permissions or restore it"
+                    ) from exc
                 self._sha_memo[str(f)] = (key, got)
                 while len(self._sha_memo) > 64:
                     self._sha_memo.popitem(last=False)
