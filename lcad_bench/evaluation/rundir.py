@@ -334,7 +334,7 @@ def save_distribution_state(
 
     walk("", state)
     buf = io.BytesIO()
-    np.savez(buf, **flat)
+    np.savez(buf, **flat)  # zip members carry the fixed 1980 date: the same state, the same bytes
     raw = buf.getvalue()
     with writing(Path(run_dir) / DIST_STATE_FILE):
         atomic_write_bytes(Path(run_dir) / DIST_STATE_FILE, raw)

@@ -94,3 +94,22 @@ def test_unmergeable_metric_is_named(split8, tmp_path):
     fid = {d["level"]: d for d in merged.distribution_metrics if d["metric"] == "fid"}
     assert all(d["value"] is None and "no saved statistics" in d["error"] for d in fid.values())
     assert any("fid at level" in w and "not merged" in w for w in merged.warnings)
+
+
+def test_saved_statistics_are_byte_stable(split8, tmp_path, monkeypatch):
+    """The FID statistics file has the same bytes (and recorded sha256) whenever it is written:
+    a rerun an hour later, reusing every output, writes a results.json equal to the first one
+    apart from created_at."""
+    import json
+    import time
+
+    out = tmp_path / "run"
+    evaluate(create_model("text-tint"), split8, out, suite=suite(), quiet=True)
+    first = json.loads((out / "results.json").read_text())
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    evaluate(create_model("text-tint"), split8, out, suite=suite(), quiet=True)
+    again = json.loads((out / "results.json").read_text())
+    for r in (first, again):
+        r.pop("created_at")
+    assert again == first and first["distribution_state"]["sha256"]
