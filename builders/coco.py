@@ -55,7 +55,10 @@ from lcad_bench.builders.common import (
     Problems,
     progress,
     read_json,
+    refuse_existing_out,
+    require_found_images,
     require_keys,
+    text_problem,
 )
 
 from lcad_bench.errors import InputFormatError, MissingInputError
@@ -289,6 +292,9 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
             )
             continue
         seen_cap.add(cid)
+        if bad_text := text_problem(a["caption"]):
+            problems.skip(f"{captions.name}: caption id {cid}", "invalid caption text", bad_text)
+            continue
         caps[int(a["image_id"])].append((cid, a["caption"]))
     return images, anns, caps
 
@@ -344,6 +350,7 @@ def build_coco(
         from lcad_bench.errors import UsageError
 
         raise UsageError(f"--workers {workers}: give at least 1 process (default: every CPU)")
+    refuse_existing_out(out, overwrite)  # before any work
     captions, instances, images_dir = Path(captions), Path(instances), Path(images_dir)
     stuff_p = Path(stuff) if stuff else None
     if not images_dir.is_dir():
@@ -385,13 +392,14 @@ def build_coco(
     )  # fmt: skip
     records: list[PairRecord] = []
     bar = progress(len(order), f"images {kind}", quiet)
-    n_achromatic = 0
+    n_achromatic = n_missing = 0
     for iid, res in zip(order, run_image_stage(tasks, workers)):
         bar.update(1)
         info = images[iid]
         img_path = images_dir / info.file_name
         if res.problem is not None:
             reason, detail = res.problem
+            n_missing += reason == "missing image"
             problems.skip(f"image {iid} ({info.file_name})", reason, detail)
             continue
         if res.verdict == "achromatic":
@@ -432,6 +440,9 @@ def build_coco(
             )
         )
     bar.close()
+    require_found_images(
+        n_missing, len(kept), images_dir, next((images[i].file_name for i in sorted(kept)), "")
+    )
 
     from lcad_bench.text.nlp import pipeline_info
 

@@ -65,12 +65,7 @@ def read_json(path: str | Path, what: str, object_pairs_hook: Any = None) -> Any
     """Parse a JSON input; a missing, unreadable or malformed file is a clear error.
     ``object_pairs_hook`` is passed to :func:`json.loads`."""
     p = Path(path)
-    if not p.is_file():
-        raise MissingInputError(f"{p}: no such file ({what}).")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFormatError(f"{p}: not UTF-8 ({what}); re-download it.") from exc
+    text = read_text(p, what)
     try:
         return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
@@ -81,6 +76,23 @@ def read_json(path: str | Path, what: str, object_pairs_hook: Any = None) -> Any
         )
         raise InputFormatError(
             f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint} ({what})."
+        ) from exc
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """A text input decoded as strict UTF-8; a missing file is exit 3, non-UTF-8 bytes exit 4
+    with the byte offset and line of the first bad byte."""
+    from lcad_bench.fileio import utf8_problem
+
+    p = Path(path)
+    if not p.is_file():
+        raise MissingInputError(f"{p}: no such file ({what}).")
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(
+            f"{p}: not UTF-8 text at {utf8_problem(data, exc)} ({what}); re-save it as UTF-8 or re-download it."
         ) from exc
 
 
@@ -101,40 +113,60 @@ class CheckedImage:
     width: int
     height: int
     sha256: str
+    grayscale: bool = False  # one channel in the file (R = G = B), only with allow_gray
 
 
-def check_image(path: Path) -> CheckedImage | tuple[str, str]:
-    """Open an image and accept only 8-bit RGB; else (reason, detail) for the problem report.
+def check_image(path: Path, allow_gray: bool = False) -> CheckedImage | tuple[str, str]:
+    """Read and decode an image with :func:`lcad_bench.imaging.decode_image` (the decoder the
+    evaluation uses); else (reason, detail) for the problem report.
 
-    CMYK, 16-bit, palette, RGBA/LA, grayscale and unreadable files are refused rather than
-    converted, so a split never holds silently changed pixels."""
+    Accepted: 8-bit and 48-bit RGB (16-bit samples scaled by their high byte), and with
+    ``allow_gray`` 8- or 16-bit grayscale as R = G = B. Refused, never converted: CMYK, palette,
+    alpha, 1-bit, float and 32-bit images, empty, truncated or unidentifiable files and images
+    over the decompression-bomb limit, so a split never holds silently changed pixels."""
     import hashlib
 
-    from PIL import Image, UnidentifiedImageError
+    from lcad_bench.imaging import ImageDecodeError, decode_image
 
     if not path.is_file():
         return ("missing image", f"{path} not found")
     try:
         data = path.read_bytes()
-        import io
+    except OSError as exc:
+        return ("unreadable image", f"{path.name}: {exc.strerror or exc}")
+    try:
+        img = decode_image(data, path.name, allow_gray=allow_gray)
+    except ImageDecodeError as exc:
+        return (exc.reason, str(exc))
+    return CheckedImage(
+        img.rgb, img.width, img.height, hashlib.sha256(data).hexdigest(), img.grayscale
+    )
 
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            mode = im.mode
-            if mode != "RGB":
-                kind = {
-                    "CMYK": "CMYK image", "P": "palette image", "RGBA": "RGBA image", "LA": "gray+alpha image",
-                    "L": "grayscale image", "1": "1-bit image", "I;16": "16-bit image", "I;16B": "16-bit image",
-                    "I": "32-bit integer image", "F": "float image",
-                }.get(mode, f"{mode} image")  # fmt: skip
-                return (
-                    "non-RGB image",
-                    f"{path.name} is a {kind} (mode {mode}); convert it to 8-bit RGB",
-                )
-            rgb = np.asarray(im, dtype=np.uint8)
-            return CheckedImage(rgb, im.width, im.height, hashlib.sha256(data).hexdigest())
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        return ("unreadable image", f"{path.name}: {exc}")
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot go into a split (lone surrogates such as ``"\\ud800"`` from a JSON
+    escape are not Unicode text and cannot be written as UTF-8), or None."""
+    from lcad_bench.fileio import surrogate_problem
+
+    return surrogate_problem(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates as ``\\udcff`` escapes (safe to print and to write as UTF-8)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def require_found_images(
+    n_missing: int, n_total: int, folder: str | Path, example: str = ""
+) -> None:
+    """When every image the inputs name is missing, --images points at the wrong folder: stop
+    with exit 3 instead of writing an empty split."""
+    if n_total and n_missing == n_total:
+        eg = f" (e.g. {example})" if example else ""
+        raise MissingInputError(
+            f"{folder}: none of the {n_total} images the annotations name is there{eg}; "
+            "point --images at the folder that holds them"
+        )
 
 
 def progress(total: int, desc: str, quiet: bool = False) -> Any:

@@ -13,8 +13,9 @@ One record per image: pair ``<image_key>#0``, natural level sparse, descriptions
 phrase (bare name or ``--class-template``) and none = "". Images are sorted by file name;
 ``--first-n`` keeps the first N. The saturation test runs at evaluation geometry (short side 256,
 centre crop): achromatic ground truths are dropped as exclusions, or with ``--val5k`` kept with the
-flag ``achromatic``. 8-bit grayscale JPEGs (ILSVRC2012 val has some) are read as RGB and
-flagged ``grayscale_source``; CMYK, 16-bit, palette, alpha and unreadable files are skipped.
+flag ``achromatic``. Grayscale files (8-bit JPEGs: ILSVRC2012 val has some; 16-bit ones scaled
+by their high byte) are read as RGB and flagged ``grayscale_source``; CMYK, palette, alpha and
+unreadable files are skipped.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from lcad_bench.builders.common import (
     CheckedImage,
     Problems,
     check_image,
+    printable,
     progress,
+    read_text,
     refuse_existing_out,
+    text_problem,
 )
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
@@ -63,12 +67,9 @@ def class_name_from_file(stem: str) -> tuple[str, str] | None:
 
 def read_synset_mapping(path: Path) -> dict[str, str]:
     """``LOC_synset_mapping.txt``: ``n01440764 tench, Tinca tinca`` -> {"n01440764": "tench"}."""
-    if not path.is_file():
-        raise MissingInputError(
-            f"{path}: no such file (--synsets, a LOC_synset_mapping.txt-style file)."
-        )
+    text = read_text(path, "--synsets, a LOC_synset_mapping.txt-style file")
     out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         wnid, _, names = line.strip().partition(" ")
@@ -83,11 +84,10 @@ def read_synset_mapping(path: Path) -> dict[str, str]:
 
 def read_val_solution(path: Path) -> dict[str, str]:
     """``LOC_val_solution.csv``: ImageId -> the first wnid of PredictionString."""
-    if not path.is_file():
-        raise MissingInputError(
-            f"{path}: no such file (--labels, a LOC_val_solution.csv-style file)."
-        )
-    with path.open(encoding="utf-8", newline="") as f:
+    import io
+
+    text = read_text(path, "--labels, a LOC_val_solution.csv-style file")
+    with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None or not {"ImageId", "PredictionString"} <= set(
             reader.fieldnames
@@ -199,6 +199,9 @@ def build_imagenet(
     for f, folder_syn in files:
         key = f.stem
         item = str(f.relative_to(root))
+        if bad_name := text_problem(item):  # a non-UTF-8 file name (surrogate-escaped by the OS)
+            problems.skip(printable(item), "invalid file name", f"{bad_name}; rename the file")
+            continue
         if key in seen:
             problems.skip(
                 item,
@@ -244,7 +247,7 @@ def build_imagenet(
         for f, key, syn, name in todo:
             bar.update(1)
             item = str(f.relative_to(root))
-            checked, grayscale = _check_image(f)
+            checked = check_image(f, allow_gray=True)
             if not isinstance(checked, CheckedImage):
                 problems.skip(item, *checked)
                 continue
@@ -252,7 +255,7 @@ def build_imagenet(
             sat = saturation_test(ev)
             verdicts[sat.verdict] += 1
             detail = f"C*ab p99 {sat.chroma_p99:.2f}, hue resultant {sat.hue_resultant:.3f}"
-            flags: list[str] = ["grayscale_source"] if grayscale else []
+            flags: list[str] = ["grayscale_source"] if checked.grayscale else []
             if sat.verdict == "achromatic":
                 if not val5k:
                     # a protocol exclusion, not a bad input: never stops --strict
@@ -324,29 +327,6 @@ def build_imagenet(
         sources="ILSVRC2012 (ImageNet) images and labels, under the ImageNet terms of access.",
         license="other",
     )  # fmt: skip
-
-
-def _check_image(path: Path) -> tuple[CheckedImage | tuple[str, str], bool]:
-    """``check_image``, except that 8-bit grayscale JPEGs (mode L; ILSVRC2012 val holds some, and
-    they are part of val5k) are accepted as RGB with R = G = B, as every ImageNet loader does
-    (``convert("RGB")``); the record gets the flag ``grayscale_source``. CMYK, 16-bit, palette,
-    alpha and unreadable files are still refused."""
-    import hashlib
-    import io
-
-    from PIL import Image
-
-    checked = check_image(path)
-    if (
-        isinstance(checked, CheckedImage)
-        or checked[0] != "non-RGB image"
-        or "(mode L)" not in checked[1]
-    ):
-        return checked, False
-    data = path.read_bytes()
-    with Image.open(io.BytesIO(data)) as im:
-        rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-        return CheckedImage(rgb, im.width, im.height, hashlib.sha256(data).hexdigest()), True
 
 
 def _phrase(name: str, template: str | None) -> str:

@@ -31,8 +31,11 @@ from lcad_bench.builders.common import (
     CheckedImage,
     Problems,
     check_image,
+    printable,
     progress,
     refuse_existing_out,
+    require_found_images,
+    text_problem,
 )
 
 from lcad_bench.errors import InputFormatError, MissingInputError
@@ -292,7 +295,13 @@ def build_import(
         raise MissingInputError(f"{root}: no such folder (--images).")
     problems = Problems(strict=strict, quiet=quiet)
     data = read_json_pairs(mpath, f"{fmt.name} manifest", problems)
-    entries = parse_entries(data, fmt, mpath)
+    entries = []
+    for e in parse_entries(data, fmt, mpath):
+        bad = text_problem(e.key) or text_problem(e.caption)
+        if bad:
+            problems.skip(printable(e.key), "invalid caption text", bad)
+            continue
+        entries.append(e)
     inputs = [input_file("manifest", mpath)]
     sha = inputs[0].sha256
     published = next((name for pre, name in fmt.published.items() if sha.startswith(pre)), None)
@@ -329,6 +338,10 @@ def build_import(
             problems.skip(e0.rel_path, *res)
     finally:
         bar.close()
+    require_found_images(
+        sum(missing_by_source.values()), len(by_image), root,
+        by_image[min(by_image)][0].rel_path if by_image else "",
+    )  # fmt: skip
     if missing_by_source and not quiet:
         print(
             f"missing images: {sum(missing_by_source.values())} ({missing_pairs} pairs), by source: {dict(missing_by_source)}",

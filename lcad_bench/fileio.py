@@ -3,7 +3,9 @@ JSON (the hash input of every content key) and the UTC timestamp written into ma
 and study records.
 
 A file is written to a temporary name in its folder and moved into place with ``os.replace``,
-so readers never see a half-written file.
+so readers never see a half-written file. Files and folders get the permissions the process
+umask allows (``0o666 & ~umask``, ``0o777 & ~umask``), as ``open()`` and ``mkdir()`` would give
+them: ``tempfile`` alone would leave them private (0600 / 0700).
 """
 
 from __future__ import annotations
@@ -13,17 +15,67 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 
+def process_umask() -> int:
+    """The process umask, read without changing it (Linux: /proc/self/status; elsewhere the
+    set-and-restore dance, under a lock)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        old = os.umask(0o022)
+        os.umask(old)
+    return old
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def file_mode() -> int:
+    """Permissions of a new file under the process umask (``0o666 & ~umask``)."""
+    return 0o666 & ~process_umask()
+
+
+def dir_mode() -> int:
+    """Permissions of a new folder under the process umask (``0o777 & ~umask``)."""
+    return 0o777 & ~process_umask()
+
+
+def make_temp_dir(prefix: str, dir: str | Path) -> Path:
+    """``tempfile.mkdtemp`` with the permissions ``mkdir`` would give (not 0700)."""
+    p = Path(tempfile.mkdtemp(prefix=prefix, dir=dir))
+    os.chmod(p, dir_mode())
+    return p
+
+
+def make_temp_file(prefix: str, suffix: str, dir: str | Path) -> tuple[int, str]:
+    """``tempfile.mkstemp`` with the permissions ``open`` would give (not 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+    try:
+        os.fchmod(fd, file_mode())
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically (creating parent folders). ``fsync=False`` skips
-    the flush to disk (still atomic for readers and after a killed process)."""
+    """Write ``data`` to ``path`` atomically (creating parent folders), with the permissions of
+    the process umask. ``fsync=False`` skips the flush to disk (still atomic for readers and
+    after a killed process)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    fd, tmp = make_temp_file(f".{p.name}.", ".tmp", p.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -64,3 +116,19 @@ def content_sha256(obj: Any) -> str:
 def utc_now() -> str:
     """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def surrogate_problem(text: str) -> str | None:
+    """Where ``text`` holds a lone surrogate (``"\\ud800"`` from a JSON escape: not Unicode
+    text, it cannot be encoded as UTF-8), or None."""
+    for i, ch in enumerate(text):
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            return f"lone surrogate U+{ord(ch):04X} at character {i} (not valid Unicode text)"
+    return None
+
+
+def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
+    """``exc`` as a sentence naming the byte offset and line of the first non-UTF-8 byte."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    bad = data[exc.start : exc.end].hex(" ")
+    return f"byte offset {exc.start} (line {line}): bytes {bad} are not UTF-8 ({exc.reason})"

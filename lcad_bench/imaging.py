@@ -6,16 +6,20 @@
   (the L-* loaders' convention).
 * Masks follow the same geometry with nearest-neighbour resampling.
 * CIELab is sRGB (D65) through scikit-image's formulas, written out here in numpy.
+* :func:`decode_image` is the one decoder of source images (builders and the runner): it names
+  the file and the fix for every image it refuses and scales 16-bit samples to 8 bits.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from lcad_bench.errors import InputFormatError
 from lcad_bench.protocol import (
     ACHROMATIC_P99,
     EVAL_RESOLUTION,
@@ -201,3 +205,165 @@ def luminance_and_gray(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     enc = np.where(y > 0.0031308, 1.055 * np.clip(y, 0, None) ** (1 / 2.4) - 0.055, 12.92 * y)
     g = np.clip(np.rint(enc * 255.0), 0, 255).astype(np.uint8)
     return L.astype(np.float32), np.repeat(g[..., None], 3, axis=-1)
+
+
+# Decoding source images (docs/evaluating.md#failures): the one function builders and the runner
+# read images with.
+
+# Pillow's own decompression-bomb limit (89,478,485 pixels, ~1/4 GiB of RGB): larger images are
+# refused outright, not just warned about.
+MAX_IMAGE_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+# Bumped whenever decode_image can return other pixels for the same file (stored GTs record it)
+DECODER_VERSION = "2"  # 2: 16-bit samples scaled by v >> 8 (1 clipped 16-bit gray to white)
+
+_MODE_NAMES = {
+    "CMYK": "CMYK image", "P": "palette image", "PA": "palette+alpha image", "RGBA": "RGBA image",
+    "RGBa": "RGBA image", "LA": "gray+alpha image", "La": "gray+alpha image", "1": "1-bit image",
+    "I": "32-bit integer image", "F": "float image", "YCbCr": "YCbCr image", "LAB": "Lab image",
+    "HSV": "HSV image",
+}  # fmt: skip
+_GRAY16 = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+class ImageDecodeError(InputFormatError):
+    """An image that cannot be used: ``reason`` is a short category (for counts), the message
+    names the file, what is wrong and the fix."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """A decoded source image as uint8 RGB, with what it was."""
+
+    rgb: np.ndarray
+    mode: str  # the file's Pillow mode (RGB, L, I;16, ...)
+    grayscale: bool  # one channel in the file (R = G = B here)
+    bits: int  # bits per sample in the file (8 or 16)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def scale16(a: np.ndarray) -> np.ndarray:
+    """16-bit samples to 8 bits by their high byte (v >> 8): the 8-bit value v8 stored as
+    v8 * 257 maps back to v8 exactly, and it is what Pillow (and libpng's strip_16) give for
+    48-bit RGB, so gray and colour 16-bit files scale alike."""
+    return (np.asarray(a).astype(np.uint32) >> 8).astype(np.uint8)
+
+
+def decode_image(source: Any, name: str, *, allow_gray: bool = True) -> DecodedImage:
+    """Decode an image file (a path, or its bytes) into uint8 RGB, or raise
+    :class:`ImageDecodeError` naming ``name`` and the fix.
+
+    Accepted: 8-bit RGB; 48-bit RGB (Pillow keeps the high byte); with ``allow_gray`` 8-bit and
+    16-bit grayscale (R = G = B, 16-bit by :func:`scale16`). Refused with the reason: empty,
+    truncated or unidentifiable files, images over :data:`MAX_IMAGE_PIXELS` (decompression
+    bombs, refused before any pixel is decoded), and every other mode (CMYK, palette, alpha,
+    1-bit, float, 32-bit integer), which would need a guess."""
+    import io
+    import warnings
+
+    from PIL import UnidentifiedImageError
+
+    data = source if isinstance(source, (bytes, bytearray, memoryview)) else None
+    if data is not None and len(data) == 0 or data is None and _size(source) == 0:
+        raise ImageDecodeError(
+            "unreadable image", f"{name}: the file is empty (0 bytes); restore or re-download it"
+        )
+    fp = io.BytesIO(data) if data is not None else source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(fp)
+        with im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError(f"{w} x {h} = {w * h} pixels")
+            mode = im.mode
+            if mode not in ("RGB", "L", *_GRAY16, "I") or (
+                mode in ("L", *_GRAY16, "I") and not allow_gray
+            ):
+                kind = (
+                    "grayscale image"
+                    if mode == "L"
+                    else "16-bit grayscale image"
+                    if mode in _GRAY16
+                    else _MODE_NAMES.get(mode, f"{mode} image")
+                )
+                raise ImageDecodeError(
+                    "non-RGB image", f"{name} is a {kind} (mode {mode}); convert it to 8-bit RGB"
+                )  # fmt: skip
+            im.load()
+            a = np.asarray(im)
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        import re
+
+        n = re.search(r"(\d+) pixels", str(exc))
+        dims = f"{int(n.group(1)):,}" if n else "its"
+        raise ImageDecodeError(
+            "decompression bomb",
+            f"{name}: {dims} pixels is over the decompression-bomb limit of {MAX_IMAGE_PIXELS:,} "
+            "pixels; downscale the image (or check that the file is what it claims to be)",
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageDecodeError(
+            "unreadable image",
+            f"{name}: not an image Pillow can identify (starts with {_head(source, data)!r}); "
+            "restore the file or re-download it",
+        ) from None
+    except Exception as exc:  # noqa: BLE001  (Pillow raises many types for a bad file)
+        detail = _strip_addresses(str(exc)) or type(exc).__name__
+        raise ImageDecodeError(
+            "unreadable image",
+            f"{name}: cannot be decoded ({detail}; truncated or corrupt?); restore the file or re-download it",
+        ) from None
+    if mode == "RGB":
+        return DecodedImage(np.ascontiguousarray(a, dtype=np.uint8), mode, False, 8)
+    if mode == "L":
+        g, bits = a.astype(np.uint8, copy=False), 8
+    else:
+        a = np.asarray(a)
+        if mode == "I" and (a.min() < 0 or a.max() > 0xFFFF):
+            raise ImageDecodeError(
+                "non-RGB image",
+                f"{name} is a 32-bit integer image (values {a.min()}..{a.max()}); convert it to 8-bit RGB",
+            )
+        g, bits = scale16(a), 16
+    return DecodedImage(np.repeat(g[..., None], 3, axis=-1), mode, True, bits)
+
+
+def _size(path: Any) -> int | None:
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except (OSError, TypeError):
+        return None
+
+
+def _head(source: Any, data: Any) -> bytes:
+    if data is not None:
+        return bytes(data[:8])
+    try:
+        with open(source, "rb") as f:
+            return f.read(8)
+    except OSError:
+        return b""
+
+
+def _strip_addresses(text: str) -> str:
+    """An exception text without object reprs' memory addresses (``<... at 0x7f...>``)."""
+    import re
+
+    return re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "the file", text).strip()

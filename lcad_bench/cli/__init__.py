@@ -109,8 +109,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lcad-bench {args.command}: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted; everything already written is kept.", file=sys.stderr)
+        print(
+            "interrupted; everything already written is kept: rerun the same command to resume.",
+            file=sys.stderr,
+        )
         return 130
+    except SystemExit as exc:
+        # no command exits by itself: this came from a plug-in (a model, a metric) that called
+        # exit(); never let it pass as "success" with nothing written
+        traceback.print_exc()
+        print(
+            f"lcad-bench {args.command}: error: code outside lcad-bench called exit({exc.code!r}) "
+            "(see the traceback above); nothing was finished",
+            file=sys.stderr,
+        )
+        return int(ExitCode.BUG)
     except BrokenPipeError:
         return 0
     except Exception:  # noqa: BLE001  (a bug: show it in full)

@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.file:
         caps = read_captions(args.file)
     else:
+        from lcad_bench.fileio import surrogate_problem
+
+        for i, t in enumerate(args.text):
+            if bad := surrogate_problem(t):  # non-UTF-8 bytes on the command line
+                raise UsageError(f"caption argument {i + 1} is not UTF-8 text ({bad})")
         caps = [Caption(f"arg{i}", t) for i, t in enumerate(args.text)]
     ex = get_extractor(args.spacy_model)
     bar = None

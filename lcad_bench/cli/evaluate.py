@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lcad_bench.errors import ExitCode
 from lcad_bench.protocol import LEVELS
 
 EXAMPLES = """examples:
@@ -68,6 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strict", action="store_true", help="stop with exit code 5 at the first failed sample"
     )
+    p.add_argument(
+        "--sample-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="record a sample as failed when the model takes longer than this (per sample of a batch)",
+    )
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(func=run_evaluate)
 
@@ -88,9 +96,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lcad_bench.evaluation import distributed
-    from lcad_bench.evaluation.plan import parse_shard
+    from lcad_bench.evaluation.plan import check_run_args, parse_shard
     from lcad_bench.evaluation.runner import evaluate
 
+    # usage errors before any model loads
+    check_run_args(args.levels, args.limit, args.n_seeds, args.batch_size)
     shard = parse_shard(args.shard)
     world = distributed.detect()  # None unless started by accelerate launch / torchrun
     try:
@@ -100,14 +110,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         out = args.out or str(Path("runs") / f"{model.name}-{Path(args.split).name}")
         res = evaluate(model, args.split, out, metrics=args.metrics, levels=args.levels, limit=args.limit,
                        batch_size=args.batch_size, base_seed=args.seed, n_seeds=args.n_seeds,
-                       shard=shard, strict=args.strict, quiet=args.quiet, world=world)  # fmt: skip
+                       shard=shard, strict=args.strict, quiet=args.quiet, sample_timeout=args.sample_timeout,
+                       world=world)  # fmt: skip
     finally:
         if world is not None:
             world.close()
     if world is None or world.is_main:
         print(format_results(res))
         print(f"results: {Path(out) / 'results.json'}", file=sys.stderr)
-    return 5 if res.counts.get("failed") else 0
+    return int(ExitCode.SAMPLES_FAILED) if res.counts.get("failed") else 0
 
 
 def _model(args: argparse.Namespace):

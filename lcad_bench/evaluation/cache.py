@@ -15,8 +15,10 @@ import numpy as np
 
 from lcad_bench.evaluation.inputs import Prepared, encode_png
 from lcad_bench.evaluation.plan import Item
-from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot
+from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot, writing
 from lcad_bench.fileio import atomic_write_bytes, file_sha256
+
+WRITE_QUEUE = 64  # queued writes (each holds one image) before the run waits for the writer
 
 
 def request_key(cfg_hash: str, item: Item, prep: Prepared, uses_masks: bool) -> str:
@@ -77,25 +79,38 @@ class OutputCache:
 
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
         self._futures.append(self._writer.submit(fn, *args))
-        if len(self._futures) > 64:
-            self._futures = [f for f in self._futures if not f.done() or f.result() is None]
+        if len(self._futures) > WRITE_QUEUE:
+            keep = []
+            for f in self._futures:
+                if f.done():
+                    f.result()  # a failed write (disk full) stops the run now
+                else:
+                    keep.append(f)
+            while len(keep) > WRITE_QUEUE // 2:  # the writer is behind: wait (flat memory)
+                keep.pop(0).result()
+            self._futures = keep
 
     def join(self) -> None:
-        """Wait for every queued write (re-raising a write error)."""
-        for f in self._futures:
-            f.result()
-        self._futures = []
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
+        """Wait for every queued write, then re-raise the first write error (the writer is
+        always drained first: nothing is written after this returns or raises)."""
+        futures, self._futures = self._futures, []
+        try:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+        finally:
             self._writer = None
+        for f in futures:
+            f.result()
 
     def put(self, item: Item, rgb: np.ndarray) -> str:
         data = encode_png(rgb)
         sha = hashlib.sha256(data).hexdigest()
         # atomic (temporary name + os.replace), then indexed: a killed process leaves either no
-        # file or a complete one; the sha256 check on resume catches anything else
-        atomic_write_bytes(self.path(item), data, fsync=False)
-        with open(self.index_path, "a", encoding="utf-8") as f:
+        # file or a complete one; the sha256 check on resume catches anything else. A failed
+        # write (disk full) is a RunWriteError (exit 3); what was indexed before stays valid.
+        with writing(self.path(item)):
+            atomic_write_bytes(self.path(item), data, fsync=False)
+        with writing(self.index_path), open(self.index_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"key": item.key, "pair_id": item.record.pair_id, "level": item.level,
                                 "seed": item.seed, "sha256": sha}) + "\n")  # fmt: skip
         self.index[item.key] = sha

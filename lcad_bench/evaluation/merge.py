@@ -23,10 +23,8 @@ from lcad_bench.fileio import utc_now
 
 
 def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None) -> rundir.Results:
-    """Merge shard run folders into ``out`` and return the merged Results."""
-    from lcad_bench.evaluation.runner import summarize_levels
-    from lcad_bench.evaluation.suite import build_suite
-
+    """Merge shard run folders into ``out`` and return the merged Results (``out`` is locked
+    while it is written)."""
     if len(shards) < 1:
         raise UsageError("merge needs at least one shard run folder")
     outp = Path(out)
@@ -52,16 +50,35 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
             raise InputFormatError(
                 f"shards {sorted(specs)} are not exactly 0..{n - 1} of {n}: a shard is missing or repeated"
             )
+    resolved = {Path(p).resolve() for p in shards}
+    if outp.resolve() in resolved:
+        raise UsageError(f"--out {outp} is one of the shards; merge into a new folder")
+    with rundir.locked(outp, f"merge {' '.join(str(p) for p in shards)}"):
+        return _merge_locked(runs, shards, outp, suite)
+
+
+def _merge_locked(
+    runs: list[rundir.Run], shards: Sequence[str | Path], outp: Path, suite: Any
+) -> rundir.Results:
+    from lcad_bench.evaluation.runner import summarize_levels
+    from lcad_bench.evaluation.suite import build_suite
+
+    first = runs[0].results
     rows: list[dict[str, Any]] = []
+    gt_index: dict[str, dict[str, Any]] = {}
     for run in runs:
         srows = run.samples()
         rundir.adopt_files(
             run.path, outp, [r["output_path"] for r in srows if r.get("output_path")]
         )
-        rundir.adopt_files(
-            run.path, outp, sorted({rundir.gt_relpath(r["image_key"]) for r in srows})
+        gts = sorted({rundir.gt_relpath(r["image_key"]) for r in srows})
+        rundir.adopt_files(run.path, outp, gts)
+        gt_index.update(
+            {k: v for k, v in rundir.read_gt_index(run.path).items() if v.get("path") in gts}
         )
         rows.extend(srows)
+    for rec in gt_index.values():  # the merged folder's GTs keep their provenance
+        rundir.append_gt_index(outp, rec)
     keys = Counter((r["pair_id"], r["level"], r["seed"]) for r in rows)
     dups = [k for k, c in keys.items() if c > 1]
     if dups:
@@ -76,11 +93,24 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     cells = aggregate(rows, columns, levels)
     summaries, warnings = summarize_levels(suite, rows, levels)
-    for run in runs:
-        suite.merge_distribution_state(rundir.load_distribution_state(run.path))
+    # a shard whose statistics are missing would make a level's FID cover fewer samples than
+    # its rows: such a cell is not computed, and says why
+    incomplete: dict[tuple[str, str], str] = {}
+    for path, run in zip(shards, runs):
+        state = rundir.load_distribution_state(run.path)
+        for d in run.results.distribution_metrics:
+            if d.get("value") is not None and d["metric"] not in (state.get(d["level"]) or {}):
+                incomplete[(d["level"], d["metric"])] = str(path)
+        suite.merge_distribution_state(state)
     dist_rows: list[dict[str, Any]] = []
     for lv, d in suite.compute_distribution().items():
         for name, val in d.items():
+            if (lv, name) in incomplete:
+                val = {
+                    "value": None,
+                    "error": f"{incomplete[(lv, name)]} has no saved statistics for it; rerun that shard",
+                }
+                warnings.append(f"{name} at level {lv} not merged: {val['error']}")
             dist_rows.append({"scheme": "controlled", "level": lv, "metric": name, **val})
             warnings += [w for w in val.get("warnings", []) or [] if w not in warnings]
     merged_dist = {d["metric"] for d in dist_rows}
@@ -95,9 +125,8 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
     n_failed = sum(1 for r in rows if r.get("error"))
     if n_failed:
         warnings.insert(0, f"{n_failed} samples failed (see the error column of samples.parquet)")
-    outp.mkdir(parents=True, exist_ok=True)
+    dist_file = rundir.save_distribution_state(outp, suite.distribution_state())
     samples = rundir.write_samples(outp, rows, columns)
-    rundir.save_distribution_state(outp, suite.distribution_state())
     split = dict(first.split)
     split.update(shard=None, n_pairs=len({r["pair_id"] for r in rows}), n_images=len({r["image_key"] for r in rows}),
                  merged_from=[str(p) for p in shards])  # fmt: skip
@@ -111,6 +140,7 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
         "counts": {"samples": len(rows), "failed": n_failed},
         "warnings": warnings,
         "samples": samples,
+        "distribution_state": dist_file,
     })  # fmt: skip
     rundir.write_results(outp, merged)
     return merged

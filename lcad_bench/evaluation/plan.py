@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lcad_bench.errors import UsageError
+from lcad_bench.evaluation import rundir
 from lcad_bench.fileio import content_sha256
 from lcad_bench.models import Colorizer
 from lcad_bench.protocol import EVAL_RESOLUTION, LEVELS, RESIZE_POLICY, SEED_RULE, pair_seed
@@ -116,13 +117,21 @@ def plan_run(
     n_seeds: int = 1,
     shard: tuple[int, int] | None = None,
 ) -> RunPlan:
-    """Resolve the run: records (sharded, limited), items, model config hash, cache layout."""
+    """Resolve the run: records (sharded, limited), items, model config hash, cache layout.
+    Arguments that would run nothing, or something other than asked, are usage errors."""
+    check_run_args(levels, limit, n_seeds)
     split = load_split(split_path)
     lv = list(levels or LEVELS)
-    bad = [x for x in lv if x not in LEVELS]
-    if bad:
-        raise UsageError(f"unknown level(s) {bad}; levels are {', '.join(LEVELS)}")
+    if not split.records:
+        raise UsageError(
+            f"{split_path}: the split holds no pairs; nothing to evaluate (rebuild it)"
+        )
     records = [r for r in split.records if in_shard(r.pair_id, shard)]
+    if not records:
+        raise UsageError(
+            f"shard {shard[0]}/{shard[1]} of {split_path} holds none of its {len(split.records)} pairs; "
+            "use fewer shards"
+        )  # fmt: skip
     if limit is not None:
         records = records[:limit]
     info = model.describe()
@@ -142,5 +151,38 @@ def plan_run(
                 continue
             for s in range(n_seeds):
                 items.append(Item(r, level, s, pair_seed(base_seed, r.pair_id, s), desc))
-    return RunPlan(split, items, model, info, cfg, config_hash(cfg), Path(out), lv, base_seed,
-                   n_seeds, shard, limit)  # fmt: skip
+    if not items:
+        raise UsageError(
+            f"no pair of {split_path} defines a description at level(s) {', '.join(lv)}; nothing to evaluate"
+        )
+    h = config_hash(cfg)
+    rundir.require_unique(
+        (rundir.output_relpath(h, it.level, it.record.pair_id, it.s) for it in items), "outputs"
+    )
+    keys = {it.record.image_key for it in items}
+    rundir.require_unique((rundir.gt_relpath(k) for k in keys), "ground truths")
+    return RunPlan(split, items, model, info, cfg, h, Path(out), lv, base_seed, n_seeds, shard,
+                   limit)  # fmt: skip
+
+
+def check_run_args(
+    levels: Sequence[str] | None, limit: int | None, n_seeds: int, batch_size: int = 1
+) -> None:
+    """Usage errors for arguments that would run nothing or something else than asked."""
+    if levels is not None:
+        if len(levels) == 0:
+            raise UsageError("--levels needs at least one level")
+        bad = [x for x in levels if x not in LEVELS]
+        if bad:
+            raise UsageError(f"unknown level(s) {bad}; levels are {', '.join(LEVELS)}")
+        dup = sorted({x for x in levels if list(levels).count(x) > 1})
+        if dup:
+            raise UsageError(
+                f"--levels names {', '.join(dup)} more than once; list each level once"
+            )
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"--limit must be a positive number of pairs, got {limit}")
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise UsageError(f"--n-seeds must be at least 1, got {n_seeds}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {batch_size}")

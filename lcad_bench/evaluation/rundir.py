@@ -10,7 +10,9 @@
       distribution_state.npz  per level, the sufficient statistics of distribution metrics (FID)
       run_log.jsonl           one line per invocation (cached / computed / failed counts)
       outputs/<config16>/<level>/<file>.png   model outputs, with outputs/<config16>/index.jsonl
-      gt/<file>.png           ground truths at evaluation geometry
+      gt/<file>.png           ground truths at evaluation geometry, with gt/index.jsonl (the source
+                              image's sha256, the geometry and the PNG's sha256 of each)
+      .lcad-bench.lock        held (flock) by the process writing the folder; names it
 
 ``merge``, ``show``, ``summarize`` and the leaderboard read run folders only through this module
 (:func:`open_run`, :func:`read_samples`, :func:`safe_join`). File names of outputs and ground
@@ -19,11 +21,17 @@ truths are collision-free: a readable part plus a hash of the full key.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterable, Sequence
+import socket
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +39,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, file_sha256, utc_now
+from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
+from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, file_mode, file_sha256, utc_now
 from lcad_bench.metrics.base import ColumnInfo
 
 SCHEMA_VERSION = 2
@@ -43,6 +51,8 @@ RUN_LOG_FILE = "run_log.jsonl"
 OUTPUTS_DIR = "outputs"
 GT_DIR = "gt"
 INDEX_FILE = "index.jsonl"
+GT_INDEX = f"{GT_DIR}/{INDEX_FILE}"
+LOCK_FILE = ".lcad-bench.lock"
 JSON_MARK = {b"lcad_bench.dtype": b"json"}
 
 # (name, arrow type) of the columns every samples table has, in order
@@ -79,6 +89,17 @@ def output_relpath(config_hash: str, level: str, pair_id: str, s: int) -> str:
 def gt_relpath(image_key: str) -> str:
     """Relative path of an image's ground-truth PNG."""
     return f"{GT_DIR}/{file_name(image_key)}.png"
+
+
+def require_unique(paths: Iterable[str], what: str) -> None:
+    """Every path of a run is distinct (the file names are collision-free by construction; this
+    is the check that they are): a repeated one is a bug, never a silently shared file."""
+    dup = [p for p, n in Counter(paths).items() if n > 1]
+    if dup:
+        raise LcadBenchError(
+            f"{len(dup)} {what} would share a file name, e.g. {dup[0]}; this is a bug in lcad-bench, please report it",
+            ExitCode.BUG,
+        )
 
 
 def safe_join(root: str | Path, rel: Any) -> Path | None:
@@ -136,12 +157,15 @@ class Results(BaseModel):
     counts: dict[str, int] = {}
     warnings: list[str] = []
     samples: dict[str, Any] = {}
+    distribution_state: dict[str, Any] = {}  # {path, sha256} of the saved FID statistics
 
 
 def write_results(run_dir: str | Path, results: Results) -> Path:
-    """Atomic write of ``RUN/results.json``."""
+    """Atomic write of ``RUN/results.json`` (written last: it names the sha256 of the samples
+    table and distribution state it summarises)."""
     path = Path(run_dir) / RESULTS_FILE
-    atomic_write_text(path, results.model_dump_json(indent=2) + "\n")
+    with writing(path):
+        atomic_write_text(path, results.model_dump_json(indent=2) + "\n")
     return path
 
 
@@ -225,7 +249,8 @@ def write_samples(
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pydict(data, schema=schema), buf)
     raw = buf.getvalue()
-    atomic_write_bytes(Path(run_dir) / SAMPLES_FILE, raw)
+    with writing(Path(run_dir) / SAMPLES_FILE):
+        atomic_write_bytes(Path(run_dir) / SAMPLES_FILE, raw)
     return {"path": SAMPLES_FILE, "rows": len(rows), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
@@ -293,8 +318,11 @@ def metric_column_names(path: str | Path) -> list[str]:
 # distribution state, run log
 
 
-def save_distribution_state(run_dir: str | Path, state: dict[str, dict[str, Any]]) -> None:
-    """Flatten {level: {metric: nested dict of arrays/numbers}} into an .npz (no pickles)."""
+def save_distribution_state(
+    run_dir: str | Path, state: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Flatten {level: {metric: nested dict of arrays/numbers}} into an .npz (no pickles) and
+    return its ``{path, sha256}`` record (for results.json)."""
     flat: dict[str, np.ndarray] = {}
 
     def walk(prefix: str, obj: Any) -> None:
@@ -306,8 +334,11 @@ def save_distribution_state(run_dir: str | Path, state: dict[str, dict[str, Any]
 
     walk("", state)
     buf = io.BytesIO()
-    np.savez(buf, **flat)
-    atomic_write_bytes(Path(run_dir) / DIST_STATE_FILE, buf.getvalue())
+    np.savez(buf, **flat)  # zip members carry the fixed 1980 date: the same state, the same bytes
+    raw = buf.getvalue()
+    with writing(Path(run_dir) / DIST_STATE_FILE):
+        atomic_write_bytes(Path(run_dir) / DIST_STATE_FILE, raw)
+    return {"path": DIST_STATE_FILE, "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def load_distribution_state(run_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -329,8 +360,171 @@ def load_distribution_state(run_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 def append_run_log(run_dir: str | Path, record: dict[str, Any]) -> None:
     """One line per invocation of the run."""
-    with open(Path(run_dir) / RUN_LOG_FILE, "a", encoding="utf-8") as f:
+    path = Path(run_dir) / RUN_LOG_FILE
+    with writing(path), open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps({"time": utc_now(), **record}) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# write errors, the lock
+
+
+class RunWriteError(LcadBenchError):
+    """The run folder cannot be written (disk full, read-only, --out is a file): exit 3. Everything
+    already written is kept; rerunning the same command resumes."""
+
+    exit_code = ExitCode.MISSING
+
+
+def write_error(path: str | Path, exc: OSError) -> RunWriteError:
+    """The user-facing error of a failed write to ``path``, with the fix."""
+    code = exc.errno
+    why = exc.strerror or str(exc)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = ("free some space (or choose another --out) and rerun the same command: finished outputs are "
+               "kept and only the rest is computed")  # fmt: skip
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose a writable --out or fix the folder's permissions"
+    elif code in (errno.ENOTDIR, errno.EEXIST):
+        fix = "--out must be a folder (or not exist yet), not a file; choose another --out"
+    else:
+        fix = "check the disk and rerun the same command (finished outputs are kept)"
+    return RunWriteError(f"cannot write {path}: {why}; {fix}")
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into a :class:`RunWriteError`."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_error(getattr(exc, "filename", None) or path, exc) from exc
+
+
+def make_run_dir(run_dir: str | Path) -> Path:
+    """Create the run folder (and parents); a file in the way or no permission is exit 3."""
+    p = Path(run_dir)
+    if p.exists() and not p.is_dir():
+        raise write_error(p, OSError(errno.ENOTDIR, "it is a file, not a folder"))
+    with writing(p):
+        p.mkdir(parents=True, exist_ok=True)
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise write_error(p, OSError(errno.EACCES, "permission denied"))
+    return p
+
+
+class RunLockedError(LcadBenchError):
+    """Another process writes the same run folder."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_lock(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+        return info if isinstance(info, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+@contextlib.contextmanager
+def locked(run_dir: str | Path, command: str = "") -> Iterator[dict[str, Any]]:
+    """Hold the run folder's lock while writing it: ``RUN/.lcad-bench.lock``, an advisory
+    ``flock`` (released by the kernel when the process dies, so a killed run never blocks the
+    next) whose content names the holder (pid, host, command, start time). A second process gets
+    :class:`RunLockedError` naming the first. Yields the previous holder's record when it died
+    without releasing (a stale lock, taken over), else {}."""
+    import fcntl
+
+    p = make_run_dir(run_dir)
+    path = p / LOCK_FILE
+    with writing(path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held_by_kernel = True
+        except BlockingIOError:
+            info = _read_lock(path)
+            raise RunLockedError(
+                f"{p} is being written by another lcad-bench process (pid {info.get('pid', '?')} on "
+                f"{info.get('host', '?')}, `{info.get('command', '?')}`, since {info.get('started', '?')}); "
+                "wait for it to finish or choose another --out"
+            ) from None
+        except OSError:  # a file system without flock: fall back to the recorded pid
+            held_by_kernel = False
+        prev = _read_lock(path)
+        same_host = prev.get("host") == socket.gethostname()
+        if (
+            not held_by_kernel
+            and prev.get("pid")
+            and same_host
+            and _pid_alive(int(prev["pid"]))
+            and int(prev["pid"]) != os.getpid()
+        ):
+            raise RunLockedError(
+                f"{p} is being written by another lcad-bench process (pid {prev['pid']}, `{prev.get('command', '?')}`, "
+                f"since {prev.get('started', '?')}); wait for it to finish or choose another --out"
+            )  # fmt: skip
+        stale = prev if prev.get("pid") else {}
+        if stale:
+            alive = same_host and _pid_alive(int(stale["pid"]))
+            print(
+                f"note: {p} was left locked by pid {stale['pid']} ({'its lock is released' if alive else 'no longer running'}; "
+                f"`{stale.get('command', '?')}`, since {stale.get('started', '?')}): an interrupted run, resumed",
+                file=sys.stderr,
+            )  # fmt: skip
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command or " ".join(sys.argv),
+              "started": utc_now()}  # fmt: skip
+        with writing(path):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
+        try:
+            yield stale
+        finally:
+            # the file stays (removing it would let two processes lock different files); an
+            # empty lock file means "released cleanly"
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the flock
+
+
+# --------------------------------------------------------------------------------------------
+# ground truths
+
+
+def read_gt_index(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """``gt/index.jsonl``: image key -> {source_sha256, geometry, sha256} of its GT PNG (the last
+    line of a key wins; a line torn by a kill is skipped: that GT is simply made again)."""
+    path = Path(run_dir) / GT_INDEX
+    out: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+            out[str(rec["image_key"])] = rec
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return out
+
+
+def append_gt_index(run_dir: str | Path, record: dict[str, Any]) -> None:
+    """Add one GT's record to ``gt/index.jsonl``."""
+    path = Path(run_dir) / GT_INDEX
+    with writing(path), open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,6 +577,16 @@ def open_run(path: str | Path, verify: bool = True) -> Run:
                 "do not belong together (an interrupted write or two runs on one --out): rerun `lcad-bench evaluate` "
                 "with the same --out to rewrite both (finished outputs are reused)"
             )  # fmt: skip
+        dist = res.distribution_state or {}
+        if dist.get("sha256"):
+            d = run_dir / DIST_STATE_FILE
+            got_d = file_sha256(d) if d.is_file() else None
+            if got_d != dist["sha256"]:
+                raise InputFormatError(
+                    f"{d}: {'missing' if got_d is None else f'sha256 {got_d[:16]}…'} where {RESULTS_FILE} recorded "
+                    f"{dist['sha256'][:16]}…; the two files do not belong together (an interrupted write): rerun "
+                    "`lcad-bench evaluate` with the same --out to rewrite both"
+                )  # fmt: skip
     return run
 
 
@@ -408,4 +612,5 @@ def adopt_files(src_run: str | Path, dst_run: str | Path, rels: Iterable[str]) -
         src = safe_join(src_run, rel)
         if src is None or not src.is_file():
             continue
-        link_or_copy(src, Path(dst_run) / rel)
+        with writing(Path(dst_run) / rel):
+            link_or_copy(src, Path(dst_run) / rel)

@@ -2,26 +2,39 @@
 
 One pass generates and scores in plan order: :mod:`.plan` resolves the items, :mod:`.inputs`
 prepares each pair, :mod:`.cache` keeps outputs, the :class:`~.suite.MetricSuite` scores, and
-:mod:`.rundir` writes the run folder. Bad model output (wrong count, shape or dtype, NaN, an
-exception) is recorded per sample and the run goes on; ``strict`` stops with exit code 5.
+:mod:`.rundir` writes the run folder. Bad input (an image that cannot be decoded or does not
+match the split, a malformed mask) and bad model output (wrong count, shape or dtype, NaN, an
+exception, ``SystemExit``, a timeout) are recorded per sample and the run goes on; ``strict``
+stops with exit code 5. A batch that fails is retried one sample at a time, so the failures do
+not depend on ``--batch-size``. The model gets read-only arrays; what it returns is copied once,
+and that copy is both scored and written (docs/evaluating.md#failures).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lcad_bench.errors import ExitCode, LcadBenchError
+from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation import rundir
 from lcad_bench.evaluation.aggregate import aggregate
 from lcad_bench.evaluation.cache import OutputCache, request_key
-from lcad_bench.evaluation.inputs import Prepared, phrases_for_level, prepare
-from lcad_bench.evaluation.plan import Item, RunPlan, plan_run
+from lcad_bench.evaluation.inputs import (
+    InputPreparer,
+    Prepared,
+    frozen,
+    phrases_for_level,
+    read_png,
+)
+from lcad_bench.evaluation.plan import Item, RunPlan, check_run_args, plan_run
 from lcad_bench.evaluation.provenance import environment
 from lcad_bench.evaluation.suite import MetricSuite
 from lcad_bench.fileio import utc_now
@@ -42,6 +55,40 @@ class SamplesFailedError(LcadBenchError):
     """``--strict`` and a sample failed."""
 
     exit_code = ExitCode.SAMPLES_FAILED
+
+
+class SampleTimeout(BaseException):  # noqa: N818  (a BaseException: a model's `except Exception` cannot swallow it)
+    """Raised inside ``model.colorize`` when ``--sample-timeout`` expires."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`SampleTimeout` in this (the main) thread after ``seconds`` (SIGALRM). A
+    model stuck inside one C call is interrupted when that call returns to Python."""
+    if not seconds:
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise SampleTimeout()
+
+    old = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``model raised T: message`` with a hint where the cause is known."""
+    msg = f"model raised {type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, SystemExit):
+        msg = f"model called exit ({type(exc).__name__}({exc.code!r})); a model must return or raise, never exit"
+    elif isinstance(exc, ValueError) and "read-only" in str(exc):
+        msg += " (request arrays are read-only: copy one before changing it, e.g. r.gray.copy())"
+    return msg
 
 
 def validate_output(out: Any, shape: tuple[int, int]) -> str | None:
@@ -73,6 +120,7 @@ def run_items(
     batch_size: int = 8,
     strict: bool = False,
     quiet: bool = False,
+    sample_timeout: float | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Colorize every item whose output is not cached, and score every item, in one pass.
 
@@ -83,11 +131,11 @@ def run_items(
     memory (flat in the number of samples)."""
     from collections import deque
 
-    from PIL import Image
     from tqdm import tqdm
 
     model = plan.model
     cache = OutputCache(plan.out, plan.config_hash)
+    inputs = InputPreparer(plan.split, plan.out, cache.submit)
     counts = {"cached": 0, "computed": 0, "failed": 0}
     rows: list[dict[str, Any]] = []
     queue: deque[_Entry] = deque()
@@ -127,8 +175,8 @@ def run_items(
             e = queue.popleft()
             if e.state == "cached":
                 try:
-                    e.pred = np.asarray(Image.open(e.item.path).convert("RGB"))  # type: ignore[arg-type]
-                except (OSError, ValueError) as exc:
+                    e.pred = frozen(read_png(e.item.path))  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001  (any decoder error: recompute next time)
                     fail(
                         e,
                         f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute",
@@ -142,43 +190,57 @@ def run_items(
             if len(to_score) >= METRIC_BATCH:
                 score_flush()
 
-    def generate_flush() -> None:
-        if not pending:
-            return
-        reqs = [
-            ColorizationRequest(
-                key=e.item.key,
-                pair_id=e.item.record.pair_id,
-                level=e.item.level,
-                luminance=e.prep.luminance,  # type: ignore[union-attr]
-                gray=e.prep.gray,
-                description=e.item.description,  # type: ignore[union-attr]
-                instance_prompt=e.item.record.instance_prompt
-                if e.item.level == "complete"
-                else None,
-                masks=e.prep.masks if model.uses_instance_masks else None,  # type: ignore[union-attr]
-                phrases=phrases_for_level(
-                    e.prep, e.item.described_phrase_ids, e.item.description == e.item.record.caption
-                )
-                if model.uses_instance_masks
-                else (),
-                seed=e.item.seed,  # type: ignore[union-attr]
-            )  # fmt: skip
-            for e in pending
-        ]
+    def request(e: _Entry) -> ColorizationRequest:
+        p = e.prep
+        assert p is not None
+        return ColorizationRequest(
+            key=e.item.key, pair_id=e.item.record.pair_id, level=e.item.level, luminance=p.luminance, gray=p.gray,
+            description=e.item.description,
+            instance_prompt=e.item.record.instance_prompt if e.item.level == "complete" else None,
+            masks=p.masks if model.uses_instance_masks else None,
+            phrases=phrases_for_level(p, e.item.described_phrase_ids, e.item.description == e.item.record.caption)
+            if model.uses_instance_masks else (),
+            seed=e.item.seed,
+        )  # fmt: skip
+
+    def call(entries: list[_Entry]) -> tuple[list[Any], list[str | None], bool]:
+        """One model call: (outputs, per-sample errors, failed as a whole). A call that fails as
+        a whole (an exception, an exit, a timeout, a wrong number of outputs) gives one error
+        for all."""
+        reqs = [request(e) for e in entries]
+        limit = sample_timeout * len(reqs) if sample_timeout else None
         try:
-            outs = model.colorize(reqs)
+            with deadline(limit):
+                outs = model.colorize(reqs)
             if not isinstance(outs, (list, tuple)) or len(outs) != len(reqs):
                 n = len(outs) if isinstance(outs, (list, tuple)) else type(outs).__name__
                 raise ValueError(f"model returned {n} outputs for a batch of {len(reqs)}")
-            errors = [validate_output(o, e.prep.gt.shape[:2]) for o, e in zip(outs, pending)]  # type: ignore[union-attr]
-        except Exception as exc:  # noqa: BLE001  (a model's failure is a per-sample result)
-            outs = [None] * len(reqs)
-            errors = [f"model raised {type(exc).__name__}: {exc}"] * len(reqs)
+        except KeyboardInterrupt:
+            raise  # a clean interrupted stop: written outputs are kept, rerunning resumes
+        except SampleTimeout:
+            msg = f"model did not return within {limit:g} s (--sample-timeout {sample_timeout:g} s per sample)"
+            return [None] * len(reqs), [msg] * len(reqs), True
+        except BaseException as exc:  # noqa: BLE001  (a model's failure, even an exit, is a per-sample result)
+            return [None] * len(reqs), [describe_exception(exc)] * len(reqs), True
+        errors = [validate_output(o, e.prep.gt.shape[:2]) for o, e in zip(outs, entries)]  # type: ignore[union-attr]
+        return list(outs), errors, False
+
+    def generate_flush() -> None:
+        if not pending:
+            return
+        outs, errors, whole = call(pending)
+        if whole and len(pending) > 1:
+            # the batch failed as a whole: retry one by one, so one bad sample fails alone and
+            # the failure count does not depend on --batch-size
+            results = [call([e]) for e in pending]
+            outs, errors = [r[0][0] for r in results], [r[1][0] for r in results]
         for e, o, err in zip(pending, outs, errors):
             if err is not None:
                 fail(e, err)
                 continue
+            o = frozen(
+                np.array(o, dtype=np.uint8, copy=True)
+            )  # the scored array is the written one
             cache.put_async(e.item, o)
             e.item.computed, e.pred, e.state = True, o, "ready"
             counts["computed"] += 1
@@ -191,7 +253,7 @@ def run_items(
             rec = it.record
             if current is None or current[0] != rec.pair_id:
                 try:
-                    current = (rec.pair_id, prepare(plan.split, rec, plan.out, cache.submit))
+                    current = (rec.pair_id, inputs.prepare(rec))
                 except LcadBenchError as exc:
                     current = (rec.pair_id, str(exc))
             p = current[1]
@@ -215,8 +277,10 @@ def run_items(
         drain()
         score_flush()
     finally:
-        cache.join()
-        bar.close()
+        try:
+            cache.join()
+        finally:
+            bar.close()
     return rows, counts
 
 
@@ -266,6 +330,7 @@ def evaluate(
     shard: tuple[int, int] | None = None,
     strict: bool = False,
     quiet: bool = False,
+    sample_timeout: float | None = None,
     world: Any = None,
 ) -> rundir.Results:
     """Run ``model`` on a split and write the run folder ``out`` (:mod:`.rundir`).
@@ -273,26 +338,67 @@ def evaluate(
     Resumable: outputs already cached (and matching their sha256) are never recomputed, and the
     results of a resumed run equal those of an uninterrupted one (apart from ``created_at``).
     ``world`` (:func:`.distributed.detect`): run this process's share of a data-parallel launch;
-    rank 0 writes the run folder and every process returns its Results."""
-    plan = plan_run(model, split_path, out, levels, limit, base_seed, n_seeds, shard)
-    full = plan
-    if world is not None:
-        from lcad_bench.evaluation import distributed
-
-        plan = world.rank_plan(full)
-    plan.out.mkdir(parents=True, exist_ok=True)
+    rank 0 locks and writes the run folder and every process returns its Results. The folder is
+    locked while the run writes it (:func:`.rundir.locked`); a folder that cannot be written is
+    exit 3 (:class:`.rundir.RunWriteError`)."""
+    check_run_args(levels, limit, n_seeds, batch_size)
+    if sample_timeout is not None:
+        if not sample_timeout > 0:
+            raise UsageError(
+                f"--sample-timeout must be a positive number of seconds, got {sample_timeout}"
+            )
+        if threading.current_thread() is not threading.main_thread():
+            raise UsageError("--sample-timeout works only when evaluate runs in the main thread")
+    full = plan_run(model, split_path, out, levels, limit, base_seed, n_seeds, shard)
+    plan = full if world is None else world.rank_plan(full)
     if suite is None:
         from lcad_bench.evaluation.suite import build_suite
 
         suite = build_suite(metrics)
     if world is not None:
+        from lcad_bench.evaluation import distributed
+
         distributed.check_suite(suite)
-    rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet)
+    with _run_lock(plan.out, f"evaluate {plan.model_info['name']} on {split_path}", world):
+        return _evaluate_locked(plan, full, suite, split_path, limit, batch_size, base_seed, n_seeds,
+                                shard, strict, quiet, sample_timeout, world)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _run_lock(out: Path, command: str, world: Any) -> Iterator[None]:
+    """The run folder's lock; in a data-parallel launch rank 0 holds it for every process and
+    tells the others whether it got it (so all ranks stop with the same error)."""
+    if world is None:
+        with rundir.locked(out, command):
+            yield
+        return
+    with contextlib.ExitStack() as stack:
+        error = ""
+        if world.is_main:
+            try:
+                stack.enter_context(rundir.locked(out, command))
+            except LcadBenchError as exc:
+                error = str(exc)
+        error = world.broadcast(error)
+        if error:
+            raise rundir.RunLockedError(error)
+        yield
+
+
+def _evaluate_locked(
+    plan: RunPlan, full: RunPlan, suite: MetricSuite, split_path: str | Path, limit: int | None,
+    batch_size: int, base_seed: int, n_seeds: int, shard: tuple[int, int] | None, strict: bool,
+    quiet: bool, sample_timeout: float | None, world: Any,
+) -> rundir.Results:  # fmt: skip
+    rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
+                             sample_timeout=sample_timeout)  # fmt: skip
     cache = OutputCache(plan.out, plan.config_hash)
     for r, it in zip(rows, plan.items):
         r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
     log: dict[str, Any] = dict(counts)
     if world is not None:
+        from lcad_bench.evaluation import distributed
+
         gathered = distributed.gather_run(world, full, rows, counts, suite)
         if gathered is None:  # not rank 0: wait for the Results rank 0 wrote
             res = world.broadcast()
@@ -305,13 +411,15 @@ def evaluate(
         plan = full
     rundir.append_run_log(plan.out, log)
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
+    # written in this order, results.json last: it records the sha256 of the other two, so a
+    # run killed between the writes leaves a pair that `show`/`merge`/`summarize` refuse
+    dist_file = rundir.save_distribution_state(plan.out, suite.distribution_state())
     samples = rundir.write_samples(plan.out, rows, columns)
     cells = aggregate(rows, columns, plan.levels)
     summaries, warnings = summarize_levels(suite, rows, plan.levels)
     n_failed = sum(1 for r in rows if r.get("error"))
     if n_failed:
         warnings.insert(0, f"{n_failed} samples failed (see the error column of samples.parquet)")
-    rundir.save_distribution_state(plan.out, suite.distribution_state())
     dist_rows = [
         {"scheme": "controlled", "level": lv, "metric": n, **res}
         for lv, d in suite.compute_distribution().items()
@@ -359,6 +467,7 @@ def evaluate(
         counts={"samples": len(rows), "failed": n_failed},
         warnings=warnings,
         samples=samples,
+        distribution_state=dist_file,
     )
     rundir.write_results(plan.out, res)
     if world is not None:

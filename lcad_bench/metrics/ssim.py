@@ -80,21 +80,25 @@ def ssim_gaussian_per_pair(
             f"SSIM needs images of at least {GAUSS_WIN}x{GAUSS_WIN} pixels, got {pred.shape[1:3]}"
         )
     k = gaussian_kernel_1d()
-    x = np.asarray(pred, dtype=np.float64)
-    y = np.asarray(gt, dtype=np.float64)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    pad = (GAUSS_WIN - 1) // 2
 
     def blur(a: np.ndarray) -> np.ndarray:
-        return correlate1d(correlate1d(a, k, axis=1, mode="reflect"), k, axis=2, mode="reflect")
+        return correlate1d(correlate1d(a, k, axis=0, mode="reflect"), k, axis=1, mode="reflect")
 
-    ux, uy = blur(x), blur(y)
-    vx = blur(x * x) - ux * ux
-    vy = blur(y * y) - uy * uy
-    vxy = blur(x * y) - ux * uy
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    smap = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
-    pad = (GAUSS_WIN - 1) // 2
-    crop = smap[:, pad:-pad, pad:-pad, :]
-    return crop.reshape(crop.shape[0], -1).mean(axis=1)
+    def one(p: np.ndarray, g: np.ndarray) -> float:
+        # one pair at a time: a dozen float64 maps of one image (~20 MB at 256 x 256), not of
+        # a whole batch (the same numbers: every filter and product is per pixel and channel)
+        x = np.asarray(p, dtype=np.float64)
+        y = np.asarray(g, dtype=np.float64)
+        ux, uy = blur(x), blur(y)
+        vx = blur(x * x) - ux * ux
+        vy = blur(y * y) - uy * uy
+        vxy = blur(x * y) - ux * uy
+        smap = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+        return float(smap[pad:-pad, pad:-pad, :].mean())
+
+    return np.array([one(p, g) for p, g in zip(pred, gt)], dtype=np.float64)
 
 
 def ssim_torchmetrics_per_pair(

@@ -23,12 +23,12 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from lcad_bench.errors import ExitCode, LcadBenchError, MissingInputError, UsageError
+from lcad_bench.fileio import make_temp_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +296,7 @@ def missing_for(metric: str) -> list[WeightStatus]:
 def _copy_verified(src: Path, dst: Path, wf: WeightFile) -> str:
     """Copy ``src`` to ``dst`` atomically, hashing the bytes written; remove on mismatch."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    fd, tmp = make_temp_file(f".{dst.name}.", ".tmp", dst.parent)  # umask permissions
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, open(src, "rb") as f:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from lcad_bench.errors import UsageError
+from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.registry import Registry
 
 
@@ -141,5 +141,21 @@ def create_model(name: str, args: dict[str, Any] | None = None) -> Colorizer:
             )
     try:
         return cls(**args)
-    except TypeError as exc:
-        raise UsageError(f"model {name!r}: bad arguments ({exc})") from exc
+    except LcadBenchError:
+        raise  # the model's own message (missing weights, bad option) with its exit code
+    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+        # a constructor that cannot use its arguments (e.g. --model-arg strength=abc): usage
+        given = ", ".join(f"{k}={v!r}" for k, v in args.items()) or "no --model-arg"
+        raise UsageError(
+            f"model {name!r} cannot be built with {given}: {type(exc).__name__}: {exc}; "
+            "check the --model-arg values"
+        ) from exc
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001  (SystemExit from a plug-in's constructor)
+        if isinstance(exc, SystemExit):
+            raise LcadBenchError(
+                f"model {name!r} called exit ({exc.code!r}) while being built; a model must raise an error, never exit",
+                ExitCode.BUG,
+            ) from exc
+        raise

@@ -122,10 +122,15 @@ class LCADColorizer(Colorizer):
                     "official_instance needs instance prompts and masks (use a multi-instance split at level complete)"
                 )
             prompts = [r.instance_prompt or "" for r in batch]
-            kw["instance_masks"] = [torch.from_numpy(r.masks) for r in batch]
+            # request arrays are read-only; torch wants writable memory: copies
+            kw["instance_masks"] = [torch.from_numpy(np.array(r.masks)) for r in batch]
         gens = [torch.Generator("cpu").manual_seed(int(r.seed)) for r in batch]
         res = pipe(
-            prompts, luminance=[r.luminance for r in batch], generator=gens, output_type="np", **kw
+            prompts,
+            luminance=[np.array(r.luminance) for r in batch],
+            generator=gens,
+            output_type="np",
+            **kw,
         )
         out = []
         for r, img in zip(batch, res.images):

@@ -4,14 +4,17 @@ and the fix (docs/protocol.md#split-format)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import ValidationError
 
 from lcad_bench.errors import InputFormatError, MissingInputError
 from lcad_bench.fileio import file_sha256
+from lcad_bench.imaging import DecodedImage, decode_image
 from lcad_bench.splits.manifest import MANIFEST_FILE, Manifest
 from lcad_bench.splits.schema import SCHEMA_VERSION, PairRecord, content_hash
 
@@ -23,35 +26,135 @@ class Split:
     path: Path
     manifest: Manifest
     records: list[PairRecord]
+    _sha_memo: OrderedDict[str, tuple[tuple[int, int, int], str]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    _resolved: dict[Path, Path] = field(default_factory=dict, repr=False)
+    _last_file: tuple[str, Path] | None = field(default=None, repr=False)
 
     @property
     def image_root(self) -> Path | None:
-        """Folder that ``image_path`` is relative to."""
-        return Path(self.manifest.image_root) if self.manifest.image_root else None
+        """Folder that ``image_path`` is relative to: the manifest's ``image_root`` (the
+        builder's explicit ``--images``; a relative one is relative to the split folder), else
+        None (paths are relative to the split folder)."""
+        if not self.manifest.image_root:
+            return None
+        root = Path(self.manifest.image_root)
+        return root if root.is_absolute() else self.path / root
 
     def image_file(self, rec: PairRecord) -> Path | None:
-        """Absolute path of a record's image (None when embedded)."""
+        """Absolute path of a record's image (None when embedded). An ``image_path`` that is
+        absolute, climbs with ``..`` or resolves (through symlinks) outside its root is refused
+        with :class:`~lcad_bench.errors.InputFormatError`: a split only reads images under the
+        root it names (docs/evaluating.md#failures)."""
         if rec.image_path is None:
             return None
         root = self.image_root
-        return (root / rec.image_path) if root is not None else (self.path / rec.image_path)
+        base = root if root is not None else self.path
+        what = (
+            f"image_root {self.manifest.image_root}"
+            if root is not None
+            else f"the split folder {self.path}"
+        )
+        rel = PurePath(rec.image_path)
+        if not rec.image_path or rel.is_absolute() or ".." in rel.parts or "\0" in rec.image_path:
+            raise InputFormatError(
+                f"{rec.pair_id}: image_path {rec.image_path!r} is not a plain relative path under {what}; "
+                "rebuild the split with --images pointing at the folder that holds the images"
+            )  # fmt: skip
+        f = base / rel
+        if self._last_file is not None and self._last_file[0] == rec.image_path:
+            return self._last_file[1]  # checked just now (the pairs of an image are consecutive)
+        if base not in self._resolved:
+            self._resolved[base] = base.resolve()
+        if not inside(f, self._resolved[base], root_resolved=True):
+            raise InputFormatError(
+                f"{rec.pair_id}: image {f} resolves to {f.resolve()}, outside {what} (a symlink out of the root); "
+                "copy the file into the root or rebuild the split with --images pointing at a folder that holds it"
+            )  # fmt: skip
+        self._last_file = (rec.image_path, f)
+        return f
+
+    def verify_image(self, rec: PairRecord) -> str:
+        """The sha256 of the record's image bytes, checked against the recorded ``image_sha256``
+        (streamed from disk, cached per image while the file is unchanged); a mismatch or a
+        missing file raises an error naming the file and both hashes."""
+        if rec.image_bytes is not None:
+            got = hashlib.sha256(rec.image_bytes).hexdigest()
+            where = f"{rec.pair_id}: the embedded image of {rec.image_key}"
+        else:
+            f = self._existing_file(rec)
+            try:
+                st = f.stat()
+            except OSError as exc:
+                raise MissingInputError(
+                    f"{rec.pair_id}: image {f} cannot be read ({exc.strerror})"
+                ) from exc
+            key = (st.st_size, st.st_mtime_ns, st.st_ino)
+            memo = self._sha_memo.get(str(f))
+            if memo is not None and memo[0] == key:
+                got = memo[1]
+            else:
+                try:
+                    got = file_sha256(f)
+                except OSError as exc:
+                    raise MissingInputError(
+                        f"{rec.pair_id}: image {f} cannot be read ({exc.strerror or exc}); fix its "
+                        "permissions or restore it"
+                    ) from exc
+                self._sha_memo[str(f)] = (key, got)
+                while len(self._sha_memo) > 64:
+                    self._sha_memo.popitem(last=False)
+            where = f"{rec.pair_id}: image {f}"
+        if got != rec.image_sha256:
+            raise InputFormatError(
+                f"{where} has sha256 {got}, but the split recorded {rec.image_sha256}: the file was changed or "
+                "swapped after the build; restore the original file or rebuild the split"
+            )
+        return got
+
+    def read_image(self, rec: PairRecord) -> DecodedImage:
+        """The record's image, verified (:meth:`verify_image`) and decoded
+        (:func:`lcad_bench.imaging.decode_image`), at the size the split recorded."""
+        self.verify_image(rec)
+        if rec.image_bytes is not None:
+            img = decode_image(
+                rec.image_bytes, f"{rec.pair_id}: the embedded image of {rec.image_key}"
+            )
+        else:
+            f = self._existing_file(rec)
+            img = decode_image(f, f"{rec.pair_id}: image {f}")
+        if (img.width, img.height) != (rec.width, rec.height):
+            raise InputFormatError(
+                f"{rec.pair_id}: image {self.image_file(rec) or rec.image_key} is {img.width}x{img.height}, "
+                f"the split recorded {rec.width}x{rec.height}; restore the original file or rebuild the split"
+            )
+        return img
 
     def load_image(self, rec: PairRecord) -> Any:
-        """The record's image as an RGB PIL image (clear error when missing)."""
-        import io
-
+        """The record's image as an RGB PIL image (verified and decoded as :meth:`read_image`)."""
         from PIL import Image
 
-        if rec.image_bytes is not None:
-            return Image.open(io.BytesIO(rec.image_bytes)).convert("RGB")
+        return Image.fromarray(self.read_image(rec).rgb)
+
+    def _existing_file(self, rec: PairRecord) -> Path:
         f = self.image_file(rec)
         if f is None or not f.is_file():
             raise MissingInputError(
                 f"{rec.pair_id}: image {f} not found; the split expects images under image_root="
                 f"{self.manifest.image_root} (move them there or rebuild with --images / --embed-images)"
             )
-        with Image.open(f) as im:
-            return im.convert("RGB")
+        return f
+
+
+def inside(path: Path, root: Path, root_resolved: bool = False) -> bool:
+    """True when ``path`` resolves (symlinks followed) inside ``root`` (resolved too, unless
+    ``root_resolved`` says it already is)."""
+    try:
+        path.resolve().relative_to(root if root_resolved else root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
 
 
 def load_split(path: str | Path, verify: bool = True) -> Split:
@@ -66,7 +169,7 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
             f"{root}: no manifest.json; is this a split folder built by `lcad-bench build`?"
         )
     try:
-        manifest = Manifest.model_validate_json(mpath.read_text(encoding="utf-8"))
+        manifest = Manifest.model_validate_json(mpath.read_bytes())
     except ValidationError as exc:
         raise InputFormatError(
             f"{mpath}: invalid manifest ({exc.error_count()} problems): {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
@@ -77,7 +180,13 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
         )
     records: list[PairRecord] = []
     for shard in manifest.shards:
-        f = root / shard.path
+        rel = PurePath(shard.path)
+        f = root / rel
+        if not shard.path or rel.is_absolute() or ".." in rel.parts or not inside(f, root):
+            raise InputFormatError(
+                f"{mpath}: shard path {shard.path!r} leaves the split folder {root}; a split reads only "
+                "its own data/ files: rebuild the split"
+            )
         if not f.is_file():
             raise MissingInputError(
                 f"{f}: shard listed in manifest.json is missing; rebuild the split"
@@ -86,7 +195,14 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
             raise InputFormatError(
                 f"{f}: sha256 differs from manifest.json; the shard was modified or corrupted, rebuild the split"
             )
-        rows = pq.read_table(f).to_pylist()
+        try:
+            rows = pq.read_table(f).to_pylist()
+        except Exception as exc:  # noqa: BLE001  (pyarrow raises several types for a bad file)
+            raise InputFormatError(
+                f"{f}: the shard matches its checksum but cannot be read as parquet ({type(exc).__name__}: "
+                f"{str(exc)[:160]}); it was written corrupt: rebuild the split. No pair of it can be "
+                "evaluated, and a run without it would silently count fewer pairs"
+            ) from exc
         if len(rows) != shard.rows:
             raise InputFormatError(f"{f}: {len(rows)} rows, manifest.json says {shard.rows}")
         for i, r in enumerate(rows):

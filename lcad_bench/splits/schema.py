@@ -58,12 +58,65 @@ class Instance:
             mask_name=d.get("mask_name"),
         )  # fmt: skip
 
-    def decode(self) -> Any:
-        """The boolean H x W mask (pycocotools)."""
+    def decode(self, shape: tuple[int, int] | None = None) -> Any:
+        """The boolean H x W mask (pycocotools), after checking the RLE (:func:`rle_counts`):
+        pycocotools decodes a malformed counts string into garbage without an error. With
+        ``shape``, the RLE's size must equal it. Raises ``ValueError`` naming the problem."""
         from pycocotools import mask as mask_utils
 
-        rle = {"size": self.rle["size"], "counts": self.rle["counts"].encode("ascii")}
-        return mask_utils.decode(rle).astype(bool)
+        size = self.rle.get("size") if isinstance(self.rle, dict) else None
+        counts = self.rle.get("counts") if isinstance(self.rle, dict) else None
+        if (
+            not isinstance(size, (list, tuple)) or len(size) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in size)
+        ):  # fmt: skip
+            raise ValueError(f"RLE size {size!r} is not [height, width] with positive integers")
+        h, w = size
+        if shape is not None and (h, w) != tuple(shape):
+            raise ValueError(
+                f"RLE size {h}x{w} (h x w) differs from the image's {shape[0]}x{shape[1]}"
+            )
+        if not isinstance(counts, str):
+            raise ValueError(
+                f"RLE counts is a {type(counts).__name__}, expected a COCO compressed string"
+            )
+        total = sum(rle_counts(counts))
+        if total != h * w:
+            raise ValueError(f"RLE counts cover {total} pixels, the size {h}x{w} has {h * w}")
+        m = mask_utils.decode({"size": [h, w], "counts": counts.encode("ascii")})
+        if m.shape != (h, w) or m.max(initial=0) > 1:
+            raise ValueError("RLE decodes to a malformed mask")
+        return m.astype(bool)
+
+
+def rle_counts(counts: str) -> list[int]:
+    """The run lengths of a COCO compressed RLE string (pycocotools' ``rleFrString``, with the
+    checks it lacks: every character in ``0``..``o``, no value cut off at the end, no negative
+    run). Raises ``ValueError``."""
+    out: list[int] = []
+    p, n = 0, len(counts)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            if p >= n:
+                raise ValueError("RLE counts string ends inside a value")
+            c = ord(counts[p]) - 48
+            if not 0 <= c < 64:
+                raise ValueError(
+                    f"RLE counts has the character {counts[p]!r} at {p} (allowed: '0'..'o')"
+                )
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        if x < 0:
+            raise ValueError(f"RLE counts has a negative run ({x}) at value {len(out)}")
+        out.append(x)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from lcad_bench.errors import InputFormatError, UsageError
-from lcad_bench.fileio import file_sha256
+from lcad_bench.fileio import file_sha256, make_temp_dir
 from lcad_bench.protocol import LEVELS
 from lcad_bench.splits.manifest import MANIFEST_FILE, Manifest, Shard
 from lcad_bench.splits.schema import (
@@ -116,7 +115,7 @@ def write_split(
         raise InputFormatError(f"duplicate pair ids in the split: {dup[:5]}")
     records = sorted(records, key=lambda r: pair_sort_key(r.pair_id))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = make_temp_dir(f".{out.name}.", out.parent)  # umask permissions, not 0700
     try:
         (tmp / "data").mkdir()
         n_shards = max(1, -(-len(records) // SHARD_ROWS))

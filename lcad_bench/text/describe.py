@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lcad_bench.errors import InputFormatError, MissingInputError
+from lcad_bench.fileio import surrogate_problem, utf8_problem
 from lcad_bench.text.levels import Descriptions, NaturalLevel, controlled_levels, natural_level
 from lcad_bench.text.records import Analysis
 
@@ -73,11 +74,12 @@ def read_captions(path: str | Path) -> list[Caption]:
         raise MissingInputError(
             f"{p}: no such file. Pass a text file with one caption per line or a COCO captions JSON."
         )
+    data = p.read_bytes()
     try:
-        raw = p.read_bytes().decode("utf-8")
+        raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputFormatError(
-            f"{p}: not UTF-8 text (byte {exc.start}); re-save the file as UTF-8."
+            f"{p}: not UTF-8 text at {utf8_problem(data, exc)}; re-save the file as UTF-8."
         ) from exc
     stripped = raw.lstrip("\ufeff").lstrip()
     if p.suffix.lower() == ".json" or stripped.startswith("{"):
@@ -111,5 +113,9 @@ def _coco_captions(p: Path, text: str) -> list[Caption]:
             )
         cid = ann.get("id", k)
         img = ann.get("image_id")
+        if bad := surrogate_problem(ann["caption"]):
+            raise InputFormatError(
+                f"{p}: annotation #{k} (id {cid}) has a caption with a {bad}; fix that caption"
+            )
         out.append(Caption(f"{img}:{cid}" if img is not None else str(cid), ann["caption"]))
     return out
