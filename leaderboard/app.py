@@ -18,12 +18,20 @@ st.set_page_config(
 PAGES = Path(__file__).resolve().parent / "pages"
 nav = st.navigation(
     [
+        # the default page is served at "/" (its url_path only reserves a name);
+        # the hidden alias keeps "/leaderboard" (and links to it) working
         st.Page(
             PAGES / "leaderboard.py",
             title="Leaderboard",
             icon=":material/leaderboard:",
             default=True,
+            url_path="home",
+        ),
+        st.Page(
+            PAGES / "leaderboard_alias.py",
+            title="Leaderboard",
             url_path="leaderboard",
+            visibility="hidden",
         ),
         st.Page(
             PAGES / "levels.py",

@@ -115,12 +115,17 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     cell = next(c for c in gray.aggregates if c.level == "sparse" and c.metric == "psnr")
     row = df[(df["model"] == "gray") & (df["level"] == "sparse") & (df["metric"] == "psnr")].iloc[0]
     assert row["value"] == cell.mean and row["ci_low"] == cell.ci_low and row["n"] == cell.n_pairs
-    assert row["rankable"], s.runs[0]["not_rankable_reason"]
+    # two of the four levels: a partial run, ranked only against runs on the same subset
+    assert not row["rankable"] and row["partial"] == "levels complete, sparse"
+    assert {r["not_rankable_reason"] for r in s.runs} == {"levels complete, sparse"}
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
     assert not at.exception
-    table = at.dataframe[0].value.set_index("model")
-    assert table.loc["gray", "psnr · sparse"] == pytest.approx(cell.mean)
+    assert [h.value for h in at.subheader][0] == "Partial runs \\(levels complete, sparse\\) · model\\'s own L\\*"
+    at.sidebar.multiselect(key="lb_levels").set_value(["sparse"]).run()
+    table = at.dataframe[0].value
+    gray = table[table["run"].str.startswith("gray")].iloc[0]
+    assert gray["psnr · sparse"] == pytest.approx(cell.mean) and len(table) == 2 and table["rank"].notna().all()
     at.switch_page("pages/samples.py").run()
     assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
 
@@ -160,7 +165,7 @@ def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, a
         assert run.gt_file(r["image_key"]).is_file()
     s = summarize([tmp_path / "runs"], tmp_path / "board")
     assert s.warnings == [] and {r["model"] for r in s.runs} == {"gray", "text-tint"}
-    assert all(r["rankable"] for r in s.runs)
+    assert all(r["partial"] == ["levels complete, sparse"] for r in s.runs)  # merged: no longer a shard
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
     at.switch_page("pages/samples.py").run()
