@@ -87,11 +87,14 @@ def split_rows(df: pd.DataFrame, choice: SplitChoice) -> tuple[pd.DataFrame, pd.
     numbers match by content hash when their file gives one, else by split name."""
     rep = df["reported"].astype(bool)
     if choice.content_hash is not None:
-        repro = df[~rep & (df["split_hash"] == choice.content_hash)]
+        repro = df[~rep & (df["split_hash"] == choice.content_hash).fillna(False)]
     else:
-        repro = df[~rep & df["split_hash"].isna() & (df["split"] == choice.name)]
-    ctx_hash = df["split_hash"] == choice.content_hash if choice.content_hash else False
-    ctx = df[rep & ((df["split_hash"].isna() & (df["split"] == choice.name)) | ctx_hash)]
+        repro = df[~rep & df["split_hash"].isna() & (df["split"] == choice.name).fillna(False)]
+    same_name = df["split_hash"].isna() & (df["split"] == choice.name).fillna(False)
+    same_hash = (
+        (df["split_hash"] == choice.content_hash).fillna(False) if choice.content_hash else False
+    )
+    ctx = df[rep & (same_name | same_hash)]
     return repro, ctx
 
 
@@ -346,10 +349,11 @@ def group_table(
                 for lv in levels
             }
             label = info.display_name if info else m
+            unit = "judgements" if m.startswith("study:") else "pairs"
             notes.append(
                 f"{label}: "
                 + "; ".join(
-                    f"{lv}: {'/'.join(map(str, v)) or '?'} pairs" for lv, v in ns_u.items() if v
+                    f"{lv}: {'/'.join(map(str, v)) or '?'} {unit}" for lv, v in ns_u.items() if v
                 )
             )
     if unpaired_metrics:
@@ -485,6 +489,9 @@ def degradation_frame(
         "n_pairs",
         "n_images",
         "level_order",
+        "level_value",
+        "level_ci_low",
+        "level_ci_high",
     ]
     order = {lv: i for i, lv in enumerate(LEVELS)}
     rows: list[dict[str, Any]] = []
@@ -536,8 +543,13 @@ def degradation_table(frame: pd.DataFrame, info: ColumnInfo, paired: bool) -> pd
         n_txt = "/".join(map(str, ns)) or "?"
         head = (lv if lv == BASELINE else f"{lv} − {BASELINE}") if paired else lv
         name = f"{head} (n={n_txt})"
-        out[name] = sel["value"].reindex(out.index).astype(float)
+        v, lo, hi = (
+            ("level_value", "level_ci_low", "level_ci_high")
+            if lv == BASELINE
+            else ("value", "ci_low", "ci_high")
+        )
+        out[name] = sel[v].reindex(out.index).astype(float)
         out[f"{name} 95% CI"] = [
-            _ci_text(sel["ci_low"].get(r), sel["ci_high"].get(r), info.decimals) for r in out.index
+            _ci_text(sel[lo].get(r), sel[hi].get(r), info.decimals) for r in out.index
         ]
     return out.reset_index()

@@ -275,7 +275,9 @@ def page_leaderboard() -> None:
     ctx_table = context_table(ctx, board.runs, metrics, chosen_levels)
     if not ctx_table.empty:
         st.subheader("Reported numbers (context, never ranked)")
-        same = bool(choice.content_hash) and (ctx["split_hash"] == choice.content_hash).all()
+        same = bool(choice.content_hash) and bool(
+            (ctx["split_hash"] == choice.content_hash).fillna(False).all()
+        )
         st.caption(md_escape(f"Published numbers for a split named {choice.name!r}"
                              + (" with this content hash" if same else " (matched by name: the content may differ)")
                              + "; their protocol may differ too (see each source's notes)."))  # fmt: skip

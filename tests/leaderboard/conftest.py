@@ -27,6 +27,7 @@ SPLIT_HASH = {"tiny": "a" * 64, "tiny-other-content": "b" * 64}
 def _lv(complete, partial, sparse, none):
     """Per-pair values per level: 4 values (one per pair) or one value for every pair; partial
     holds the values of PARTIAL_PAIRS (or one for both); None: the metric is undefined there."""
+
     def expand(v, n):
         return None if v is None else (list(v) if isinstance(v, (list, tuple)) else [v] * n)
 
@@ -132,7 +133,9 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
                 row["cf_gt"] = CF_GT[key]
                 cw = vals.get("cwhr_chromatic", {}).get(lv)
                 if cw is not None:
-                    row["cwhr_units"] = [{"phrase": "red car", "term": "red", "hit": bool(cw[i] > 0.5), "share": 0.4}]
+                    row["cwhr_units"] = [
+                        {"phrase": "red car", "term": "red", "hit": bool(cw[i] > 0.5), "share": 0.4}
+                    ]
             rows.append(row)
     cat = catalogue()
     names = [*vals, "cf_gt"]
@@ -230,3 +233,15 @@ def app_path() -> str:
 @pytest.fixture
 def make_run_fn():
     return make_run
+
+
+def _plain(text: str) -> str:
+    """Text as a Markdown element renders it: the app backslash-escapes untrusted text."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@pytest.fixture(scope="session")
+def plain():
+    return _plain

@@ -25,7 +25,9 @@ def _main(argv):
 def test_summarize_cli(runs_root, tmp_path, capsys):
     assert _main(["summarize", str(runs_root), "--out", str(tmp_path / "b"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["runs"] == 6 and out["warnings"] == []  # 4 models, the --limit run, 1 reported method
+    assert (
+        out["runs"] == 6 and out["warnings"] == []
+    )  # 4 models, the --limit run, 1 reported method
     df = pd.read_parquet(tmp_path / "b" / "leaderboard.parquet")
     assert {"run_id", "model", "split", "scheme", "level", "metric", "value", "ci_low", "ci_high", "n", "reported",
             "luminance_replaced", "date", "source"} <= set(df.columns)  # fmt: skip

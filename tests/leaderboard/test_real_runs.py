@@ -89,7 +89,7 @@ def make_tiny_split(out, n_images=2, size=(48, 64), captions=CAPTIONS):
     return out
 
 
-def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
+def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path, plain):
     pytest.importorskip("spacy")
     from lcad_bench.leaderboard.summarize import summarize
     from streamlit.testing.v1 import AppTest
@@ -121,11 +121,15 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
     assert not at.exception
-    assert [h.value for h in at.subheader][0] == "Partial runs \\(levels complete, sparse\\) · model\\'s own L\\*"
+    assert plain(at.subheader[0].value) == "Partial runs (levels complete, sparse) · model's own L*"
     at.sidebar.multiselect(key="lb_levels").set_value(["sparse"]).run()
     table = at.dataframe[0].value
     gray = table[table["run"].str.startswith("gray")].iloc[0]
-    assert gray["psnr · sparse"] == pytest.approx(cell.mean) and len(table) == 2 and table["rank"].notna().all()
+    assert (
+        gray["psnr · sparse"] == pytest.approx(cell.mean) and gray["rank"] == 1 and len(table) == 1
+    )
+    # text-tint pastes the input L* back (luminance_replaced): ranked in its own group
+    assert at.dataframe[1].value["run"].str.startswith("text-tint").tolist() == [True]
     at.switch_page("pages/samples.py").run()
     assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
 
@@ -165,7 +169,9 @@ def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, a
         assert run.gt_file(r["image_key"]).is_file()
     s = summarize([tmp_path / "runs"], tmp_path / "board")
     assert s.warnings == [] and {r["model"] for r in s.runs} == {"gray", "text-tint"}
-    assert all(r["partial"] == ["levels complete, sparse"] for r in s.runs)  # merged: no longer a shard
+    assert all(
+        r["partial"] == ["levels complete, sparse"] for r in s.runs
+    )  # merged: no longer a shard
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
     at.switch_page("pages/samples.py").run()
