@@ -179,3 +179,41 @@ def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, a
     images = at.get("image")
     assert len(images) == 4  # gray input, ground truth, the gray run's and the merged run's output
     assert not any("not found" in i.value for i in at.info)
+
+
+def test_limit_and_levels_runs_get_their_own_ids(tmp_path):
+    """The issue's collision: a --limit or --levels run took the full run's id and summarize kept
+    one of them. Now every run keeps its own id and row; the merged shards are the full run."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    from lcad_bench.evaluation.merge import merge_runs
+    from lcad_bench.evaluation.runner import evaluate
+    from lcad_bench.models import create_model
+
+    split = make_tiny_split(tmp_path / "split", n_images=2)
+    model = create_model("text-tint")
+    kw = {"suite": PsnrSuite(), "quiet": True}
+    full = evaluate(model, split, tmp_path / "runs" / "full", **kw)
+    limited = evaluate(model, split, tmp_path / "runs" / "limit1", limit=1, **kw)
+    levels = evaluate(
+        model, split, tmp_path / "runs" / "levels", levels=["sparse", "complete"], **kw
+    )
+    again = evaluate(model, split, tmp_path / "other" / "full-again", **kw)
+    ids = {full.run_id, limited.run_id, levels.run_id}
+    assert len(ids) == 3 and again.run_id == full.run_id and full.run_id.startswith("text-tint-")
+    s = summarize([tmp_path / "runs"], tmp_path / "board")
+    assert s.warnings == [] and {e["run_id"] for e in s.runs} == ids
+    part = {e["run_id"]: e["partial"] for e in s.runs}
+    assert part == {
+        full.run_id: [],
+        limited.run_id: ["limit 1"],
+        levels.run_id: ["levels complete, sparse"],
+    }
+    shards = [
+        evaluate(model, split, tmp_path / "shards" / f"s{i}", shard=(i, 2), **kw) for i in range(2)
+    ]
+    assert shards[0].run_id == full.run_id + "-shard0of2"
+    merged = merge_runs(
+        [tmp_path / "shards" / f"s{i}" for i in range(2)], tmp_path / "merged", suite=PsnrSuite()
+    )
+    assert merged.run_id == full.run_id
