@@ -15,7 +15,9 @@ st.set_page_config(
     page_title="lcad-bench leaderboard", page_icon=":material/palette:", layout="wide"
 )
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = (
+    Path(__file__).resolve().parent / "app_pages"
+)  # not "pages/": that name switches on Streamlit's old page discovery
 nav = st.navigation(
     [
         # the default page is served at "/" (its url_path only reserves a name);

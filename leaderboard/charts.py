@@ -71,15 +71,20 @@ def degradation_chart(frame: pd.DataFrame, info: ColumnInfo, paired: bool = True
 
 
 def preference_chart(by_level: pd.DataFrame) -> alt.LayerChart:
-    """Win rate per method and level (one bar each, grouped by method) with its Wilson 95%
-    interval; a dashed rule marks 50 %. ``by_level`` has method, level, win_rate, ci_low,
-    ci_high, shown (``lcad_bench.study.stats.by_level_table`` with readable method names)."""
+    """Win rate per method and level, one bar each (grouped by method, coloured by level) with
+    its Wilson 95% interval as a line through the bar; a dashed rule marks 50 %. ``by_level``
+    has method, level, win_rate, ci_low, ci_high, shown (``lcad_bench.study.stats.by_level_table``
+    with readable method names)."""
     f = by_level.copy()
     f["level"] = f["level"].astype(str)
     levels = [lv for lv in [*LEVELS, "all"] if lv in set(f["level"])]
     methods = list(dict.fromkeys(f["method"].astype(str)))
-    y = alt.Y("method:N", sort=methods, title=None, axis=alt.Axis(labelLimit=360))
-    yo = alt.YOffset("level:N", sort=levels)
+    order = {lv: i for i, lv in enumerate(levels)}
+    f = f.assign(_m=f["method"].map(methods.index), _l=f["level"].map(order)).sort_values(
+        ["_m", "_l"]
+    )
+    f["row"] = f["method"].astype(str) + " · " + f["level"]
+    y = alt.Y("row:N", sort=list(f["row"]), title=None, axis=alt.Axis(labelLimit=420))
     colour = alt.Color("level:N", sort=levels, title="level",
                        scale=alt.Scale(domain=levels, range=[LEVEL_COLOURS[lv] for lv in levels]))  # fmt: skip
     tooltip = [alt.Tooltip("method:N"), alt.Tooltip("level:N"), alt.Tooltip("win_rate:Q", format=".1%", title="win rate"),
@@ -91,19 +96,14 @@ def preference_chart(by_level: pd.DataFrame) -> alt.LayerChart:
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(format="%"),
     )
-    base = alt.Chart(f)
-    bars = base.mark_bar(height={"band": 0.8}).encode(
-        x=x, y=y, yOffset=yo, color=colour, tooltip=tooltip
-    )
-    errs = base.mark_bar(height={"band": 0.15}, color="black").encode(
-        x="ci_low:Q", x2="ci_high:Q", y=y, yOffset=yo
-    )
+    base = alt.Chart(f.drop(columns=["_m", "_l"]))
+    bars = base.mark_bar().encode(x=x, y=y, color=colour, tooltip=tooltip)
+    errs = base.mark_rule(color="black", strokeWidth=1.5).encode(x="ci_low:Q", x2="ci_high:Q", y=y)
     half = (
         alt.Chart(pd.DataFrame({"x": [0.5]}))
         .mark_rule(strokeDash=[4, 4], color="gray")
         .encode(x="x:Q")
     )
-    height = max(160, 26 * len(methods) * max(1, len(levels)) + 60)
-    return alt.layer(bars, errs, half, title="win rate by level").properties(
-        width="container", height=height
+    return alt.layer(bars, errs, half).properties(
+        width="container", height=max(160, 22 * len(f) + 40)
     )

@@ -136,12 +136,22 @@ def column_label(col: str, infos: Mapping[str, ColumnInfo]) -> str:
     return f"{out} · 95% CI" if is_ci else out
 
 
-def column_config(columns: Iterable[str], infos: Mapping[str, ColumnInfo]) -> dict[str, Any]:
+def column_config(
+    columns: Iterable[str], infos: Mapping[str, ColumnInfo], show_level: bool = True
+) -> dict[str, Any]:
     """``st.column_config`` for a displayed leaderboard table: labels with ↑/↓, the metric's
     number format and Markdown-safe help texts (show the table with ``placeholder="—"`` so a
     missing value never reads "None")."""
     import streamlit as st
     from lcad_bench.leaderboard.safe import md_escape
+
+    def label(col: str) -> str:
+        """The column's label; without the level when the table shows one level (the page says which)."""
+        text = column_label(col, infos)
+        if show_level or " − " in col:
+            return text
+        parts = text.split(SEP)
+        return SEP.join(parts[:1] + parts[2:])
 
     cfg: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("#", help="Rank within this comparison group (oracle and reported rows are not ranked)", format="%d", width="small"),
@@ -159,7 +169,7 @@ def column_config(columns: Iterable[str], infos: Mapping[str, ColumnInfo]) -> di
         info = infos.get(metric)
         if is_ci:
             cfg[col] = st.column_config.TextColumn(
-                column_label(col, infos), help="95% bootstrap interval (resampling images)"
+                label(col), help="95% bootstrap interval (resampling images)"
             )
             continue
         text = f"{info.description} " if info and info.description else ""
@@ -170,7 +180,7 @@ def column_config(columns: Iterable[str], infos: Mapping[str, ColumnInfo]) -> di
         if is_diff:
             text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group."
         cfg[col] = st.column_config.NumberColumn(
-            column_label(col, infos),
+            label(col),
             help=md_escape(text.strip()),
             format=info.number_format if info else "%.3f",
         )

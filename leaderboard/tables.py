@@ -287,6 +287,7 @@ def group_table(
     use_pairs = paired and pairs is not None and not pairs.empty
     have_pairs = set(pairs["run_id"].astype(str)) if use_pairs else set()
     unpaired_metrics: list[str] = []
+    paired_ns: dict[str, list[str]] = {}  # the pairs compared -> the metrics compared on them
     for m in metrics:
         info = infos.get(m)
         can_pair = (
@@ -324,7 +325,9 @@ def group_table(
                     zip(sel["n_pairs"].astype(int), sel["n_images"].astype(int))
                 )
             label = info.display_name if info else m
-            notes.append(f"{label}: " + "; ".join(f"{k}: {_n_text(v)}" for k, v in ns.items()))
+            paired_ns.setdefault("; ".join(f"{k}: {_n_text(v)}" for k, v in ns.items()), []).append(
+                label
+            )
             continue
         sel_m = c[c["metric"] == m]
         if sel_m.empty:
@@ -356,6 +359,7 @@ def group_table(
                     f"{lv}: {'/'.join(map(str, v)) or '?'} {unit}" for lv, v in ns_u.items() if v
                 )
             )
+    notes = [f"Pairs compared ({', '.join(ms)}): {text}" for text, ms in paired_ns.items()] + notes
     if unpaired_metrics:
         names = ", ".join(infos[m].display_name if m in infos else m for m in unpaired_metrics)
         notes.append(f"Not paired (no per-pair values for every run, or a distribution metric): {names}: "

@@ -1,4 +1,4 @@
-"""The pages of the Streamlit app, one function each (the scripts in ``pages/`` call them).
+"""The pages of the Streamlit app, one function each (the scripts in ``app_pages/`` call them).
 
 Everything computed here comes from ``tables``, ``paired``, ``charts``, ``samples``, ``export``,
 ``studies`` and ``lcad_bench.study``; this module lays out widgets, keeps the view in the URL
@@ -235,7 +235,9 @@ def page_leaderboard() -> None:
     metrics = _metric_sets(repro if len(repro) else ctx, infos)[view]
     st.caption(
         md_escape(
-            f"Split {choice.label} · protocol {PROTOCOL_VERSION} · runs on other content are on other splits, never in this table"
+            f"Split {choice.label} · protocol {PROTOCOL_VERSION} · "
+            + (f"values at level {chosen_levels[0]} · " if len(chosen_levels) == 1 else "")
+            + "runs on other content are on other splits, never in this table"
         )
     )
     groups = comparison_groups(
@@ -264,7 +266,7 @@ def page_leaderboard() -> None:
         st.subheader(md_escape(g.title))
         st.markdown(md_escape(best_line(t, infos)))
         shown = shown_table(t)
-        st.dataframe(shown, hide_index=True, column_config=column_config(shown.columns, infos), key=f"lb_table_{g.key}",
+        st.dataframe(shown, hide_index=True, column_config=column_config(shown.columns, infos, len(chosen_levels) > 1), key=f"lb_table_{g.key}",
                      placeholder=MISSING, height="content")  # fmt: skip
         notes = ([g.note] if g.note else []) + t.notes
         st.caption(md_escape(" · ".join(notes)))
@@ -703,7 +705,7 @@ def page_study_results() -> None:
     st.markdown(md_escape(f"{sid} · criteria: {', '.join(res.get('criteria', []))} · levels: {', '.join(lvls)} · "
                           f"{res.get('first')} – {res.get('last')}"))  # fmt: skip
     st.page_link(
-        "pages/study.py",
+        "app_pages/study.py",
         label="Link for raters: join this study",
         query_params={"study": sid},
         icon=":material/link:",
@@ -861,7 +863,7 @@ def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
         )
     )
     st.page_link(
-        "pages/study.py",
+        "app_pages/study.py",
         label="Join link",
         query_params={"study": cfg.study_id},
         icon=":material/link:",

@@ -90,11 +90,33 @@ def fixture_run_id(model: str, split: str, limit: int | None, levels=LEVELS) -> 
     return run_id_of(model, ident, None)
 
 
+def scene(key: str) -> np.ndarray:
+    """A ground truth: a red car on green grass under a blue sky (position varies by image)."""
+    k = int(key[-3:])
+    img = np.zeros((64, 96, 3), np.uint8)
+    img[:24] = (110, 160, 225)
+    img[24:] = (60, 140, 55)
+    img[30 + 3 * k : 50 + 3 * k, 20 + 10 * k : 62 + 10 * k] = (200, 35, 35)
+    img[46 + 3 * k : 52 + 3 * k, 24 + 10 * k : 58 + 10 * k] = (30, 30, 30)
+    return img
+
+
+def render(model: str, gt: np.ndarray, level: str) -> np.ndarray:
+    """A plausible output of a fixture model (gray: the luminance; others: less colour with
+    sparser descriptions)."""
+    lum = (gt.astype(float) @ np.array([0.299, 0.587, 0.114]))[..., None]
+    keep = {"gray": 0.0, "oracle": 0.95, "text-tint": 0.7, "l-paste": 0.8}.get(model, 0.5)
+    keep *= {"complete": 1.0, "partial": 0.8, "sparse": 0.6, "none": 0.3}[level]
+    return np.clip(lum + keep * (gt - lum), 0, 255).astype(np.uint8)
+
+
 def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None = None, run_id: str | None = None,
-             values: dict | None = None, colour: tuple[int, int, int] = (200, 40, 40), levels=LEVELS,
-             fail: set[tuple[str, str]] = frozenset(), model_name: str | None = None) -> Path:  # fmt: skip
+             values: dict | None = None, levels=LEVELS, fail: set[tuple[str, str]] = frozenset(),
+             model_name: str | None = None, folder: str | None = None, descriptions: dict | None = None,
+             split_name: str | None = None, warnings: list[str] | None = None, error: str | None = None) -> Path:  # fmt: skip
     """A run folder like the runner writes: results.json, samples.parquet, gt/ and outputs/.
-    ``limit`` keeps the first ``limit`` pairs; ``fail`` = {(pair_id, level)} samples that failed."""
+    ``limit`` keeps the first ``limit`` pairs; ``fail`` = {(pair_id, level)} samples that failed
+    (with ``error``); the other keywords replace recorded texts (the injection tests use them)."""
     from lcad_bench.evaluation import rundir
     from lcad_bench.evaluation.aggregate import aggregate
     from lcad_bench.evaluation.rundir import Results
@@ -104,13 +126,12 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
     vals = values or VALUES[model]
     name = model_name or model
     run_id = run_id or fixture_run_id(name, split, limit, levels)
-    d = root / run_id
+    d = root / (folder or run_id)
     pairs = PAIRS[:limit] if limit else PAIRS
-    rng = np.random.default_rng(0)
     for key in sorted({k for _, k in pairs}):
         f = d / rundir.gt_relpath(key)
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_bytes(_png(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)))
+        f.write_bytes(_png(scene(key)))
     rows = []
     cfg = "abcdef0123456789" + "0" * 48
     for lv in levels:
@@ -122,10 +143,11 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
             rel = rundir.output_relpath(cfg, lv, pid, 0)
             if not failed:
                 (d / rel).parent.mkdir(parents=True, exist_ok=True)
-                (d / rel).write_bytes(_png(np.full((16, 16, 3), colour, np.uint8)))
-            row = {"pair_id": pid, "image_key": key, "level": lv, "seed": 7, "description": DESCRIPTIONS[lv],
-                   "output_path": None if failed else rel, "output_sha256": None if failed else "0" * 64,
-                   "error": "model raised ValueError: boom" if failed else None}  # fmt: skip
+                (d / rel).write_bytes(_png(render(model, scene(key), lv)))
+            row = {"pair_id": pid, "image_key": key, "level": lv, "seed": 7,
+                   "description": (descriptions or DESCRIPTIONS)[lv], "output_path": None if failed else rel,
+                   "output_sha256": None if failed else "0" * 64,
+                   "error": (error or "model raised ValueError: boom") if failed else None}  # fmt: skip
             if not failed:
                 for m, per in vals.items():
                     if per.get(lv) is not None:
@@ -150,7 +172,7 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
         run_id=run_id, created_at="2025-01-02T03:04:05Z",
         model={"name": name, "version": "1", "config": {"strength": 1.0}, "config_hash": "c" * 64,
                "luminance_replaced": lum, "uses_instance_masks": False, "oracle": oracle},
-        split={"id": split.split("-other")[0], "content_hash": SPLIT_HASH[split], "n_pairs": len(pairs),
+        split={"id": split_name or split.split("-other")[0], "content_hash": SPLIT_HASH[split], "n_pairs": len(pairs),
                "n_images": len({k for _, k in pairs}), "limit": limit, "shard": None},
         protocol={"protocol_version": "1.0", "eval_resolution": 256, "levels": list(levels)},
         seeds={"base_seed": 0, "n_seeds": 1},
@@ -160,7 +182,7 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
         distribution_metrics=[{"scheme": "controlled", "level": lv, "metric": "fid", "value": FID.get(model, 20.0) + li,
                                "n_fake": len(pairs)} for li, lv in enumerate(levels)],
         counts={"samples": len(rows), "failed": len(fail)},
-        warnings=["fid_small_n"], samples=samples,
+        warnings=["fid_small_n"] if warnings is None else warnings, samples=samples,
     )  # fmt: skip
     rundir.write_results(d, res)
     return d

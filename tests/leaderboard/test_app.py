@@ -64,7 +64,10 @@ def test_default_view(at, run_ids, plain):
     assert ctx["model"].tolist() == ["PaperNet"] and ctx["psnr · reported"].tolist() == [26.5]
     assert not frames(at, "model") or "PaperNet" not in set(main["run"])
     cap = [plain(c.value) for c in at.caption]
-    assert any("PSNR: complete: 4 pairs (3 images)" in c for c in cap)
+    assert (
+        "Pairs compared (PSNR, LPIPS (AlexNet), ΔCF, CWHR chromatic): complete: 4 pairs (3 images)"
+        in cap[1]
+    )
     assert any("Partial runs" not in c and "matched by name" in c for c in cap)
 
 
@@ -168,7 +171,7 @@ def test_same_name_splits_with_different_content_never_share_a_table(
     assert models == {"gray", "oracle"}
     sel.set_value("b" * 64).run()
     assert {r.split(" · ")[0] for f in frames(at, "rank") for r in f["run"]} == {"text-tint"}
-    at.switch_page("pages/levels.py").run()
+    at.switch_page("app_pages/levels.py").run()
     assert at.sidebar.selectbox(key="ch_split").options == [
         "tiny · aaaaaaaa (2 runs)",
         "tiny · bbbbbbbb (1 runs)",
@@ -176,7 +179,7 @@ def test_same_name_splits_with_different_content_never_share_a_table(
 
 
 def test_levels_page_paired_chart_and_table(at, run_ids, plain):
-    at.switch_page("pages/levels.py").run()
+    at.switch_page("app_pages/levels.py").run()
     assert not at.exception
     assert at.sidebar.selectbox(key="ch_metric").value == "psnr"  # the first headline metric
     tab = frames(at, "complete (n=4)")[0].set_index("run")
@@ -219,7 +222,7 @@ def test_sample_viewer_starts_full_and_survives_a_split_change(
     summarize([root], tmp_path / "board")
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and not at.info
     assert len(at.sidebar.multiselect(key="sv_runs").value) == 3
     desc = frames(at, "description")[0]
@@ -243,7 +246,7 @@ def test_sample_viewer_starts_full_and_survives_a_split_change(
 
 
 def test_run_details(at, run_ids, plain):
-    at.switch_page("pages/run_details.py").run()
+    at.switch_page("app_pages/run_details.py").run()
     at.sidebar.selectbox(key="rd_run").set_value(run_ids["oracle"]).run()
     assert not at.exception
     ov = frames(at, "field")[0].set_index("field")["value"]
@@ -287,7 +290,7 @@ def test_failed_samples_are_explained(monkeypatch, make_run_fn, app_path, tmp_pa
     assert any(
         "1 samples failed and are left out of every value" in plain(w.value) for w in at.warning
     )
-    at.switch_page("pages/run_details.py").run()
+    at.switch_page("app_pages/run_details.py").run()
     at.sidebar.selectbox(key="rd_run").set_value(d.name).run()
     fails = frames(at, "error")[0]
     assert fails.to_dict("records") == [{"pair_id": "img002#0", "level": "complete", "seed": "7",
@@ -348,13 +351,13 @@ def test_study_results_are_columns_of_the_main_table(
     assert (
         "avg rank" in main.columns and main.loc[run_ids["text-tint"], "avg rank"] == 1.0
     )  # nor the average rank
-    at.switch_page("pages/levels.py").run()
+    at.switch_page("app_pages/levels.py").run()
     at.sidebar.selectbox(key="ch_metric").set_value("study:s1:correspondence:win").run()
     tab = frames(at, "complete (n=16)")[0].set_index("run")
     assert tab.loc[
         f"text-tint · {short(run_ids['text-tint'])}", "complete (n=16)"
     ] == pytest.approx(0.5)
-    at.switch_page("pages/study_results.py").run()
+    at.switch_page("app_pages/study_results.py").run()
     assert not at.exception
     by = frames(at, "win rate")[0]
     row = by[(by["level"] == "complete") & by["method"].str.startswith("text-tint")].iloc[0]
@@ -369,7 +372,7 @@ def test_rater_joins_by_link_blind(monkeypatch, board_dir, app_path, tmp_path, r
     monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
     at = AppTest.from_file(app_path, default_timeout=TIMEOUT)
     at.run()
-    at.switch_page("pages/study.py")
+    at.switch_page("app_pages/study.py")
     at.query_params["study"] = "s1"
     at.run()
     assert not at.exception and plain(at.subheader[0].value) == "Study s1"
@@ -394,7 +397,7 @@ def test_rater_joins_by_link_blind(monkeypatch, board_dir, app_path, tmp_path, r
 
 
 def test_setting_up_a_study_gives_a_link(at, run_ids, plain, tmp_path):
-    at.switch_page("pages/study.py").run()
+    at.switch_page("app_pages/study.py").run()
     assert not at.exception
     at.text_input(key="st_id").input("new-study")
     at.multiselect(key="st_runs").set_value([run_ids["gray"], run_ids["text-tint"]])
@@ -408,12 +411,12 @@ def test_setting_up_a_study_gives_a_link(at, run_ids, plain, tmp_path):
 
 
 def test_results_page_without_database(at, plain):
-    at.switch_page("pages/study_results.py").run()
+    at.switch_page("app_pages/study_results.py").run()
     assert not at.exception and "No study database yet" in plain(at.info[0].value)
 
 
 def test_leaderboard_alias_path(at):
-    at.switch_page("pages/leaderboard_alias.py").run()
+    at.switch_page("app_pages/leaderboard_alias.py").run()
     assert not at.exception and frames(at, "rank")
 
 
@@ -424,11 +427,11 @@ def test_empty_board_folder_shows_hint(monkeypatch, app_path, tmp_path, plain):
     assert not at.exception
     assert "no board folder" in plain(at.warning[0].value)
     for page in (
-        "pages/levels.py",
-        "pages/samples.py",
-        "pages/run_details.py",
-        "pages/study_results.py",
-        "pages/study.py",
+        "app_pages/levels.py",
+        "app_pages/samples.py",
+        "app_pages/run_details.py",
+        "app_pages/study_results.py",
+        "app_pages/study.py",
     ):
         at.switch_page(page).run()
         assert not at.exception, page

@@ -157,14 +157,14 @@ def _app_ok(monkeypatch, board, app_path):
     at = AppTest.from_file(app_path, default_timeout=30).run()
     assert not at.exception
     for page in (
-        "pages/levels.py",
-        "pages/samples.py",
-        "pages/run_details.py",
-        "pages/study_results.py",
+        "app_pages/levels.py",
+        "app_pages/samples.py",
+        "app_pages/run_details.py",
+        "app_pages/study_results.py",
     ):
         at.switch_page(page).run()
         assert not at.exception, page
-    at.switch_page("pages/leaderboard.py").run()
+    at.switch_page("app_pages/leaderboard.py").run()
     return at
 
 
@@ -204,9 +204,9 @@ def test_board_with_corrupt_samples_and_images(tmp_path, make_run_fn, monkeypatc
 
     (run_dir / gt_relpath("img000")).write_bytes(b"not a png")
     at = _app_ok(monkeypatch, b, app_path)
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and any("ground truth not found" in plain(i.value) for i in at.info)
     (run_dir / "samples.parquet").write_bytes(b"garbage")
     at2 = _app_ok(monkeypatch, b, app_path)
-    at2.switch_page("pages/samples.py").run()
+    at2.switch_page("app_pages/samples.py").run()
     assert not at2.exception and any("unreadable" in plain(w.value) for w in at2.warning)

@@ -130,7 +130,7 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path, 
     )
     # text-tint pastes the input L* back (luminance_replaced): ranked in its own group
     assert at.dataframe[1].value["run"].str.startswith("text-tint").tolist() == [True]
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
 
 
@@ -174,7 +174,7 @@ def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, a
     )  # merged: no longer a shard
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and not at.warning
     images = at.get("image")
     assert len(images) == 4  # gray input, ground truth, the gray run's and the merged run's output

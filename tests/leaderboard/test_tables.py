@@ -269,9 +269,8 @@ def test_paired_table_columns_and_unpaired_switch(board, tiny, run_ids):
     assert f.loc[run_ids["gray"], "psnr · partial − complete"] == 0.0
     assert f.loc[run_ids["text-tint"], "psnr · partial − complete"] == -2.0
     assert f.loc[run_ids["text-tint"], "psnr · partial − complete · 95% CI"] == "[-2.00, -2.00]"
-    assert any(
-        "PSNR: complete: 4 pairs (3 images); partial − complete: 2 pairs (2 images)" in n
-        for n in t.notes
+    assert t.notes[0] == (
+        "Pairs compared (PSNR): complete: 4 pairs (3 images); partial − complete: 2 pairs (2 images)"
     )
     assert any(
         "Not paired" in n and "FID" in n for n in t.notes
@@ -368,4 +367,7 @@ def test_preference_chart_spec():
     spec = preference_chart(by).to_dict()
     bars = spec["layer"][0]
     assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["scale"]["domain"] == [0, 1]
-    assert bars["encoding"]["yOffset"]["field"] == "level" and spec["height"] >= 160
+    assert bars["encoding"]["y"]["sort"] == ["a · complete", "a · all", "b · complete", "b · all"]
+    assert (
+        spec["layer"][1]["mark"]["type"] == "rule" and spec["height"] == 160
+    )  # at least 160 px, 22 a bar

@@ -230,7 +230,9 @@ def test_by_level_bradley_terry_matches_the_known_solution(tmp_path):
     assert t.loc[("complete", "A"), "bt"] == 0.0
     assert t.loc[("complete", "B"), "bt"] == pytest.approx(math.log(2), abs=1e-6)
     assert t.loc[("complete", "C"), "bt"] == pytest.approx(math.log(4), abs=1e-6)
-    assert t.loc[("complete", "C"), "win_rate"] == pytest.approx(8 / 11)  # won 4 of 5 vs A, 4 of 6 vs B
+    assert t.loc[("complete", "C"), "win_rate"] == pytest.approx(
+        8 / 11
+    )  # won 4 of 5 vs A, 4 of 6 vs B
 
 
 def test_study_column_facts():
