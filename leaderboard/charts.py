@@ -84,7 +84,9 @@ def preference_chart(by_level: pd.DataFrame) -> alt.LayerChart:
         ["_m", "_l"]
     )
     f["row"] = f["method"].astype(str) + " · " + f["level"]
-    y = alt.Y("row:N", sort=list(f["row"]), title=None, axis=alt.Axis(labelLimit=420))
+    y = alt.Y(
+        "row:N", sort=list(f["row"]), title=None, axis=alt.Axis(labelLimit=420, labelOverlap=False)
+    )
     colour = alt.Color("level:N", sort=levels, title="level",
                        scale=alt.Scale(domain=levels, range=[LEVEL_COLOURS[lv] for lv in levels]))  # fmt: skip
     tooltip = [alt.Tooltip("method:N"), alt.Tooltip("level:N"), alt.Tooltip("win_rate:Q", format=".1%", title="win rate"),
@@ -105,5 +107,5 @@ def preference_chart(by_level: pd.DataFrame) -> alt.LayerChart:
         .encode(x="x:Q")
     )
     return alt.layer(bars, errs, half).properties(
-        width="container", height=max(160, 22 * len(f) + 40)
+        width="container", height=max(160, 26 * len(f) + 40)
     )

@@ -12,6 +12,10 @@ import re
 from typing import Any
 
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@&=\"'^%])")
+# Streamlit autolinks http://, www. and e-mail addresses even when their punctuation is escaped:
+# a zero-width space after ":" and "@" and inside "www." breaks every such pattern (invisible)
+ZWSP = "\u200b"
+AUTOLINK_BREAK = re.compile(r"(?<=[:@])|(?<=www)(?=\.)", re.IGNORECASE)
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "↑": r"$\uparrow$", "↓": r"$\downarrow$", "Δ": r"$\Delta$", "−": r"$-$", "·": r"$\cdot$",
@@ -22,8 +26,11 @@ def md_escape(text: Any) -> str:
     """Untrusted text as literal Markdown: every ASCII punctuation character Markdown or
     Streamlit's extensions read (links, images, HTML, ``:colour[...]``, ``$math$``, emoji
     shortcodes, autolinked ``http://`` and ``www.``) is backslash-escaped, and runs of
-    whitespace (newlines included) become one space, so the text renders as itself on one line."""
-    return MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    whitespace (newlines included) become one space, so the text renders as itself on one line.
+    A zero-width space follows every ``:`` and ``@`` and sits inside ``www.``: Streamlit would
+    otherwise still turn ``http://...``, ``www....`` and e-mail addresses into links."""
+    flat = " ".join(str(text).split())
+    return MD_SPECIAL.sub(r"\\\1", AUTOLINK_BREAK.sub(ZWSP, flat))
 
 
 def latex_escape(text: Any) -> str:

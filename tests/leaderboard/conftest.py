@@ -261,7 +261,7 @@ def _plain(text: str) -> str:
     """Text as a Markdown element renders it: the app backslash-escapes untrusted text."""
     import re
 
-    return re.sub(r"\\(.)", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
 
 
 @pytest.fixture(scope="session")

@@ -103,7 +103,7 @@ def test_untrusted_labels_are_escaped():
         {"rank": [1], "run": [evil], "run_id": ["=HYPERLINK(1)"], "psnr · complete": [20.0]}
     )
     md = export.to_markdown(f, ["psnr · complete"], {})
-    assert "](" not in md and "<b>" not in md and "http\\://" in md
+    assert "](" not in md and "<b>" not in md and "http\\:\u200b//" in md
     tex = export.to_latex(f, ["psnr · complete"], {})
     assert r"100\% \& \#1" in tex and r"\$\textbackslash{}alpha\$" in tex
     out = export.to_csv(f, ["psnr · complete"], {})

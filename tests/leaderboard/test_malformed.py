@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 def plain(text: str) -> str:
     """Text as the page renders it (the app backslash-escapes untrusted text for Markdown)."""
-    return re.sub(r"\\(.)", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
 
 
 def _good(make_run_fn, root):

@@ -370,4 +370,4 @@ def test_preference_chart_spec():
     assert bars["encoding"]["y"]["sort"] == ["a · complete", "a · all", "b · complete", "b · all"]
     assert (
         spec["layer"][1]["mark"]["type"] == "rule" and spec["height"] == 160
-    )  # at least 160 px, 22 a bar
+    )  # at least 160 px, 26 a bar
