@@ -52,7 +52,7 @@ def degradation_chart(frame: pd.DataFrame, info: ColumnInfo, paired: bool = True
     base = alt.Chart(f)
     line = base.mark_line(point=alt.OverlayMarkDef(size=60)).encode(
         x=x,
-        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=paired)),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=paired), axis=alt.Axis(format=fmt)),
         color=colour,
         tooltip=tooltip,
     )

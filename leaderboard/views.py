@@ -38,6 +38,7 @@ from lcad_bench.leaderboard.samples import (
     sample_row,
 )
 from lcad_bench.leaderboard.tables import (
+    Group,
     GroupTable,
     SplitChoice,
     best_line,
@@ -362,6 +363,10 @@ def page_charts() -> None:
     choice = _split_widget(choices, "ch_split")
     repro, _ = split_rows(frame, choice)
     groups = comparison_groups(repro)
+    full = [g for g in groups if g.title.startswith("Full runs")]
+    if len(full) > 1:  # a degradation chart compares no ranks: both L* groups may share it
+        both = tuple(sorted(r for g in full for r in g.run_ids))
+        groups = [Group("full-all", "All full runs (own and replaced L*)", False, both), *groups]
     gkeys = {g.key: g for g in groups}
     urlstate.init("ch_group", "group", list(gkeys), groups[0].key)
     metrics = order_metrics(repro["metric"].dropna().astype(str).unique().tolist())
@@ -377,6 +382,10 @@ def page_charts() -> None:
         mode = st.radio("Values", list(VALUE_MODES), key="ch_values", format_func=VALUE_MODES.get)
     group = gkeys[gk]
     labels = labels_of(board)
+    lum = repro.drop_duplicates("run_id").set_index("run_id")["luminance_replaced"]
+    labels = {
+        r: lab + (" (L* replaced)" if lum.get(r) is True else "") for r, lab in labels.items()
+    }
     urlstate.init("ch_runs", "run", list(group.run_ids), list(group.run_ids), multi=True)
     chosen = st.sidebar.multiselect(
         "Runs", list(group.run_ids), key="ch_runs", format_func=lambda r: labels.get(r, r)

@@ -201,7 +201,15 @@ def test_levels_page_paired_chart_and_table(at, run_ids, plain):
     at.sidebar.multiselect(key="ch_runs").set_value([run_ids["gray"]]).run()
     assert frames(at, "partial (n=2)")[0]["run"].tolist() == [gray]
     groups = at.sidebar.selectbox(key="ch_group")
-    assert groups.options[2] == "Partial runs (limit 2) · model's own L*"
+    assert groups.options == [
+        "All full runs (own and replaced L*)",
+        "Full runs · model's own L*",
+        "Full runs · output L* replaced by the input's",
+        "Partial runs (limit 2) · model's own L*",
+    ]
+    assert (
+        f"l-paste · {short(run_ids['l-paste'])} (L* replaced)" in tab.index
+    )  # both L* groups by default
     at.sidebar.radio(key="ch_values").set_value("paired")
     at.sidebar.selectbox(key="ch_metric").set_value("fid").run()
     assert (
