@@ -41,9 +41,8 @@ def degradation_chart(frame: pd.DataFrame, info: ColumnInfo, paired: bool = True
     y_title = f"Δ {info.label} vs complete (paired)" if paired else info.label
     x = alt.X("level_n:N", sort=order, title="description level (pairs compared)", scale=alt.Scale(domain=order),
               axis=alt.Axis(labelAngle=0))  # fmt: skip
-    colour = alt.Color(
-        "run:N", title="run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)
-    )
+    colour = alt.Color("run:N", title="run", scale=alt.Scale(scheme="tableau10"),  # distinct hues
+                       legend=alt.Legend(orient="bottom", columns=2, labelLimit=400))  # fmt: skip
     tooltip = [
         alt.Tooltip("run:N"), alt.Tooltip("level:N"), alt.Tooltip("value:Q", format=fmt, title=y_title),
         alt.Tooltip("ci_low:Q", format=fmt, title="95% CI low"), alt.Tooltip("ci_high:Q", format=fmt, title="95% CI high"),
