@@ -124,15 +124,24 @@ def board_cells(board: Board) -> tuple[pd.DataFrame, dict[str, Any]]:
     return pd.concat([board.frame, rows], ignore_index=True), {**board.infos, **infos}
 
 
+MAX_WARNINGS_SHOWN = 50
+
+
 def show_warnings(board: Board) -> None:
-    for w in board.warnings:
+    """The board's warnings, and the inputs summarize left out (the first 50 of each shown)."""
+    for w in board.warnings[:MAX_WARNINGS_SHOWN]:
         st.warning(md_escape(w), icon="⚠️")
     if board.summary_warnings:
+        n = len(board.summary_warnings)
         with st.expander(
-            f"{len(board.summary_warnings)} input(s) left out by summarize", expanded=False
+            f"{n} warning(s) from summarize (inputs or values left out)", expanded=False
         ):
-            for w in board.summary_warnings:
+            for w in board.summary_warnings[:MAX_WARNINGS_SHOWN]:
                 st.warning(md_escape(w), icon="⚠️")
+            if n > MAX_WARNINGS_SHOWN:
+                st.caption(
+                    f"… and {n - MAX_WARNINGS_SHOWN} more: see the warnings in the board's runs.json"
+                )
 
 
 def labels_of(board: Board) -> dict[str, str]:
