@@ -244,6 +244,16 @@ def bibtex(splits: Sequence[Mapping[str, Any]], protocol_version: str = PROTOCOL
     return "\n\n".join(out) + "\n"
 
 
+def bibtex_comment(splits: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`bibtex` as LaTeX comments, to follow a table in a .tex file (copy it into a .bib)."""
+    lines = bibtex(splits).splitlines()
+    return (
+        "% BibTeX for the splits and the protocol (copy into your .bib):\n"
+        + "\n".join(f"% {x}" if x else "%" for x in lines)
+        + "\n"
+    )
+
+
 def results_frame(res: Any, infos: Mapping[str, ColumnInfo]) -> tuple[pd.DataFrame, list[str]]:
     """One run's ``results.json`` as a one-row table: the headline metrics (and its distribution
     metrics) at each level it ran, as recorded (each level on its own pairs)."""
@@ -301,7 +311,7 @@ def export_results(res: Any, fmt: str, infos: Mapping[str, ColumnInfo], ci: bool
     if fmt == "markdown":
         return to_markdown(frame, cols, infos, ci=ci, caption=caption)
     if fmt == "latex":
-        return to_latex(frame, cols, infos, ci=ci, caption=caption) + "\n" + bibtex([sp])
+        return to_latex(frame, cols, infos, ci=ci, caption=caption) + bibtex_comment([sp])
     if fmt == "csv":
         return to_csv(frame, cols, infos)
     raise ValueError(f"format {fmt!r}: expected one of {FORMATS}")

@@ -325,14 +325,7 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
                                          label=f"tab:lcad-bench-{len(parts_tex) + 1}"))  # fmt: skip
         csv = export.to_csv(f, t.value_columns, infos)
         parts_csv.append(csv if not parts_csv else csv.split("\n", 1)[1])
-    tex = (
-        "\n".join(parts_tex)
-        + "\n% BibTeX for the splits and the protocol\n"
-        + "\n".join(
-            "% " + line
-            for line in export.bibtex([s for s in splits if isinstance(s, dict)]).splitlines()
-        )
-    )
+    tex = "\n".join(parts_tex) + export.bibtex_comment([s for s in splits if isinstance(s, dict)])
     st.subheader("Export")
     c = st.columns(4)
     c[0].download_button(

@@ -138,3 +138,24 @@ def test_show_format_cli(board_dir, runs_root, capsys, run_ids):
             assert out.splitlines()[2].startswith("| \\# | run |")
         else:
             assert "text-tint on tiny (4 pairs)" in out
+
+
+def test_latex_export_compiles(table, tmp_path):
+    """The board's LaTeX export (with ± CI and the BibTeX block) compiles with pdflatex + booktabs."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (apt-get install texlive-latex-recommended)")
+    t, infos = table
+    tex = export.to_latex(
+        t.frame, t.value_columns, infos, ci=True, caption="Tiny split, 100% synthetic & #1"
+    )
+    tex += export.bibtex_comment([{"id": "tiny_split", "content_hash": "a" * 64}])
+    doc = tmp_path / "doc.tex"
+    doc.write_text("\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{booktabs}\n"
+                   "\\usepackage[margin=1cm,landscape]{geometry}\\begin{document}\n" + tex + "\\end{document}\n")  # fmt: skip
+    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
