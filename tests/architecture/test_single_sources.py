@@ -17,9 +17,7 @@ def _code_files():
 
 def _grep(pattern: str) -> list[str]:
     rx = re.compile(pattern)
-    return sorted(
-        str(p.relative_to(ROOT)) for p in _code_files() if rx.search(p.read_text(encoding="utf-8"))
-    )
+    return sorted(str(p.relative_to(ROOT)) for p in _code_files() if rx.search(p.read_text(encoding="utf-8")))
 
 
 def test_level_names_are_defined_once():
@@ -47,28 +45,9 @@ def test_metric_display_facts_have_one_source():
     for name, info in cat.items():
         assert metric_info(name) is info
     # a run claiming other display facts for a known column does not override the catalogue
-    assert (
-        merge_metadata(
-            ["psnr"],
-            [
-                {
-                    "psnr": {
-                        "columns": [
-                            {"name": "psnr", "display_name": "X", "higher_is_better": False}
-                        ]
-                    }
-                }
-            ],
-        )["psnr"]
-        is cat["psnr"]
-    )
-    assert (
-        _grep(r"display_name\s*=") == []
-    )  # ColumnInfo is built positionally in the metric modules only
-    assert set(_grep(r"\bColumnInfo\(\s*\"")) <= {
-        f"lcad_bench/metrics/{m}.py"
-        for m in ("psnr", "ssim", "lpips", "colourfulness", "cwhr", "fid")
-    }
+    assert merge_metadata(["psnr"], [{"psnr": {"columns": [{"name": "psnr", "display_name": "X", "higher_is_better": False}]}}])["psnr"] is cat["psnr"]
+    assert _grep(r"display_name\s*=") == []  # ColumnInfo is built positionally in the metric modules only
+    assert set(_grep(r"\bColumnInfo\(\s*\"")) <= {f"lcad_bench/metrics/{m}.py" for m in ("psnr", "ssim", "lpips", "colourfulness", "cwhr", "fid")}
 
 
 def test_timestamp_format_is_written_once():
@@ -76,9 +55,7 @@ def test_timestamp_format_is_written_once():
 
 
 def test_code_cites_only_the_protocol_in_the_repository():
-    assert (
-        _grep(r"shared/design|benchmark-protocol\.md|lcad-model\.md|engineering-patterns\.md") == []
-    )
+    assert _grep(r"shared/design|benchmark-protocol\.md|lcad-model\.md|engineering-patterns\.md") == []
     headings = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     anchors = {
         re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
