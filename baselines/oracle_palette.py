@@ -58,6 +58,7 @@ class OraclePaletteColorizer(Colorizer):
     version = "2"
     uses_instance_masks = True
     luminance_replaced = False
+    oracle = True  # a diagnostic upper bound for CWHR, not a colorizer to rank
 
     def __init__(self, chroma: float = 1.0) -> None:
         self.chroma = float(chroma)

@@ -15,6 +15,8 @@ from typing import Any
 from lcad_bench.protocol import LEVELS
 
 N_RUNS = 1000
+RANGES = {"ssim": (0.5, 1.0), "lpips": (0.05, 0.6), "lpips_vgg": (0.05, 0.6), "cwhr_chromatic": (0.0, 1.0),
+          "cwhr_achromatic": (0.0, 1.0)}  # fmt: skip
 N_METRICS = 20
 SUMMARIZE_TARGET_S = 5.0
 RENDER_TARGET_S = 2.0
@@ -40,7 +42,9 @@ def _write_runs(root: Path) -> None:
         cells = []
         for m in metrics:
             for lv in LEVELS:
-                v = float(rng.normal(20, 3))
+                # a value inside the metric's declared range (summarize leaves others out)
+                lo, hi = RANGES.get(m, (None, None))
+                v = float(rng.uniform(lo, hi)) if lo is not None else float(rng.normal(20, 3))
                 cells.append(
                     Cell(
                         level=lv,
@@ -55,7 +59,7 @@ def _write_runs(root: Path) -> None:
         res = Results(
             run_id=f"model{r % 50:02d}-{r:06d}", created_at="2025-01-01T00:00:00Z",
             model={"name": f"model{r % 50:02d}", "version": "1", "config": {"i": r}, "config_hash": f"{r:064d}", "luminance_replaced": bool(r % 2)},
-            split={"id": f"split{r % 3}", "content_hash": "0" * 64, "n_pairs": 500, "n_images": 250, "limit": None, "shard": None},
+            split={"id": f"split{r % 3}", "content_hash": f"{r % 3:064d}", "n_pairs": 500, "n_images": 250, "limit": None, "shard": None},
             protocol={"protocol_version": "1.0"}, seeds={"base_seed": 0}, environment={}, metrics={}, aggregates=cells,
         )  # fmt: skip
         d = root / res.run_id
@@ -91,7 +95,7 @@ def run() -> dict[str, Any]:
             assert not at.exception, at.exception
             shown = at.dataframe[0].value.shape
             t0 = time.perf_counter()
-            at.sidebar.radio(key="lb_level").set_value("sparse").run()
+            at.sidebar.multiselect(key="lb_levels").set_value(["complete", "sparse"]).run()
             filter_s = time.perf_counter() - t0
         finally:
             if old is None:

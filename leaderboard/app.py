@@ -15,15 +15,25 @@ st.set_page_config(
     page_title="lcad-bench leaderboard", page_icon=":material/palette:", layout="wide"
 )
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = (
+    Path(__file__).resolve().parent / "app_pages"
+)  # not "pages/": that name switches on Streamlit's old page discovery
 nav = st.navigation(
     [
+        # the default page is served at "/" (its url_path only reserves a name);
+        # the hidden alias keeps "/leaderboard" (and links to it) working
         st.Page(
             PAGES / "leaderboard.py",
             title="Leaderboard",
             icon=":material/leaderboard:",
             default=True,
+            url_path="home",
+        ),
+        st.Page(
+            PAGES / "leaderboard_alias.py",
+            title="Leaderboard",
             url_path="leaderboard",
+            visibility="hidden",
         ),
         st.Page(
             PAGES / "levels.py",

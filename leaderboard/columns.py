@@ -17,8 +17,12 @@ from lcad_bench.metrics import catalogue
 from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import LEVELS
 
-__all__ = ["LEVELS", "ColumnInfo", "ci_column_name", "column_config", "column_name", "merge_metadata",
-           "metric_info", "order_metrics"]  # fmt: skip
+__all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_label", "merge_metadata",
+           "metric_info", "order_metrics", "parse_column"]  # fmt: skip
+
+SEP = " · "  # joins metric and level in a table column name: "psnr · complete", "psnr · sparse − complete"
+CI_SUFFIX = "95% CI"
+AVG_RANK = "avg rank"
 
 
 def _as_range(v: Any) -> tuple[float | None, float | None] | None:
@@ -101,50 +105,83 @@ def order_metrics(names: Iterable[str]) -> list[str]:
     return head + known + sorted(m for m in names if m not in cat)
 
 
-def column_name(metric: str, level: str) -> str:
-    """Wide-table column of a metric at a level."""
-    return f"{metric} · {level}"
+def parse_column(col: str) -> tuple[str, str, bool, bool] | None:
+    """(metric, level, is_difference, is_ci) of a value, difference or CI column; None for others."""
+    parts = col.split(SEP)
+    if len(parts) < 2:
+        return None
+    is_ci = parts[-1] == CI_SUFFIX
+    if is_ci:
+        parts = parts[:-1]
+    if len(parts) != 2:
+        return None
+    metric, rest = parts
+    is_diff = " − " in rest
+    level = rest.split(" − ")[0]
+    return metric, level, is_diff, is_ci
 
 
-def ci_column_name(metric: str, level: str) -> str:
-    return f"{metric} · {level} · 95% CI"
+def column_label(col: str, infos: Mapping[str, ColumnInfo]) -> str:
+    """Display label of a value / difference / CI column (metric label with its arrow)."""
+    if col == AVG_RANK:
+        return "average rank ↓"
+    p = parse_column(col)
+    if p is None:
+        return col
+    metric, level, is_diff, is_ci = p
+    info = infos.get(metric)
+    name = info.label if info else metric
+    rest = col.split(SEP)[1]
+    out = f"{name} · {'Δ ' + rest if is_diff else rest}"
+    return f"{out} · 95% CI" if is_ci else out
 
 
-def column_config(columns: Iterable[str], infos: Mapping[str, ColumnInfo]) -> dict[str, Any]:
-    """``st.column_config`` for the wide table: label with ↑/↓, ``help`` and number format."""
+def column_config(
+    columns: Iterable[str], infos: Mapping[str, ColumnInfo], show_level: bool = True
+) -> dict[str, Any]:
+    """``st.column_config`` for a displayed leaderboard table: labels with ↑/↓, the metric's
+    number format and Markdown-safe help texts (show the table with ``placeholder="—"`` so a
+    missing value never reads "None")."""
     import streamlit as st
+    from lcad_bench.leaderboard.safe import md_escape
+
+    def label(col: str) -> str:
+        """The column's label; without the level when the table shows one level (the page says which)."""
+        text = column_label(col, infos)
+        if show_level or " − " in col:
+            return text
+        parts = text.split(SEP)
+        return SEP.join(parts[:1] + parts[2:])
 
     cfg: dict[str, Any] = {
-        "rank": st.column_config.NumberColumn(
-            "#", help="Rank among reproduced runs (reported rows are context only)", format="%d", width="small",
-        ),
-        "model": st.column_config.TextColumn("model", help="Model name (and version)"),
-        "source": st.column_config.TextColumn(
-            "source", help="reproduced: a run folder; reported: a published number (not ranked)"
-        ),
+        "rank": st.column_config.NumberColumn("#", help="Rank within this comparison group (oracle and reported rows are not ranked)", format="%d", width="small"),
+        "run": st.column_config.TextColumn("run", help="Model name and the first characters of the run id's hash"),
+        AVG_RANK: st.column_config.NumberColumn("avg rank ↓", help="Mean of the run's ranks over the ranked columns shown (1 = best)", format="%.2f"),
+        "failed": st.column_config.NumberColumn("failed", help="Samples that failed (left out of every mean); see Run details", format="%d"),
         "run_id": st.column_config.TextColumn("run id"),
-        "n_pairs": st.column_config.NumberColumn("pairs", format="%d"),
-        "luminance_replaced": st.column_config.CheckboxColumn(
-            "L* replaced", help="Output luminance replaced by the input L* (ranked separately)",
-        ),
+        "citation": st.column_config.TextColumn("source", help="Where the reported numbers come from"),
     }  # fmt: skip
     for col in columns:
-        parts = col.split(" · ")
-        if len(parts) < 2 or parts[0] not in infos:
+        p = parse_column(col)
+        if p is None or col in cfg:
             continue
-        info, level = infos[parts[0]], parts[1]
-        if len(parts) == 3:
+        metric, level, is_diff, is_ci = p
+        info = infos.get(metric)
+        if is_ci:
             cfg[col] = st.column_config.TextColumn(
-                f"{info.display_name} · {level} CI",
-                help=f"95% bootstrap interval of {info.display_name} at level {level}",
+                label(col), help="95% bootstrap interval (resampling images)"
             )
             continue
-        help_text = f"{info.description} " if info.description else ""
-        if info.higher_is_better is None:
-            help_text += "Information only (no direction)."
+        text = f"{info.description} " if info and info.description else ""
+        if info is None or info.higher_is_better is None:
+            text += "Information only (no direction)."
         else:
-            help_text += "Higher is better." if info.higher_is_better else "Lower is better."
+            text += "Higher is better." if info.higher_is_better else "Lower is better."
+        if is_diff:
+            text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group."
         cfg[col] = st.column_config.NumberColumn(
-            f"{info.label} · {level}", help=help_text.strip(), format=info.number_format
+            label(col),
+            help=md_escape(text.strip()),
+            format=info.number_format if info else "%.3f",
         )
     return cfg

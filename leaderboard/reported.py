@@ -109,6 +109,10 @@ class ReportedFile(BaseModel):
     provenance: Provenance
     protocol_notes: str = Field(min_length=1)
     split: str = Field(min_length=1, max_length=120)
+    split_content_hash: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$",
+        description="the split's content hash, when the numbers were computed on an lcad-bench split",
+    )  # fmt: skip
     date: str | None = None
     entries: list[Entry] = Field(min_length=1)
 
@@ -131,7 +135,7 @@ def tidy_rows(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
                     "model": e.model,
                     "model_version": e.model_version,
                     "split": rep.split,
-                    "split_hash": None,
+                    "split_hash": rep.split_content_hash,
                     "scheme": e.scheme,
                     "level": e.level,
                     "metric": metric,
@@ -139,12 +143,16 @@ def tidy_rows(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
                     "ci_low": lo,
                     "ci_high": hi,
                     "n": e.n_pairs,
+                    "n_images": None,
                     "n_failed": None,
                     "reported": True,
                     "luminance_replaced": e.luminance_replaced,
+                    "oracle": False,
+                    "partial": "",
                     "date": rep.date or rep.provenance.transcribed_at,
                     "source": source,
                     "protocol_version": None,
+                    "protocol_fp": None,
                     "rankable": False,
                     "kind": "reported",
                 }
@@ -164,10 +172,18 @@ def run_entries(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
         out.append(
             {
                 "run_id": run_id,
+                "label": f"{e.model} (reported)",
                 "model": e.model,
                 "split": rep.split,
+                "split_hash": rep.split_content_hash,
+                "split_label": f"{rep.split} · {(rep.split_content_hash or '?')[:8]}",
+                "n_pairs": e.n_pairs,
                 "reported": True,
                 "rankable": False,
+                "partial": [],
+                "oracle": False,
+                "luminance_replaced": e.luminance_replaced,
+                "failures": {"count": 0, "listed": []},
                 "not_rankable_reason": "reported number (context only)",
                 "source": source,
                 "run_dir": None,

@@ -4,9 +4,15 @@ The board folder holds
 
 * ``leaderboard.parquet``: the tidy long table, one row per run x scheme x level x metric
   (:data:`COLUMNS`);
-* ``metrics.json``: display metadata per metric (``leaderboard.columns.MetricInfo``);
-* ``runs.json``: one entry per run (details for the run page and the absolute path of the run
-  folder for the sample viewer) and the warnings of the summary.
+* ``pairs.parquet``: per run, level and pair the metric values (seeds averaged, failed samples
+  left out), read from each run's ``samples.parquet``: what the paired per-level analysis needs
+  (:data:`PAIR_BASE` + one float column per metric);
+* ``metrics.json``: display metadata per metric (``lcad_bench.metrics.base.ColumnInfo``);
+* ``runs.json``: one entry per run (details for the run page, the absolute path of the run
+  folder for the sample viewer, the failed samples) and the warnings of the summary.
+
+A value outside the range its metric declares (a hit rate of 1.4) is a bug in the run: it is
+left out with a warning, never shown.
 
 Inputs are only ever parsed as JSON (results files, reported files) and validated; a malformed
 or partial input is reported as a warning and left out. Nothing read is unpickled or executed.
@@ -26,17 +32,31 @@ from lcad_bench.leaderboard.columns import merge_metadata, order_metrics
 from lcad_bench.leaderboard.reported import ReportedFile, looks_reported, run_entries, tidy_rows
 
 from lcad_bench.errors import LcadBenchError
-from lcad_bench.evaluation.rundir import RESULTS_FILE, Results, open_run, safe_join
-from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, utc_now
+from lcad_bench.evaluation.identity import partial_reasons
+from lcad_bench.evaluation.rundir import (
+    BASE_COLUMN_NAMES,
+    RESULTS_FILE,
+    Results,
+    open_run,
+    safe_join,
+)
+from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, content_sha256, utc_now
+from lcad_bench.metrics import catalogue
+from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import PROTOCOL_VERSION
 
-BOARD_SCHEMA_VERSION = 1
+BOARD_SCHEMA_VERSION = 2
 MAX_JSON_BYTES = 64 * 1024 * 1024
+BOARD_FILE, PAIRS_FILE, METRICS_FILE, RUNS_FILE = (
+    "leaderboard.parquet", "pairs.parquet", "metrics.json", "runs.json",
+)  # fmt: skip
 COLUMNS = [
     "run_id", "model", "model_version", "split", "split_hash", "scheme", "level", "metric", "value",
-    "ci_low", "ci_high", "n", "n_failed", "reported", "luminance_replaced", "date", "source",
-    "protocol_version", "rankable", "kind",
+    "ci_low", "ci_high", "n", "n_images", "n_failed", "reported", "luminance_replaced", "oracle",
+    "partial", "date", "source", "protocol_version", "protocol_fp", "rankable", "kind",
 ]  # fmt: skip
+PAIR_BASE = ["run_id", "level", "pair_id", "image_key", "n_seeds", "n_failed"]
+MAX_FAILURES_LISTED = 200
 
 
 @dataclass
@@ -46,11 +66,19 @@ class Summary:
     rows: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     metric_meta: list[dict[str, Any]] = field(default_factory=list)
+    pairs: list[pd.DataFrame] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=COLUMNS)
+
+    @property
+    def pair_frame(self) -> pd.DataFrame:
+        frames = [f for f in self.pairs if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=PAIR_BASE)
+        return pd.concat(frames, ignore_index=True, sort=False)
 
 
 def _read_json(path: Path) -> Any:
@@ -67,46 +95,95 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def out_of_range(info: ColumnInfo | None, v: float | None) -> bool:
+    """True when ``v`` lies outside the range the metric declares (tolerance 1e-9)."""
+    if info is None or v is None:
+        return False
+    lo, hi = info.range
+    return (lo is not None and v < lo - 1e-9) or (hi is not None and v > hi + 1e-9)
+
+
+def short_hash(h: Any, n: int = 8) -> str:
+    """The first ``n`` characters of a content hash ("?" when none is recorded)."""
+    return str(h)[:n] if isinstance(h, str) and h else "?"
+
+
+def split_label(name: Any, content_hash: Any) -> str:
+    """How the board names a split: its name and the short content hash."""
+    return f"{name} · {short_hash(content_hash)}"
+
+
+def run_short_id(run_id: str) -> str:
+    """The distinguishing part of a run id: 7 characters of the hash after the model name (and
+    the shard)."""
+    head, sep, shard = run_id.partition("-shard")
+    tail = head.rsplit("-", 1)[-1][:7]
+    return f"{tail} shard {shard}" if sep else tail
+
+
+def _levels_of(res: Results) -> list[str]:
+    lv = res.protocol.get("levels")
+    if isinstance(lv, list) and lv:
+        return [str(x) for x in lv]
+    return sorted(
+        {c.level for c in res.aggregates} | {str(d.get("level")) for d in res.distribution_metrics}
+    )
+
+
+def _results_rows(
+    res: Results, source: str, warnings: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     model = res.model
     split = res.split
     proto_v = res.protocol.get("protocol_version")
-    reasons = []
+    partial = partial_reasons(_levels_of(res), split.get("limit"), split.get("shard"))
+    reasons = list(partial)
     if proto_v != PROTOCOL_VERSION:
-        reasons.append(f"protocol {proto_v} (current {PROTOCOL_VERSION})")
-    if split.get("limit") is not None:
-        reasons.append(f"limit {split.get('limit')}")
-    if split.get("shard"):
-        reasons.append(f"shard {split.get('shard')} (merge first)")
+        reasons.insert(0, f"protocol {proto_v} (current {PROTOCOL_VERSION})")
     rankable = not reasons
+    cat = catalogue()
     base = {
         "run_id": res.run_id,
         "model": str(model.get("name", "?")),
         "model_version": None if model.get("version") is None else str(model.get("version")),
         "split": str(split.get("id", "?")),
-        "split_hash": split.get("content_hash"),
+        "split_hash": split.get("content_hash") if isinstance(split.get("content_hash"), str) else None,
         "reported": False,
-        "luminance_replaced": bool(model.get("luminance_replaced"))
-        if model.get("luminance_replaced") is not None
-        else None,
+        "luminance_replaced": bool(model.get("luminance_replaced")) if model.get("luminance_replaced") is not None else None,
+        "oracle": bool(model.get("oracle")),
+        "partial": "; ".join(partial),
         "date": res.created_at,
         "source": source,
         "protocol_version": None if proto_v is None else str(proto_v),
+        "protocol_fp": content_sha256({k: v for k, v in res.protocol.items() if k != "levels"})[:12],
         "rankable": rankable,
-    }
+    }  # fmt: skip
+
+    def checked(
+        metric: str, level: str, v: float | None, lo: float | None, hi: float | None
+    ) -> tuple[Any, Any, Any]:
+        if out_of_range(cat.get(metric), v):
+            rng = cat[metric].range
+            warnings.append(f"{source}: {metric} = {v} at level {level} is outside its range [{rng[0]}, {rng[1]}]; "
+                            "left out (a bug in the run or the metric)")  # fmt: skip
+            return None, None, None
+        return v, lo, hi
+
     rows = []
     for c in res.aggregates:
-        rows.append(base | {"scheme": c.scheme, "level": c.level, "metric": c.metric, "value": _num(c.mean),
-                            "ci_low": _num(c.ci_low), "ci_high": _num(c.ci_high), "n": c.n_pairs,
-                            "n_failed": c.n_failed, "kind": "per_pair"})  # fmt: skip
+        v, lo, hi = checked(c.metric, c.level, _num(c.mean), _num(c.ci_low), _num(c.ci_high))
+        rows.append(base | {"scheme": c.scheme, "level": c.level, "metric": c.metric, "value": v, "ci_low": lo,
+                            "ci_high": hi, "n": c.n_pairs, "n_images": c.n_images, "n_failed": c.n_failed,
+                            "kind": "per_pair"})  # fmt: skip
     for d in res.distribution_metrics:
         if not isinstance(d, dict) or "metric" not in d or "level" not in d:
             continue
-        value = _num(d.get("value", d.get("mean")))
+        v, lo, hi = checked(str(d["metric"]), str(d["level"]), _num(d.get("value", d.get("mean"))),
+                            _num(d.get("ci_low")), _num(d.get("ci_high")))  # fmt: skip
         rows.append(base | {"scheme": str(d.get("scheme", "controlled")), "level": str(d["level"]), "metric": str(d["metric"]),
-                            "value": value, "ci_low": _num(d.get("ci_low")), "ci_high": _num(d.get("ci_high")),
-                            "n": d.get("n_fake") if isinstance(d.get("n_fake"), int) else None, "n_failed": None,
-                            "kind": "distribution"})  # fmt: skip
+                            "value": v, "ci_low": lo, "ci_high": hi,
+                            "n": d.get("n_fake") if isinstance(d.get("n_fake"), int) else None, "n_images": None,
+                            "n_failed": None, "kind": "distribution"})  # fmt: skip
     run_dir = Path(source).parent
     samples = res.samples.get("path") if isinstance(res.samples, dict) else None
     found = safe_join(run_dir, samples)
@@ -114,15 +191,23 @@ def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str
         samples = None
     entry = {
         "run_id": res.run_id,
+        "label": f"{base['model']} · {run_short_id(res.run_id)}",
         "model": base["model"],
         "split": base["split"],
+        "split_hash": base["split_hash"],
+        "split_label": split_label(base["split"], base["split_hash"]),
+        "n_pairs": split.get("n_pairs") if isinstance(split.get("n_pairs"), int) else None,
         "reported": False,
         "rankable": rankable,
+        "partial": partial,
+        "oracle": base["oracle"],
+        "luminance_replaced": base["luminance_replaced"],
         "not_rankable_reason": "; ".join(reasons) or None,
         "source": source,
         "run_dir": str(run_dir),
         "samples": samples,
         "date": res.created_at,
+        "failures": {"count": int(res.counts.get("failed", 0) or 0), "listed": []},
         "details": {
             "model": model,
             "split": split,
@@ -136,6 +221,52 @@ def _results_rows(res: Any, source: str) -> tuple[list[dict[str, Any]], dict[str
         },
     }
     return rows, entry
+
+
+def pair_values(
+    rows: Sequence[dict[str, Any]], run_id: str, source: str, warnings: list[str]
+) -> pd.DataFrame:
+    """Per level and pair: each float metric column averaged over the pair's seeds that did not
+    fail (NaN when none has a value), ``n_seeds`` and ``n_failed``. Values outside their metric's
+    range are left out with a warning."""
+    if not rows:
+        return pd.DataFrame(columns=PAIR_BASE)
+    df = pd.DataFrame(rows)
+    failed = df["error"].notna() if "error" in df.columns else pd.Series(False, index=df.index)
+    metric_cols = [c for c in df.columns if c not in BASE_COLUMN_NAMES and c != "key"
+                   and pd.api.types.is_float_dtype(df[c])]  # fmt: skip
+    cat = catalogue()
+    vals = df[metric_cols].where(~failed, axis=0) if metric_cols else df[[]]
+    for c in metric_cols:
+        info = cat.get(c)
+        if info is None:
+            continue
+        bad = vals[c].notna() & vals[c].map(lambda v, i=info: out_of_range(i, float(v)))
+        if bad.any():
+            warnings.append(f"{source}: {int(bad.sum())} per-sample {c} values lie outside its range {list(info.range)}; "
+                            "they are left out of the paired analysis")  # fmt: skip
+            vals.loc[bad, c] = float("nan")
+    work = pd.concat([df[["level", "pair_id", "image_key"]], vals], axis=1)
+    work["_failed"] = failed.astype(int)
+    g = work.groupby(["level", "pair_id"], sort=True)
+    out = g[metric_cols].mean() if metric_cols else pd.DataFrame(index=g.size().index)
+    out.insert(0, "n_failed", g["_failed"].sum().astype(int))
+    out.insert(0, "n_seeds", g.size().astype(int))
+    out.insert(0, "image_key", g["image_key"].first())
+    out = out.reset_index()
+    out.insert(0, "run_id", run_id)
+    return out[PAIR_BASE + metric_cols]
+
+
+def _failures(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        if r.get("error"):
+            out.append({"pair_id": str(r.get("pair_id")), "level": str(r.get("level")), "seed": r.get("seed"),
+                        "error": str(r.get("error"))[:500]})  # fmt: skip
+            if len(out) >= MAX_FAILURES_LISTED:
+                break
+    return out
 
 
 def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
@@ -211,13 +342,21 @@ def collect(paths: Sequence[str | Path]) -> Summary:
                 f"{src}: run id {res.run_id} already read from {seen_ids[res.run_id]}; left out"
             )
             continue
+        sample_rows: list[dict[str, Any]] | None = None
         if path.name == RESULTS_FILE and (res.samples or {}).get("sha256"):
             try:
-                open_run(path.parent)  # results.json and its samples table must belong together
+                run = open_run(
+                    path.parent
+                )  # results.json and its samples table must belong together
+                sample_rows = run.samples()
             except LcadBenchError as exc:
                 s.warnings.append(f"{src}: {exc}; left out")
                 continue
-        rows, entry = _results_rows(res, src)
+        rows, entry = _results_rows(res, src, s.warnings)
+        if sample_rows is not None:
+            s.pairs.append(pair_values(sample_rows, res.run_id, src, s.warnings))
+            entry["failures"]["listed"] = _failures(sample_rows)
+            entry["failures"]["count"] = sum(1 for r in sample_rows if r.get("error"))
         seen_ids[res.run_id] = src
         s.rows.extend(rows)
         s.runs.append(entry)
@@ -235,27 +374,35 @@ def _short(exc: Exception) -> str:
     return str(exc)[:240]
 
 
-def write_board(s: Summary, out: str | Path) -> Path:
-    """Write leaderboard.parquet, metrics.json and runs.json into ``out`` (atomic per file)."""
-
-    outp = Path(out)
-    outp.mkdir(parents=True, exist_ok=True)
-    df = s.frame
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
     import io
 
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
-    atomic_write_bytes(outp / "leaderboard.parquet", buf.getvalue())
+    return buf.getvalue()
+
+
+def write_board(s: Summary, out: str | Path) -> Path:
+    """Write leaderboard.parquet, pairs.parquet, metrics.json and runs.json into ``out``
+    (atomic per file)."""
+    outp = Path(out)
+    outp.mkdir(parents=True, exist_ok=True)
+    df = s.frame
+    atomic_write_bytes(outp / BOARD_FILE, _parquet_bytes(df))
+    pairs = s.pair_frame
+    for c in ("run_id", "level", "pair_id", "image_key"):
+        pairs[c] = pairs[c].astype("string")
+    atomic_write_bytes(outp / PAIRS_FILE, _parquet_bytes(pairs))
     names = order_metrics(df["metric"].unique().tolist()) if len(df) else []
     infos = merge_metadata(names, s.metric_meta)
     atomic_write_text(
-        outp / "metrics.json",
+        outp / METRICS_FILE,
         json.dumps({n: infos[n].to_dict() for n in names}, indent=2, ensure_ascii=False) + "\n",
     )
     runs = {"schema_version": BOARD_SCHEMA_VERSION, "created_at": utc_now(),
             "protocol_version": PROTOCOL_VERSION, "runs": s.runs, "warnings": s.warnings}  # fmt: skip
     atomic_write_text(
-        outp / "runs.json", json.dumps(runs, indent=1, ensure_ascii=False, default=str) + "\n"
+        outp / RUNS_FILE, json.dumps(runs, indent=1, ensure_ascii=False, default=str) + "\n"
     )
     return outp
 

@@ -1,52 +1,101 @@
-"""Filtering, pivoting and sorting of the tidy leaderboard table: pure pandas, no Streamlit."""
+"""What the board compares, and how: pure pandas, no Streamlit.
+
+* A **split** is its content hash (:func:`split_choices`), shown as name + short hash: two
+  builds of "imagenet-sample" with different content are two splits and never share a table.
+* Within a split, runs fall into **comparison groups** (:func:`comparison_groups`): full runs
+  at the current protocol, apart from runs whose output L* is the input's (``luminance_replaced``);
+  partial runs (``--limit``, a subset of the levels, a shard) with the same subset; runs at
+  another protocol version (never ranked). Ranks are given within a group only.
+* :func:`group_table` pivots a group to rows = runs, columns = metric x level. Per-level columns
+  are **paired** by default (:mod:`.paired`: the complete value and each level's paired
+  difference to complete, on the pairs defined at both levels for every run of the group);
+  ``paired=False`` shows the per-level means of ``results.json`` (each level on its own pairs).
+  Oracle / upper-bound models are labelled and not ranked unless asked; an average-rank column
+  summarises the ranked columns.
+* Reported numbers are context rows (:func:`context_table`), never ranked.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from lcad_bench.leaderboard.columns import (
+    AVG_RANK,
+    CI_SUFFIX,
     LEVELS,
+    SEP,
     ColumnInfo,
-    ci_column_name,
-    column_name,
+    column_label,
     order_metrics,
+    parse_column,
 )
+from lcad_bench.leaderboard.paired import BASELINE, pairable, paired_levels
 
-SOURCES = ("all", "reproduced", "reported")
-ID_COLUMNS = ["rank", "model", "source", "run_id", "luminance_replaced", "n_pairs", "date"]
+from lcad_bench.protocol import PROTOCOL_VERSION
+
+ID_COLUMNS = ["rank", "run", AVG_RANK, "oracle", "failed", "run_id"]
+CONTEXT_COLUMNS = ["model", "level", "citation", "status", "run_id"]
 
 
-def filter_board(
-    df: pd.DataFrame,
-    *,
-    split: str | None = None,
-    levels: Sequence[str] | None = None,
-    metrics: Sequence[str] | None = None,
-    models: Sequence[str] | None = None,
-    source: str = "all",
-    include_other_settings: bool = True,
-) -> pd.DataFrame:
-    """Rows of ``df`` that match every given filter (None or empty: no filter)."""
-    if source not in SOURCES:
-        raise ValueError(f"source {source!r}: expected one of {SOURCES}")
-    m = pd.Series(True, index=df.index)
-    if split is not None:
-        m &= df["split"] == split
-    if levels:
-        m &= df["level"].isin(list(levels))
-    if metrics:
-        m &= df["metric"].isin(list(metrics))
-    if models:
-        m &= df["model"].isin(list(models))
-    if source == "reproduced":
-        m &= ~df["reported"].astype(bool)
-    elif source == "reported":
-        m &= df["reported"].astype(bool)
-    if not include_other_settings:
-        m &= df["rankable"].astype(bool) | df["reported"].astype(bool)
-    return df[m.fillna(False).astype(bool)]
+# ------------------------------------------------------------------------------------------
+# splits
+
+
+@dataclass(frozen=True)
+class SplitChoice:
+    """One split on the board: its content (hash) or, for reported numbers only, its name."""
+
+    key: str
+    name: str
+    content_hash: str | None
+    n_runs: int
+    label: str
+
+
+def split_choices(df: pd.DataFrame) -> list[SplitChoice]:
+    """Reproduced split contents (most runs first, then by name), then names only reported
+    numbers use."""
+    rep = df["reported"].astype(bool)
+    out: list[SplitChoice] = []
+    repro = df[~rep & df["split_hash"].notna()]
+    counts = repro.groupby(["split", "split_hash"])["run_id"].nunique().reset_index()
+    counts = counts.sort_values(["run_id", "split", "split_hash"], ascending=[False, True, True])
+    for name, h, n in zip(counts["split"], counts["split_hash"], counts["run_id"]):
+        out.append(
+            SplitChoice(str(h), str(name), str(h), int(n), f"{name} · {str(h)[:8]} ({n} runs)")
+        )
+    no_hash = df[~rep & df["split_hash"].isna()]
+    for name in sorted(no_hash["split"].dropna().astype(str).unique()):
+        n = no_hash.loc[no_hash["split"] == name, "run_id"].nunique()
+        out.append(
+            SplitChoice(f"name:{name}", name, None, int(n), f"{name} · no content hash ({n} runs)")
+        )
+    have = {c.key for c in out}
+    for name in sorted(df.loc[rep, "split"].dropna().astype(str).unique()):
+        key = f"name:{name}"
+        if key not in have and not any(c.name == name for c in out):
+            out.append(SplitChoice(key, name, None, 0, f"{name} · reported numbers only"))
+    return out
+
+
+def split_rows(df: pd.DataFrame, choice: SplitChoice) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(reproduced rows of the split's content, reported rows shown as its context). Reported
+    numbers match by content hash when their file gives one, else by split name."""
+    rep = df["reported"].astype(bool)
+    if choice.content_hash is not None:
+        repro = df[~rep & (df["split_hash"] == choice.content_hash).fillna(False)]
+    else:
+        repro = df[~rep & df["split_hash"].isna() & (df["split"] == choice.name).fillna(False)]
+    same_name = df["split_hash"].isna() & (df["split"] == choice.name).fillna(False)
+    same_hash = (
+        (df["split_hash"] == choice.content_hash).fillna(False) if choice.content_hash else False
+    )
+    ctx = df[rep & (same_name | same_hash)]
+    return repro, ctx
 
 
 def levels_present(df: pd.DataFrame) -> list[str]:
@@ -55,89 +104,120 @@ def levels_present(df: pd.DataFrame) -> list[str]:
     return [lv for lv in LEVELS if lv in have] + sorted(lv for lv in have if lv not in LEVELS)
 
 
-def run_labels(df: pd.DataFrame) -> dict[str, str]:
-    """run_id -> a display label: the model name, with the run id when a model has several runs."""
-    runs = df[["run_id", "model", "reported"]].drop_duplicates("run_id")
-    counts = runs["model"].value_counts()
-    out = {}
-    for rid, model, rep in zip(runs["run_id"], runs["model"], runs["reported"]):
-        label = str(model) if counts[model] == 1 else f"{model} [{str(rid)[-12:]}]"
-        out[str(rid)] = f"{label} (reported)" if bool(rep) else label
-    return out
+# ------------------------------------------------------------------------------------------
+# comparison groups
 
 
-def wide_table(
-    df: pd.DataFrame,
-    metrics: Sequence[str] | None = None,
-    levels: Sequence[str] | None = None,
-    with_ci: bool = False,
-) -> pd.DataFrame:
-    """Rows = runs, columns = metric x level (``columns.column_name``), plus id columns.
+@dataclass(frozen=True)
+class Group:
+    """Runs that may be ranked against each other."""
 
-    ``metrics`` and ``levels`` fix the column order (default: headline metrics first, protocol
-    level order). With ``with_ci`` each value column is followed by its 95% CI as text."""
-    metrics = list(metrics) if metrics else order_metrics(df["metric"].dropna().unique().tolist())
-    levels = list(levels) if levels else levels_present(df)
-    base_cols = ["run_id", "model", "source", "rankable", "luminance_replaced", "n_pairs", "date"]
-    if df.empty:
-        return pd.DataFrame(
-            columns=[
-                "rank",
-                "model",
-                "source",
-                "run_id",
-                "luminance_replaced",
-                "n_pairs",
-                "date",
-                "rankable",
-            ]
-        )
-    d = df.drop_duplicates(["run_id", "metric", "level"], keep="first")
-    ids = (
-        d.groupby("run_id", sort=False)
-        .agg(model=("model", "first"), reported=("reported", "first"), rankable=("rankable", "first"),
-             luminance_replaced=("luminance_replaced", "first"), n_pairs=("n", "max"), date=("date", "first"))
-    )  # fmt: skip
-    ids["source"] = ids["reported"].map(lambda r: "reported" if bool(r) else "reproduced")
-    ids = ids.drop(columns=["reported"])
-    val = d.pivot(index="run_id", columns=["metric", "level"], values="value")
-    out = ids.copy()
-    for metric in metrics:
-        for level in levels:
-            col = column_name(metric, level)
-            out[col] = val[(metric, level)] if (metric, level) in val.columns else float("nan")
-            if with_ci:
-                lo = d.pivot(index="run_id", columns=["metric", "level"], values="ci_low")
-                hi = d.pivot(index="run_id", columns=["metric", "level"], values="ci_high")
-                if (metric, level) in lo.columns:
-                    texts = [
-                        _ci_text(a, b) for a, b in zip(lo[(metric, level)], hi[(metric, level)])
-                    ]
-                    out[ci_column_name(metric, level)] = pd.Series(texts, index=lo.index)
-                else:
-                    out[ci_column_name(metric, level)] = ""
-    out = out.reset_index()
-    out.insert(0, "rank", pd.array([pd.NA] * len(out), dtype="Int64"))
-    lead = [
-        "rank",
-        "model",
-        "source",
+    key: str
+    title: str
+    ranked: bool
+    run_ids: tuple[str, ...]
+    note: str = ""
+
+
+def _run_facts(df: pd.DataFrame) -> pd.DataFrame:
+    cols = [
         "run_id",
+        "model",
+        "protocol_version",
+        "protocol_fp",
+        "partial",
         "luminance_replaced",
-        "n_pairs",
-        "date",
-        "rankable",
+        "oracle",
     ]
-    out = out[lead + [c for c in out.columns if c not in lead]]
-    value_cols = [
-        c for c in out.columns if c not in base_cols and c != "rank" and not c.endswith("95% CI")
-    ]
-    if value_cols:
-        out = out[out[value_cols].notna().any(axis=1) | (out["source"] == "reported")]
-    return out.reset_index(drop=True)
+    f = df.drop_duplicates("run_id")[cols].copy()
+    f["partial"] = f["partial"].fillna("").astype(str)
+    f["luminance_replaced"] = f["luminance_replaced"].map(
+        lambda v: bool(v) if v is not None and v == v else False
+    )
+    f["oracle"] = f["oracle"].map(lambda v: bool(v) if v is not None and v == v else False)
+    f["current"] = f["protocol_version"] == PROTOCOL_VERSION
+    return f
 
 
-def _ci_text(lo: float, hi: float) -> str:
+def comparison_groups(repro: pd.DataFrame) -> list[Group]:
+    """The comparison groups of one split's reproduced rows, in display order."""
+    if repro.empty:
+        return []
+    f = _run_facts(repro)
+    fps = f.loc[f["current"], "protocol_fp"].dropna().unique()
+    out: list[tuple[tuple[Any, ...], Group]] = []
+    for (cur, ver, fp, part, lum), g in f.groupby(
+        ["current", "protocol_version", "protocol_fp", "partial", "luminance_replaced"],
+        dropna=False,
+        sort=False,
+    ):
+        lum_txt = "output L* replaced by the input's" if lum else "model's own L*"
+        if not cur:
+            title, ranked = f"Protocol {ver} (current {PROTOCOL_VERSION}): not ranked", False
+            order = (3, str(ver), part, lum)
+        elif part:
+            title, ranked = f"Partial runs ({part}) · {lum_txt}", True
+            order = (2, part, "", lum)
+        else:
+            title, ranked = f"Full runs · {lum_txt}", True
+            order = (1, "", "", lum)
+        if cur and len(fps) > 1:
+            title += f" · protocol settings {str(fp)[:8]}"
+        note = "Ranked only against runs with the same subset." if part else ""
+        key = "|".join(str(x) for x in (cur, ver, fp, part, lum))
+        out.append(
+            (
+                order + (str(fp),),
+                Group(key, title, ranked, tuple(sorted(g["run_id"].astype(str))), note),
+            )
+        )
+    return [g for _, g in sorted(out, key=lambda t: t[0])]
+
+
+# ------------------------------------------------------------------------------------------
+# the table of a group
+
+
+def value_column(metric: str, level: str) -> str:
+    """Column of a metric's value at a level."""
+    return f"{metric}{SEP}{level}"
+
+
+def diff_column(metric: str, level: str, baseline: str = BASELINE) -> str:
+    """Column of a metric's paired difference level − baseline."""
+    return f"{metric}{SEP}{level} − {baseline}"
+
+
+def ci_column(col: str) -> str:
+    """Text column of a value column's 95% interval."""
+    return f"{col}{SEP}{CI_SUFFIX}"
+
+
+def lo_column(col: str) -> str:
+    """Hidden numeric column of the interval's lower end (exports; dropped before display)."""
+    return f"_lo:{col}"
+
+
+def hi_column(col: str) -> str:
+    return f"_hi:{col}"
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table without its hidden helper columns."""
+    return frame[[c for c in frame.columns if not str(c).startswith("_")]]
+
+
+@dataclass
+class GroupTable:
+    """A group's table and what the page says about it."""
+
+    frame: pd.DataFrame
+    sort_column: str
+    value_columns: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _ci_text(lo: Any, hi: Any, decimals: int) -> str:
     if (
         lo is None
         or hi is None
@@ -145,116 +225,335 @@ def _ci_text(lo: float, hi: float) -> str:
         or (isinstance(hi, float) and math.isnan(hi))
     ):
         return ""
-    return f"[{lo:.4g}, {hi:.4g}]"
+    return f"[{float(lo):.{decimals}f}, {float(hi):.{decimals}f}]"
 
 
-def sort_wide(wide: pd.DataFrame, by: str | None, info: ColumnInfo | None) -> pd.DataFrame:
-    """Rankable reproduced runs first (sorted by ``by`` in the metric's direction, missing values
-    last, ranked 1..k), then reproduced runs with other settings, then reported rows (context)."""
-    if wide.empty:
-        return wide
-    w = wide.copy()
-    group = w["source"].map({"reproduced": 0, "reported": 2}).fillna(1).astype(int)
-    group[(w["source"] == "reproduced") & ~w["rankable"].astype(bool)] = 1
-    w["_group"] = group
-    ascending = bool(info is not None and info.higher_is_better is False)
-    if by is not None and by in w.columns:
-        key = pd.to_numeric(w[by], errors="coerce")
-        w["_key"] = key if ascending else -key
-        w["_missing"] = key.isna()
-        w = w.sort_values(["_group", "_missing", "_key", "model"], kind="stable")
-    else:
-        w = w.sort_values(["_group", "model"], kind="stable")
-    ranked = (w["_group"] == 0) & (~w["_missing"] if "_missing" in w else True)
-    if (
-        by is not None
-        and by in w.columns
-        and info is not None
-        and info.higher_is_better is not None
-    ):
-        w.loc[ranked, "rank"] = range(1, int(ranked.sum()) + 1)
-    return w.drop(
-        columns=[c for c in ("_group", "_key", "_missing") if c in w.columns]
-    ).reset_index(drop=True)
+def _direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
+    p = parse_column(col)
+    if p is None:
+        return None
+    info = infos.get(p[0])
+    return None if info is None else info.higher_is_better
 
 
-def leaderboard(
-    df: pd.DataFrame,
+def _n_text(n: set[tuple[int, int]]) -> str:
+    if not n:
+        return "no pairs"
+    items = sorted(n)
+    if len(items) == 1:
+        return f"{items[0][0]} pairs ({items[0][1]} images)"
+    return "; ".join(f"{p} pairs ({i} images)" for p, i in items)
+
+
+def group_table(
+    cells: pd.DataFrame,
+    pairs: pd.DataFrame | None,
     infos: Mapping[str, ColumnInfo],
+    run_ids: Sequence[str],
     *,
-    split: str | None,
-    level: str | None = None,
-    metrics: Sequence[str] | None = None,
-    models: Sequence[str] | None = None,
-    source: str = "all",
-    include_other_settings: bool = True,
-    sort_metric: str | None = None,
+    metrics: Sequence[str],
+    levels: Sequence[str],
+    paired: bool = True,
+    ranked: bool = True,
+    rank_oracle: bool = False,
+    sort_by: str | None = None,
     with_ci: bool = False,
-) -> tuple[pd.DataFrame, str | None]:
-    """The page's table in one call: filter, pivot and sort; returns (table, sort column)."""
-    f = filter_board(df, split=split, levels=[level] if level else None, metrics=metrics, models=models,
-                     source=source, include_other_settings=include_other_settings)  # fmt: skip
-    ms = (
-        order_metrics(metrics) if metrics else order_metrics(f["metric"].dropna().unique().tolist())
+    labels: Mapping[str, str] | None = None,
+    avg_rank_metrics: Sequence[str] | None = None,
+    failures: Mapping[str, int] | None = None,
+) -> GroupTable:
+    """Rows = the group's runs, columns = metric x level (see the module docstring).
+
+    ``sort_by`` is a value column or :data:`AVG_RANK` (default: average rank when the table has
+    a ranked column). Only non-oracle runs (all with ``rank_oracle``) of a ranked group get a
+    ``rank``; oracle runs follow them, labelled. ``avg_rank_metrics`` limits the average rank to
+    some metrics (default: every metric with a direction)."""
+    labels = dict(labels or {})
+    run_ids = list(dict.fromkeys(run_ids))
+    levels = [lv for lv in LEVELS if lv in levels] + [lv for lv in levels if lv not in LEVELS]
+    metrics = order_metrics(metrics)
+    c = cells[cells["run_id"].isin(run_ids)].drop_duplicates(
+        ["run_id", "metric", "level"], keep="first"
     )
-    wide = wide_table(f, ms, [level] if level else None, with_ci=with_ci)
-    lvls = [level] if level else levels_present(f)
-    sm = (
-        sort_metric
-        if sort_metric in ms
-        else next(
-            (m for m in ms if infos.get(m) is None or infos[m].higher_is_better is not None), None
+    facts = _run_facts(c) if len(c) else pd.DataFrame(columns=["run_id", "oracle"])
+    oracle = {str(r): bool(o) for r, o in zip(facts["run_id"], facts["oracle"])}
+    base = pd.DataFrame({"run_id": run_ids})
+    base["run"] = [labels.get(r, r) for r in run_ids]
+    base["oracle"] = [oracle.get(r, False) for r in run_ids]
+    base["failed"] = [int((failures or {}).get(r, 0)) for r in run_ids]
+    notes: list[str] = []
+    cols: dict[str, list[Any]] = {}
+    value_cols: list[str] = []
+    use_pairs = paired and pairs is not None and not pairs.empty
+    have_pairs = set(pairs["run_id"].astype(str)) if use_pairs else set()
+    unpaired_metrics: list[str] = []
+    paired_ns: dict[str, list[str]] = {}  # the pairs compared -> the metrics compared on them
+    for m in metrics:
+        info = infos.get(m)
+        can_pair = (
+            use_pairs
+            and info is not None
+            and pairable(info, pairs)
+            and all(r in have_pairs for r in run_ids)
         )
-    )
-    by = column_name(sm, lvls[0]) if sm and lvls else None
-    return sort_wide(wide, by, infos.get(sm) if sm else None), by
+        if paired and not can_pair and len(c[c["metric"] == m]):
+            unpaired_metrics.append(m)
+        if can_pair:
+            pr = paired_levels(pairs, run_ids, {m: info}, levels)  # type: ignore[dict-item, arg-type]
+            if pr.empty:
+                continue
+            ns: dict[str, set[tuple[int, int]]] = {}
+            for lv in levels:
+                sel = pr[pr["level"] == lv].set_index("run_id")
+                if sel.empty:
+                    continue
+                is_diff = lv != BASELINE and BASELINE in levels
+                col = diff_column(m, lv) if is_diff else value_column(m, lv)
+                v, lo, hi = (
+                    ("diff", "diff_low", "diff_high") if is_diff else ("value", "ci_low", "ci_high")
+                )
+                cols[col] = [_float(sel[v].get(r)) for r in run_ids]
+                cols[lo_column(col)] = [_float(sel[lo].get(r)) for r in run_ids]
+                cols[hi_column(col)] = [_float(sel[hi].get(r)) for r in run_ids]
+                value_cols.append(col)
+                if with_ci:
+                    d = info.decimals if info else 3
+                    cols[ci_column(col)] = [
+                        _ci_text(sel[lo].get(r), sel[hi].get(r), d) for r in run_ids
+                    ]
+                ns.setdefault(col.split(SEP, 1)[1], set()).update(
+                    zip(sel["n_pairs"].astype(int), sel["n_images"].astype(int))
+                )
+            label = info.display_name if info else m
+            paired_ns.setdefault("; ".join(f"{k}: {_n_text(v)}" for k, v in ns.items()), []).append(
+                label
+            )
+            continue
+        sel_m = c[c["metric"] == m]
+        if sel_m.empty:
+            continue
+        for lv in levels:
+            sel = sel_m[sel_m["level"] == lv].set_index("run_id")
+            if sel.empty:
+                continue
+            col = value_column(m, lv)
+            cols[col] = [_float(sel["value"].get(r)) for r in run_ids]
+            cols[lo_column(col)] = [_float(sel["ci_low"].get(r)) for r in run_ids]
+            cols[hi_column(col)] = [_float(sel["ci_high"].get(r)) for r in run_ids]
+            value_cols.append(col)
+            if with_ci:
+                d = info.decimals if info else 3
+                cols[ci_column(col)] = [
+                    _ci_text(sel["ci_low"].get(r), sel["ci_high"].get(r), d) for r in run_ids
+                ]
+        if not paired:
+            ns_u = {
+                lv: sorted({int(x) for x in sel_m.loc[sel_m["level"] == lv, "n"].dropna()})
+                for lv in levels
+            }
+            label = info.display_name if info else m
+            unit = "judgements" if m.startswith("study:") else "pairs"
+            notes.append(
+                f"{label}: "
+                + "; ".join(
+                    f"{lv}: {'/'.join(map(str, v)) or '?'} {unit}" for lv, v in ns_u.items() if v
+                )
+            )
+    notes = [f"Pairs compared ({', '.join(ms)}): {text}" for text, ms in paired_ns.items()] + notes
+    if unpaired_metrics:
+        names = ", ".join(infos[m].display_name if m in infos else m for m in unpaired_metrics)
+        notes.append(f"Not paired (no per-pair values for every run, or a distribution metric): {names}: "
+                     "each level on all its pairs, as in results.json.")  # fmt: skip
+    frame = pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
+    rankable = pd.Series(ranked, index=frame.index) & (rank_oracle | ~frame["oracle"].astype(bool))
+    avg_set = set(avg_rank_metrics) if avg_rank_metrics is not None else None
+    rank_cols = [
+        col for col in value_cols
+        if _direction(col, infos) is not None and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
+    ]  # fmt: skip
+    frame[AVG_RANK] = float("nan")
+    if rank_cols and rankable.any():
+        ranks = []
+        for col in rank_cols:
+            key = pd.to_numeric(frame.loc[rankable, col], errors="coerce")
+            ranks.append(key.rank(ascending=not _direction(col, infos), method="average"))
+        frame.loc[rankable, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1, skipna=True)
+        notes.append(f"Average rank over {len(rank_cols)} ranked columns (1 = best in each).")
+    if sort_by not in frame.columns or (sort_by != AVG_RANK and _direction(sort_by, infos) is None):
+        sort_by = AVG_RANK if rank_cols else next(iter(value_cols), AVG_RANK)
+    if sort_by == AVG_RANK:
+        key, ascending = pd.to_numeric(frame[AVG_RANK], errors="coerce"), True
+    else:
+        key = pd.to_numeric(frame[sort_by], errors="coerce")
+        ascending = _direction(sort_by, infos) is False
+    frame["_group"] = (~rankable).astype(int)
+    frame["_key"] = key if ascending else -key
+    frame["_missing"] = key.isna()
+    frame = frame.sort_values(["_group", "_missing", "_key", "run"], kind="stable")
+    has_dir = sort_by == AVG_RANK or _direction(sort_by, infos) is not None
+    give = (frame["_group"] == 0) & ~frame["_missing"] & has_dir
+    frame["rank"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    if give.any():
+        frame.loc[give, "rank"] = frame.loc[give, "_key"].rank(method="min").astype(int).to_numpy()
+    frame = frame.drop(columns=["_group", "_key", "_missing"]).reset_index(drop=True)
+    lead = [c for c in ID_COLUMNS if c in frame.columns]
+    frame = frame[lead + [c for c in frame.columns if c not in lead]]
+    return GroupTable(frame, sort_by, value_cols, notes)
 
 
-def best_line(table: pd.DataFrame, by: str | None, info: ColumnInfo | None) -> str:
-    """One sentence naming the top ranked run and its value (shown above the table)."""
-    if by is None or table.empty or by not in table.columns or info is None:
-        return "No ranked value for this selection."
-    top = table[table["rank"] == 1]
+def _float(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
+    """One sentence naming the top ranked run (plain text: run labels are untrusted)."""
+    f = table.frame
+    top = f[f["rank"] == 1] if "rank" in f.columns else f.iloc[0:0]
     if top.empty:
-        return "No ranked value for this selection."
+        return "No ranked run for this selection."
     r = top.iloc[0]
-    metric, level = by.split(" · ")[:2]
-    return f"Top at level {level} by {info.label}: {r['model']} = {float(r[by]):.{info.decimals}f}"
+    names = ", ".join(str(x) for x in top["run"])
+    if table.sort_column == AVG_RANK:
+        return f"Best average rank: {names} ({float(r[AVG_RANK]):.2f})"
+    p = parse_column(table.sort_column)
+    info = infos.get(p[0]) if p else None
+    label = column_label(table.sort_column, infos)
+    d = info.decimals if info else 3
+    return f"Top by {label}: {names} = {float(r[table.sort_column]):.{d}f}"
+
+
+# ------------------------------------------------------------------------------------------
+# reported numbers
+
+
+def context_table(ctx: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]], metrics: Sequence[str],
+                  levels: Sequence[str]) -> pd.DataFrame:  # fmt: skip
+    """Reported numbers of a split: one row per source x method x level (context, never ranked)."""
+    if ctx.empty:
+        return pd.DataFrame(columns=CONTEXT_COLUMNS)
+    f = ctx[ctx["level"].isin(list(levels)) & ctx["metric"].isin(list(metrics))]
+    if f.empty:
+        return pd.DataFrame(columns=CONTEXT_COLUMNS)
+    piv = f.pivot_table(
+        index=["run_id", "level"], columns="metric", values="value", aggfunc="first"
+    )
+    piv = piv[[m for m in order_metrics(metrics) if m in piv.columns]].reset_index()
+    out = pd.DataFrame(
+        {
+            "model": [str(runs.get(r, {}).get("model", r)) for r in piv["run_id"]],
+            "level": piv["level"],
+        }
+    )
+    cit = [runs.get(r, {}).get("details", {}).get("citation", {}) for r in piv["run_id"]]
+    out["citation"] = [
+        f"{c.get('text', '?')} ({c.get('table') or c.get('figure') or c.get('page') or c.get('comment') or ''})"
+        for c in cit
+    ]
+    out["status"] = [
+        str(runs.get(r, {}).get("details", {}).get("status", "?")) for r in piv["run_id"]
+    ]
+    for m in piv.columns:
+        if m not in ("run_id", "level"):
+            out[value_column(m, "reported")] = piv[m].astype(float)
+    out["run_id"] = piv["run_id"]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# the per-level chart
 
 
 def degradation_frame(
-    df: pd.DataFrame,
-    metric: str,
+    cells: pd.DataFrame,
+    pairs: pd.DataFrame | None,
+    info: ColumnInfo,
+    run_ids: Sequence[str],
     *,
-    split: str | None,
-    models: Sequence[str] | None = None,
-    source: str = "all",
+    levels: Sequence[str] = LEVELS,
+    paired: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Long frame for the per-level chart: one row per run x level of ``metric``."""
-    f = filter_board(df, split=split, metrics=[metric], models=models, source=source)
-    f = f.dropna(subset=["value"]).drop_duplicates(["run_id", "level"])
-    labels = run_labels(f) if len(f) else {}
-    order = {lv: i for i, lv in enumerate(levels_present(f))}
-    out = pd.DataFrame({
-        "run": [labels.get(str(r), str(r)) for r in f["run_id"]], "run_id": f["run_id"].astype(str).to_numpy(),
-        "level": f["level"].astype(str).to_numpy(), "value": f["value"].astype(float).to_numpy(),
-        "ci_low": f["ci_low"].astype(float).to_numpy(), "ci_high": f["ci_high"].astype(float).to_numpy(),
-        "level_order": [order.get(str(lv), 99) for lv in f["level"]],
-    })  # fmt: skip
+    """One row per run x level for the per-level chart and its table.
+
+    Paired: ``value`` is the paired difference to complete (0 at complete) with its bootstrap
+    interval, on ``n_pairs`` pairs defined at both levels for every run. Unpaired: the per-level
+    means of results.json with their intervals and ``n_pairs``."""
+    labels = dict(labels or {})
+    cols = [
+        "run",
+        "run_id",
+        "level",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n_pairs",
+        "n_images",
+        "level_order",
+        "level_value",
+        "level_ci_low",
+        "level_ci_high",
+    ]
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    rows: list[dict[str, Any]] = []
+    lv = [x for x in LEVELS if x in levels]
+    if paired:
+        if pairs is None or pairs.empty or not pairable(info, pairs):
+            return pd.DataFrame(columns=cols)
+        if BASELINE not in lv:
+            lv = [BASELINE, *lv]
+        pr = paired_levels(pairs, run_ids, {info.name: info}, lv)
+        for r in pr.itertuples():
+            if r.level == BASELINE:
+                v = lo = hi = 0.0 if r.value is not None and r.value == r.value else None
+            else:
+                v, lo, hi = r.diff, r.diff_low, r.diff_high
+            if v is None or v != v:
+                continue
+            rows.append({"run": labels.get(r.run_id, r.run_id), "run_id": r.run_id, "level": r.level, "value": v,
+                         "ci_low": lo, "ci_high": hi, "n_pairs": r.n_pairs, "n_images": r.n_images,
+                         "level_order": order.get(r.level, 99), "level_value": r.value, "level_ci_low": r.ci_low,
+                         "level_ci_high": r.ci_high})  # fmt: skip
+    else:
+        f = cells[
+            cells["run_id"].isin(list(run_ids))
+            & (cells["metric"] == info.name)
+            & cells["level"].isin(lv)
+        ]
+        f = f.dropna(subset=["value"]).drop_duplicates(["run_id", "level"])
+        for r in f.itertuples():
+            rows.append({"run": labels.get(r.run_id, r.run_id), "run_id": r.run_id, "level": r.level,
+                         "value": float(r.value), "ci_low": _float(r.ci_low), "ci_high": _float(r.ci_high),
+                         "n_pairs": None if r.n != r.n else int(r.n),
+                         "n_images": None if r.n_images != r.n_images or r.n_images is None else int(r.n_images),
+                         "level_order": order.get(r.level, 99), "level_value": float(r.value),
+                         "level_ci_low": _float(r.ci_low), "level_ci_high": _float(r.ci_high)})  # fmt: skip
+    out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["run", "level_order"]).reset_index(drop=True)
 
 
-def degradation(
-    df: pd.DataFrame, metric: str, *, split: str | None, models: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Per run: the value at each level and the change from complete to sparse (and none)."""
-    f = degradation_frame(df, metric, split=split, models=models)
-    if f.empty:
-        return pd.DataFrame(columns=["run", *LEVELS])
-    piv = f.pivot_table(index="run", columns="level", values="value", aggfunc="first")
-    piv = piv[[lv for lv in levels_present(f) if lv in piv.columns]]
-    if "complete" in piv.columns and "sparse" in piv.columns:
-        piv["sparse − complete"] = piv["sparse"] - piv["complete"]
-    if "complete" in piv.columns and "none" in piv.columns:
-        piv["none − complete"] = piv["none"] - piv["complete"]
-    return piv.reset_index()
+def degradation_table(frame: pd.DataFrame, info: ColumnInfo, paired: bool) -> pd.DataFrame:
+    """The chart's numbers as a table: per run, each level's value (paired: the value at complete
+    and each other level's Δ to complete) with its interval, and n per level in the column name."""
+    if frame.empty:
+        return pd.DataFrame(columns=["run"])
+    out = pd.DataFrame({"run": sorted(frame["run"].unique())}).set_index("run")
+    for lv in [x for x in LEVELS if x in set(frame["level"])]:
+        sel = frame[frame["level"] == lv].set_index("run")
+        ns = sorted({int(x) for x in sel["n_pairs"].dropna()})
+        n_txt = "/".join(map(str, ns)) or "?"
+        head = (lv if lv == BASELINE else f"{lv} − {BASELINE}") if paired else lv
+        name = f"{head} (n={n_txt})"
+        v, lo, hi = (
+            ("level_value", "level_ci_low", "level_ci_high")
+            if lv == BASELINE
+            else ("value", "ci_low", "ci_high")
+        )
+        out[name] = sel[v].reindex(out.index).astype(float)
+        out[f"{name} 95% CI"] = [
+            _ci_text(sel[lo].get(r), sel[hi].get(r), info.decimals) for r in out.index
+        ]
+    return out.reset_index()

@@ -86,5 +86,41 @@ def run(args: argparse.Namespace) -> int:
     board = out / "board"
     s = summarize([out / "runs"], board)
     print(f"\n== 4. Leaderboard tables written to {board} ({len(s.runs)} runs)")
+    print(board_overview(board))
     print(f"Open the board:  .venv/bin/lcad-bench leaderboard --board {board}")
     return 0
+
+
+def board_overview(board: Path) -> str:
+    """What the board opens on: its default view (headline columns at level complete, ranked by
+    average rank within each comparison group; oracle runs labelled and not ranked)."""
+    from lcad_bench.leaderboard.board import load_board
+    from lcad_bench.leaderboard.tables import (
+        best_line,
+        comparison_groups,
+        group_table,
+        split_choices,
+        split_rows,
+    )
+
+    b = load_board(board)
+    choice = split_choices(b.frame)[0]
+    repro, _ = split_rows(b.frame, choice)
+    headline = [m for m, i in b.infos.items() if i.headline]
+    lines = [
+        f"Default view: split {choice.label}, headline columns at level complete, average rank within each group"
+    ]
+    for g in comparison_groups(repro):
+        t = group_table(
+            repro,
+            b.pairs,
+            b.infos,
+            g.run_ids,
+            metrics=headline,
+            levels=["complete"],
+            labels=b.labels,
+        )
+        unranked = [str(r) for r, o in zip(t.frame["run"], t.frame["oracle"]) if o]
+        extra = f"; not ranked: {', '.join(unranked)} (oracle / upper bound)" if unranked else ""
+        lines.append(f"  {g.title}: {best_line(t, b.infos)}{extra}")
+    return "\n".join(lines)

@@ -85,10 +85,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     mg.add_argument("--out", required=True, help="merged run folder")
     mg.set_defaults(func=run_merge)
 
-    s = sub.add_parser("show", help="print a run's per-level table", description="Print the per-level metric table of a run folder.",
-                       epilog="examples:\n  lcad-bench show runs/gray\n  lcad-bench show runs/gray --json\n", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    s = sub.add_parser("show", help="print a run's per-level table", description="Print the per-level metric table of a run folder, "
+                       "or export it: Markdown, a paper-ready LaTeX table with a BibTeX block for its split and the protocol, or tidy CSV.",
+                       epilog="examples:\n  lcad-bench show runs/gray\n  lcad-bench show runs/gray --format latex > table.tex\n", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     s.add_argument("run", help="run folder (or its results.json)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print results.json")
+    s.add_argument("--format", choices=("text", "markdown", "latex", "csv"), default="text",
+                   help="text (default): the terminal table; markdown / latex (+ BibTeX) / csv: exports")  # fmt: skip
+    s.add_argument("--no-ci", action="store_true", help="exports without the ± 95%% interval")
     s.set_defaults(func=run_show)
 
 
@@ -165,6 +169,11 @@ def run_show(args: argparse.Namespace) -> int:
     res = open_run(args.run).results
     if args.json:
         print(res.model_dump_json(indent=2))
+    elif args.format != "text":
+        from lcad_bench.leaderboard.export import export_results
+        from lcad_bench.metrics import catalogue
+
+        print(export_results(res, args.format, catalogue(), ci=not args.no_ci), end="")
     else:
         print(format_results(res))
     return 0

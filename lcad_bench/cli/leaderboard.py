@@ -155,6 +155,28 @@ def streamlit_command(
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false"]  # fmt: skip
 
 
+def port_in_use(address: str, port: int) -> str | None:
+    """Why ``address:port`` cannot be served (another process listens there), or None. Binds
+    every address ``address`` resolves to, with SO_REUSEADDR as the server does."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve --address {address!r}: {exc}"
+    for family, kind, proto, _, sockaddr in infos:
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(sockaddr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    continue  # e.g. no IPv6 on this machine: the server skips it too
+                return f"{sockaddr[0]}:{port} is taken ({exc.strerror})"
+    return None
+
+
 def run_leaderboard(args: argparse.Namespace) -> int:
     import os
     import subprocess
@@ -167,6 +189,12 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     if not (board / "leaderboard.parquet").is_file():
         raise MissingInputError(
             f"{board}: no leaderboard.parquet; run `lcad-bench summarize runs/ --out {board}` first"
+        )
+    busy = port_in_use(args.address, args.port)
+    if busy:
+        raise MissingInputError(
+            f"cannot serve the board on port {args.port}: {busy}; stop the other server or choose another "
+            f"port, e.g. `lcad-bench leaderboard --board {board} --port {args.port + 1}`"
         )
     env = dict(os.environ, LCAD_BENCH_LEADERBOARD=str(Path(board).resolve()))
     cmd = streamlit_command(str(board), args.port, args.address, args.headless)

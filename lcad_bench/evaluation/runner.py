@@ -293,10 +293,16 @@ def _base_row(it: Item, cache: OutputCache) -> dict[str, Any]:
 
 
 def run_id(plan: RunPlan) -> str:
-    """The run's identity: model name, config hash and split content hash (and shard)."""
+    """The run's identity (:mod:`.identity`): a content hash of model config, split content,
+    protocol, levels, limit and seeds, plus the shard."""
+    from lcad_bench.evaluation.identity import run_id_of, run_identity
+
     m = plan.split.manifest
-    shard = f"-shard{plan.shard[0]}of{plan.shard[1]}" if plan.shard else ""
-    return f"{plan.model_info['name']}-{plan.config_hash[:12]}-{m.content_hash[:12]}{shard}"
+    ident = run_identity(
+        model_config=plan.config, split_content_hash=m.content_hash, protocol=m.protocol,
+        levels=plan.levels, limit=plan.limit, seeds={"base_seed": plan.base_seed, "n_seeds": plan.n_seeds},
+    )  # fmt: skip
+    return run_id_of(plan.model_info["name"], ident, plan.shard)
 
 
 def summarize_levels(

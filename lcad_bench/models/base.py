@@ -61,6 +61,9 @@ class Colorizer(ABC):
     uses_instance_masks: ClassVar[bool] = False
     luminance_replaced: ClassVar[bool] = False
     empty_prompt_substitute: ClassVar[str | None] = None
+    # a diagnostic or upper bound that sees more than a colorizer may (e.g. the described colours
+    # painted into the instance masks): labelled on the board and not ranked first by default
+    oracle: ClassVar[bool] = False
 
     @abstractmethod
     def colorize(self, batch: Sequence[ColorizationRequest]) -> list[np.ndarray]:
@@ -86,6 +89,7 @@ class Colorizer(ABC):
             "uses_instance_masks": self.uses_instance_masks,
             "luminance_replaced": self.luminance_replaced,
             "empty_prompt_substitute": self.empty_prompt_substitute,
+            "oracle": self.oracle,
         }
 
 

@@ -14,7 +14,28 @@ import numpy as np
 import pandas as pd
 
 from lcad_bench.errors import UsageError
+from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.study.design import CATCH_FAIL_LIMIT, GT, Z95
+
+ALL_LEVELS = "all"
+WIN_RATE, BT_SCORE = "win", "bt"
+BY_LEVEL_COLUMNS = ["criterion", "level", "method", "chosen", "shown", "win_rate", "ci_low", "ci_high",
+                    "bt", "bt_low", "bt_high"]  # fmt: skip
+
+
+def study_column(study_id: str, criterion: str, kind: str) -> ColumnInfo:
+    """Display facts of a study result shown as a board column (one source for the leaderboard
+    table, the per-level chart and exports): the win rate (chosen / shown, Wilson 95%) or the
+    Bradley-Terry log-strength (bootstrap over raters) of a run in study ``study_id``."""
+    name = f"study:{study_id}:{criterion}:{kind}"
+    if kind == WIN_RATE:
+        return ColumnInfo(name, f"win rate ({study_id}, {criterion})",
+                          "User study: times chosen / times shown, Wilson 95% interval.", True, 3, (0.0, 1.0))  # fmt: skip
+    if kind == BT_SCORE:
+        return ColumnInfo(name, f"BT score ({study_id}, {criterion})",
+                          "User study: Bradley-Terry log-strength (first method 0), 95% bootstrap over raters.",
+                          True, 3)  # fmt: skip
+    raise UsageError(f"study column kind {kind!r}: expected {WIN_RATE!r} or {BT_SCORE!r}")
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -269,6 +290,39 @@ def krippendorff_alpha(units: Mapping[str, Sequence[Any]], metric: str = "nomina
     return 1.0 - d_o / d_e
 
 
+def by_level_table(df: pd.DataFrame, b: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Per criterion x level (and over all levels, ``level == "all"``) x method: win rate
+    (chosen / shown) with its Wilson 95% interval, and the Bradley-Terry log-strength with a 95%
+    bootstrap interval over raters where it is defined (methods not all shown together in every
+    item, a connected comparison graph, every method winning and losing). Catch trials and
+    Likert rows are left out; pass the rows of kept raters."""
+    f = df[(df["design"] == "2afc") & ~df["is_catch"].astype(bool)]
+    rows: list[dict[str, Any]] = []
+    if f.empty:
+        return pd.DataFrame(columns=BY_LEVEL_COLUMNS)
+    for crit, g in f.groupby("criterion"):
+        parts = [(lv, gg) for lv, gg in g.groupby("level")] + [(ALL_LEVELS, g)]
+        for lv, gg in parts:
+            pref = preference_table(gg)
+            n_methods = len({m for x in gg["shown_methods"] for m in _shown(x)})
+            together = all(len(set(_shown(s))) >= n_methods for s in gg["shown_methods"])
+            bt = (
+                bradley_terry_table(gg, b=b, seed=seed)
+                if not together
+                else pd.DataFrame(columns=["method"])
+            )
+            bt = bt[bt["method"].notna()].set_index("method") if len(bt) else bt
+            for p in pref.itertuples():
+                has = len(bt) and p.method in bt.index
+                rows.append({"criterion": crit, "level": lv, "method": p.method, "chosen": int(p.chosen),
+                             "shown": int(p.shown), "win_rate": float(p.preference), "ci_low": float(p.ci_low),
+                             "ci_high": float(p.ci_high),
+                             "bt": float(bt.loc[p.method, "strength"]) if has else None,
+                             "bt_low": float(bt.loc[p.method, "ci_low"]) if has else None,
+                             "bt_high": float(bt.loc[p.method, "ci_high"]) if has else None})  # fmt: skip
+    return pd.DataFrame(rows, columns=BY_LEVEL_COLUMNS)
+
+
 def analyze(df: pd.DataFrame, b: int = 200, seed: int = 0) -> dict[str, Any]:
     """Everything the study panel shows, per study."""
     out: dict[str, Any] = {}
@@ -307,6 +361,7 @@ def analyze(df: pd.DataFrame, b: int = 200, seed: int = 0) -> dict[str, Any]:
             else None,
             "all_methods_shown_together": all_together,
         }
+        res["by_level"] = by_level_table(real, b=b, seed=seed).to_dict("records")
         res["bradley_terry"] = (
             bradley_terry_table(real, b=b, seed=seed).to_dict("records")
             if (len(pairwise) and not all_together)

@@ -25,7 +25,9 @@ def _main(argv):
 def test_summarize_cli(runs_root, tmp_path, capsys):
     assert _main(["summarize", str(runs_root), "--out", str(tmp_path / "b"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["runs"] == 5 and out["warnings"] == []
+    assert (
+        out["runs"] == 6 and out["warnings"] == []
+    )  # 4 models, the --limit run, 1 reported method
     df = pd.read_parquet(tmp_path / "b" / "leaderboard.parquet")
     assert {"run_id", "model", "split", "scheme", "level", "metric", "value", "ci_low", "ci_high", "n", "reported",
             "luminance_replaced", "date", "source"} <= set(df.columns)  # fmt: skip
@@ -96,3 +98,47 @@ def test_help_ends_with_two_examples(argv, capsys):
         _main([*argv, "--help"])
     text = capsys.readouterr().out.rstrip().splitlines()
     assert text[-3] == "examples:" and all(line.startswith("  lcad-bench ") for line in text[-2:])
+
+
+def test_leaderboard_on_a_busy_port_is_exit_3(board_dir, monkeypatch, capsys):
+    """Another server listens on the port: a message and exit 3, the app is never started."""
+    import socket
+
+    calls = []
+    monkeypatch.setattr("subprocess.call", lambda c, env: calls.append(c) or 0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        rc = _main(
+            [
+                "leaderboard",
+                "--board",
+                str(board_dir),
+                "--port",
+                str(port),
+                "--address",
+                "127.0.0.1",
+            ]
+        )
+    assert rc == int(MissingInputError.exit_code) == 3 and calls == []
+
+
+def test_busy_port_message(board_dir):
+    import socket
+
+    from lcad_bench.cli.leaderboard import port_in_use, run_leaderboard
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert "is taken" in port_in_use("127.0.0.1", port)
+        args = argparse.Namespace(
+            board=str(board_dir), port=port, address="127.0.0.1", headless=True
+        )
+        with pytest.raises(
+            MissingInputError, match=f"cannot serve the board on port {port}.*--port {port + 1}"
+        ):
+            run_leaderboard(args)
+    assert port_in_use("127.0.0.1", port) is None  # free again once the other server is gone

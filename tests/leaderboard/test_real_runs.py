@@ -89,7 +89,7 @@ def make_tiny_split(out, n_images=2, size=(48, 64), captions=CAPTIONS):
     return out
 
 
-def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
+def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path, plain):
     pytest.importorskip("spacy")
     from lcad_bench.leaderboard.summarize import summarize
     from streamlit.testing.v1 import AppTest
@@ -115,13 +115,22 @@ def test_real_runner_runs_summarize_and_render(tmp_path, monkeypatch, app_path):
     cell = next(c for c in gray.aggregates if c.level == "sparse" and c.metric == "psnr")
     row = df[(df["model"] == "gray") & (df["level"] == "sparse") & (df["metric"] == "psnr")].iloc[0]
     assert row["value"] == cell.mean and row["ci_low"] == cell.ci_low and row["n"] == cell.n_pairs
-    assert row["rankable"], s.runs[0]["not_rankable_reason"]
+    # two of the four levels: a partial run, ranked only against runs on the same subset
+    assert not row["rankable"] and row["partial"] == "levels complete, sparse"
+    assert {r["not_rankable_reason"] for r in s.runs} == {"levels complete, sparse"}
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
     assert not at.exception
-    table = at.dataframe[0].value.set_index("model")
-    assert table.loc["gray", "psnr · sparse"] == pytest.approx(cell.mean)
-    at.switch_page("pages/samples.py").run()
+    assert plain(at.subheader[0].value) == "Partial runs (levels complete, sparse) · model's own L*"
+    at.sidebar.multiselect(key="lb_levels").set_value(["sparse"]).run()
+    table = at.dataframe[0].value
+    gray = table[table["run"].str.startswith("gray")].iloc[0]
+    assert (
+        gray["psnr · sparse"] == pytest.approx(cell.mean) and gray["rank"] == 1 and len(table) == 1
+    )
+    # text-tint pastes the input L* back (luminance_replaced): ranked in its own group
+    assert at.dataframe[1].value["run"].str.startswith("text-tint").tolist() == [True]
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and len(at.get("image")) == 4  # gray input, GT, two outputs
 
 
@@ -160,11 +169,51 @@ def test_shard_and_merge_run_opens_in_the_sample_viewer(tmp_path, monkeypatch, a
         assert run.gt_file(r["image_key"]).is_file()
     s = summarize([tmp_path / "runs"], tmp_path / "board")
     assert s.warnings == [] and {r["model"] for r in s.runs} == {"gray", "text-tint"}
-    assert all(r["rankable"] for r in s.runs)
+    assert all(
+        r["partial"] == ["levels complete, sparse"] for r in s.runs
+    )  # merged: no longer a shard
     monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
     at = AppTest.from_file(app_path, default_timeout=30).run()
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception and not at.warning
     images = at.get("image")
     assert len(images) == 4  # gray input, ground truth, the gray run's and the merged run's output
     assert not any("not found" in i.value for i in at.info)
+
+
+def test_limit_and_levels_runs_get_their_own_ids(tmp_path):
+    """The issue's collision: a --limit or --levels run took the full run's id and summarize kept
+    one of them. Now every run keeps its own id and row; the merged shards are the full run."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    from lcad_bench.evaluation.merge import merge_runs
+    from lcad_bench.evaluation.runner import evaluate
+    from lcad_bench.models import create_model
+
+    split = make_tiny_split(tmp_path / "split", n_images=2)
+    model = create_model("text-tint")
+    kw = {"suite": PsnrSuite(), "quiet": True}
+    full = evaluate(model, split, tmp_path / "runs" / "full", **kw)
+    limited = evaluate(model, split, tmp_path / "runs" / "limit1", limit=1, **kw)
+    levels = evaluate(
+        model, split, tmp_path / "runs" / "levels", levels=["sparse", "complete"], **kw
+    )
+    again = evaluate(model, split, tmp_path / "other" / "full-again", **kw)
+    ids = {full.run_id, limited.run_id, levels.run_id}
+    assert len(ids) == 3 and again.run_id == full.run_id and full.run_id.startswith("text-tint-")
+    s = summarize([tmp_path / "runs"], tmp_path / "board")
+    assert s.warnings == [] and {e["run_id"] for e in s.runs} == ids
+    part = {e["run_id"]: e["partial"] for e in s.runs}
+    assert part == {
+        full.run_id: [],
+        limited.run_id: ["limit 1"],
+        levels.run_id: ["levels complete, sparse"],
+    }
+    shards = [
+        evaluate(model, split, tmp_path / "shards" / f"s{i}", shard=(i, 2), **kw) for i in range(2)
+    ]
+    assert shards[0].run_id == full.run_id + "-shard0of2"
+    merged = merge_runs(
+        [tmp_path / "shards" / f"s{i}" for i in range(2)], tmp_path / "merged", suite=PsnrSuite()
+    )
+    assert merged.run_id == full.run_id

@@ -1,27 +1,40 @@
-"""Pure-pandas filtering/pivoting/sorting, metric metadata and charts (no Streamlit)."""
+"""Pure-pandas tables of the board: metric metadata, splits by content, comparison groups,
+paired per-level values (against hand computations), ranking, charts (no Streamlit)."""
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pandas as pd
 import pytest
 from lcad_bench.leaderboard.board import load_board
 from lcad_bench.leaderboard.charts import degradation_chart, preference_chart
 from lcad_bench.leaderboard.columns import column_config, merge_metadata, metric_info
+from lcad_bench.leaderboard.paired import bootstrap_weights, paired_levels
+from lcad_bench.leaderboard.summarize import summarize
 from lcad_bench.leaderboard.tables import (
+    AVG_RANK,
     best_line,
-    degradation,
+    comparison_groups,
+    context_table,
     degradation_frame,
-    filter_board,
-    leaderboard,
-    wide_table,
+    degradation_table,
+    group_table,
+    split_choices,
+    split_rows,
 )
+
+from lcad_bench.evaluation.aggregate import bootstrap_ci
 
 
 @pytest.fixture(scope="module")
 def board(board_dir):
     return load_board(board_dir)
+
+
+@pytest.fixture(scope="module")
+def tiny(board):
+    (choice,) = split_choices(board.frame)
+    return split_rows(board.frame, choice)
 
 
 def test_builtin_directions_and_fallback():
@@ -63,98 +76,298 @@ def test_merge_metadata_prefers_runs_with_display_keys():
 
 def test_column_config_labels_and_formats():
     cfg = column_config(
-        ["model", "psnr · complete", "lpips · sparse", "psnr · complete · 95% CI"],
+        ["run", "psnr · complete", "lpips · sparse − complete", "psnr · complete · 95% CI"],
         {"psnr": metric_info("psnr"), "lpips": metric_info("lpips")},
     )
     assert cfg["psnr · complete"]["label"] == "PSNR ↑ · complete"
     assert cfg["psnr · complete"]["type_config"]["format"] == "%.2f"
-    assert cfg["lpips · sparse"]["label"] == "LPIPS (AlexNet) ↓ · sparse"
-    assert "Lower is better" in cfg["lpips · sparse"]["help"]
+    assert cfg["lpips · sparse − complete"]["label"] == "LPIPS (AlexNet) ↓ · Δ sparse − complete"
+    assert "Lower is better" in cfg["lpips · sparse − complete"]["help"]
+    assert "Paired difference" in cfg["lpips · sparse − complete"]["help"]
     assert cfg["psnr · complete · 95% CI"]["type_config"]["type"] == "text"
 
 
-def test_filter_board(board):
-    df = board.frame
-    f = filter_board(df, split="tiny", levels=["sparse"], metrics=["psnr"], models=["gray"])
-    assert f["value"].tolist() == [20.0]
-    assert set(filter_board(df, source="reported")["model"]) == {"PaperNet"}
-    assert "PaperNet" not in set(filter_board(df, source="reproduced")["model"])
-    assert "text-tint-limited-run" not in set(
-        filter_board(df, include_other_settings=False)["run_id"]
-    )
-    with pytest.raises(ValueError):
-        filter_board(df, source="nope")
+def test_splits_are_content_not_names(tmp_path, make_run_fn):
+    """Two builds named "tiny" with different content are two splits: never one table."""
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(root, "text-tint", split="tiny-other-content")
+    s = summarize([root], tmp_path / "board")
+    assert s.warnings == []
+    b = load_board(tmp_path / "board")
+    choices = split_choices(b.frame)
+    assert [c.name for c in choices] == ["tiny", "tiny"]
+    assert {c.content_hash for c in choices} == {"a" * 64, "b" * 64}
+    assert {c.label for c in choices} == {"tiny · aaaaaaaa (1 runs)", "tiny · bbbbbbbb (1 runs)"}
+    for c in choices:
+        repro, _ = split_rows(b.frame, c)
+        models = set(repro["model"])
+        assert models == ({"gray"} if c.content_hash == "a" * 64 else {"text-tint"})
+        assert all(set(g.run_ids) <= set(repro["run_id"]) for g in comparison_groups(repro))
 
 
-def test_wide_table_pivots_metric_by_level(board):
-    w = wide_table(
-        filter_board(board.frame, split="tiny"),
-        ["psnr", "fid"],
-        ["complete", "sparse"],
-        with_ci=True,
+def test_comparison_groups(tiny, run_ids):
+    repro, ctx = tiny
+    groups = comparison_groups(repro)
+    assert [g.title for g in groups] == [
+        "Full runs · model's own L*",
+        "Full runs · output L* replaced by the input's",
+        "Partial runs (limit 2) · model's own L*",
+    ]
+    assert groups[0].run_ids == tuple(sorted(run_ids[m] for m in ("gray", "oracle", "text-tint")))
+    assert groups[1].run_ids == (run_ids["l-paste"],)
+    assert groups[2].run_ids == (run_ids["text-tint@limit2"],) and groups[2].ranked
+    assert set(ctx["model"]) == {"PaperNet"}  # reported numbers: context of the split, no group
+
+
+def test_paired_partial_equals_hand_computation_where_unpaired_differs(board, run_ids):
+    """The partial level exists for img000#0 and img001#0 only. Unpaired means average other
+    pairs than complete; the paired difference uses the same two pairs at both levels."""
+    ids = [run_ids[m] for m in ("gray", "text-tint", "oracle")]
+    pr = paired_levels(
+        board.pairs, ids, {"psnr": board.infos["psnr"]}, ["complete", "partial", "sparse"]
     )
-    row = w.set_index("run_id").loc["text-tint-cfg000000000-tinyhash0000"]
-    assert row["psnr · complete"] == 25.0 and row["psnr · sparse"] == 21.5
-    assert row["fid · sparse"] == 14.0  # distribution metric: 12 + level index 2
-    assert row["psnr · complete · 95% CI"] == "[24.75, 25.25]"
-    rep = w.set_index("run_id").loc["reported:example-2099-tab1:PaperNet"]
+    got = pr.set_index(["run_id", "level"])
+    f = board.frame
+    for model, paired_hand, unpaired_hand in (("gray", 0.0, 18.0 - 20.0), ("text-tint", -2.0, 21.0 - 25.0),
+                                              ("oracle", -1.0, 27.5 - 30.0)):  # fmt: skip
+        r = got.loc[(run_ids[model], "partial")]
+        assert r["diff"] == pytest.approx(paired_hand) and r["n_pairs"] == 2 and r["n_images"] == 2
+        cells = f[(f["run_id"] == run_ids[model]) & (f["metric"] == "psnr")].set_index("level")[
+            "value"
+        ]
+        assert cells["partial"] - cells["complete"] == pytest.approx(unpaired_hand)
+        assert unpaired_hand != pytest.approx(paired_hand)
+    # text-tint sparse - complete on all four pairs: (21-24, 22-26, 20-22, 23-28) -> mean -3.5, and its
+    # interval is the protocol's image bootstrap of the per-pair differences (evaluation.aggregate)
+    r = got.loc[(run_ids["text-tint"], "sparse")]
+    lo, hi = bootstrap_ci(
+        np.array([-3.0, -4.0, -2.0, -5.0]), np.array(["img000", "img000", "img001", "img002"])
+    )
+    assert (r["diff"], r["diff_low"], r["diff_high"]) == (
+        pytest.approx(-3.5),
+        pytest.approx(lo),
+        pytest.approx(hi),
+    )
+    # complete on all pairs: exactly the results.json cell (value and interval) of the run
+    for model in ("gray", "text-tint", "oracle"):
+        r = got.loc[(run_ids[model], "complete")]
+        cell = f[
+            (f["run_id"] == run_ids[model]) & (f["metric"] == "psnr") & (f["level"] == "complete")
+        ].iloc[0]
+        assert (r["value"], r["ci_low"], r["ci_high"]) == (
+            pytest.approx(cell["value"]), pytest.approx(cell["ci_low"]), pytest.approx(cell["ci_high"]))  # fmt: skip
+
+
+def test_paired_derived_delta_cf(board, run_ids):
+    """ΔCF = |mean CF(pred) − mean CF(GT)| on the paired pairs: text-tint partial (28, 36) vs GT
+    (30, 40) -> 3.0, complete on the same pairs (28, 36) vs (30, 40) -> 3.0: difference 0, while the
+    unpaired cells give 3.0 − 2.5."""
+    pr = paired_levels(board.pairs, [run_ids["text-tint"]], {"delta_cf": board.infos["delta_cf"]},
+                       ["complete", "partial"]).set_index("level")  # fmt: skip
+    assert pr.loc["complete", "value"] == pytest.approx(abs(35.0 - 37.5))
+    assert pr.loc["partial", "value"] == pytest.approx(3.0) and pr.loc[
+        "partial", "diff"
+    ] == pytest.approx(0.0)
+    f = board.frame
+    cells = f[(f["run_id"] == run_ids["text-tint"]) & (f["metric"] == "delta_cf")].set_index(
+        "level"
+    )["value"]
+    assert cells["partial"] - cells["complete"] == pytest.approx(0.5)
+
+
+def test_failed_sample_drops_the_pair_for_every_run(tmp_path, make_run_fn):
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(root, "text-tint", fail={("img002#0", "sparse")})
+    s = summarize([root], tmp_path / "board")
+    b = load_board(tmp_path / "board")
+    ids = sorted(b.runs)
+    pr = paired_levels(b.pairs, ids, {"psnr": b.infos["psnr"]}, ["complete", "sparse"]).set_index(
+        ["run_id", "level"]
+    )
+    gray = next(r for r in ids if r.startswith("gray"))
     assert (
-        rep["source"] == "reported"
-        and rep["psnr · complete"] == 26.5
-        and math.isnan(rep["psnr · sparse"])
-    )
+        pr.loc[(gray, "sparse"), "n_pairs"] == 3
+    )  # img002#0 failed for text-tint: left out for gray too
+    assert pr.loc[(gray, "complete"), "n_pairs"] == 4
+    tint = next(e for e in s.runs if e["model"] == "text-tint")
+    assert tint["failures"]["count"] == 1 and tint["failures"]["listed"][0]["pair_id"] == "img002#0"
+    assert b.failures[tint["run_id"]] == 1
 
 
-def test_sort_direction_rank_and_context_rows(board):
-    t, by = leaderboard(board.frame, board.infos, split="tiny", level="sparse", sort_metric="lpips")
-    assert by == "lpips · sparse"
-    assert t["model"].tolist()[:3] == ["oracle", "text-tint", "gray"]  # lower LPIPS first
-    assert t["rank"].tolist()[:3] == [1, 2, 3]
+def test_bootstrap_weights_are_the_protocol_draws():
+    w = bootstrap_weights(3)
+    idx = np.random.default_rng(12345).integers(0, 3, size=(1000, 3))
+    assert w.shape == (1000, 3) and (w.sum(axis=1) == 3).all()
+    assert (w[:, 1] == (idx == 1).sum(axis=1)).all()
+
+
+def _table(board, tiny, ids, **kw):
+    repro, _ = tiny
+    kw.setdefault("metrics", ["psnr", "lpips", "delta_cf", "cwhr_chromatic", "fid"])
+    kw.setdefault("levels", ["complete"])
+    return group_table(repro, board.pairs, board.infos, ids, labels=board.labels, **kw)
+
+
+def test_default_ranking_average_rank_and_oracle_not_first(board, tiny, run_ids):
+    ids = [run_ids[m] for m in ("gray", "oracle", "text-tint")]
+    t = _table(board, tiny, ids)
+    f = t.frame
+    assert t.sort_column == AVG_RANK
+    assert f["run_id"].tolist() == [run_ids["text-tint"], run_ids["gray"], run_ids["oracle"]]
+    assert f["rank"].tolist()[:2] == [1, 2] and pd.isna(f["rank"].iloc[2])
+    # text-tint beats gray on all five headline columns; the oracle is shown, labelled, unranked
     assert (
-        pd.isna(t["rank"].iloc[3]) and t["run_id"].iloc[3] == "text-tint-limited-run"
-    )  # other settings: not ranked
-    t2, by2 = leaderboard(
-        board.frame, board.infos, split="tiny", level="complete", sort_metric="psnr"
+        f[AVG_RANK].tolist()[:2] == [1.0, 2.0]
+        and pd.isna(f[AVG_RANK].iloc[2])
+        and f["oracle"].tolist() == [False, False, True]
     )
-    assert t2["model"].tolist() == ["oracle", "text-tint", "gray", "text-tint", "PaperNet"]
-    assert t2["source"].iloc[-1] == "reported" and pd.isna(t2["rank"].iloc[-1])
     assert (
-        best_line(t2, by2, board.infos["psnr"]) == "Top at level complete by PSNR ↑: oracle = 30.00"
-    )
-
-
-def test_info_only_metric_is_not_ranked():
-    df = pd.DataFrame({"run_id": ["a", "b"], "model": ["a", "b"], "split": "s", "scheme": "controlled", "level": "complete",
-                       "metric": "cf", "value": [1.0, 2.0], "ci_low": None, "ci_high": None, "n": 3, "reported": False,
-                       "rankable": True, "luminance_replaced": None, "date": None})  # fmt: skip
-    t, by = leaderboard(df, {"cf": metric_info("cf")}, split="s", sort_metric="cf")
-    assert by == "cf · complete" and t["rank"].isna().all()  # sorted for display, never ranked
-
-
-def test_degradation_table_and_chart(board):
-    deg = degradation(board.frame, "psnr", split="tiny", models=["oracle", "gray"]).set_index("run")
+        f.loc[2, "psnr · complete"] == 30.0
+    )  # it has the best PSNR, and still is not ranked first
     assert (
-        deg.loc["oracle", "sparse − complete"] == -2.0 and deg.loc["gray", "none − complete"] == 0.0
+        best_line(t, board.infos)
+        == "Best average rank: text-tint · " + run_ids["text-tint"].split("-")[-1][:7] + " (1.00)"
     )
-    frame = degradation_frame(board.frame, "psnr", split="tiny", models=["oracle"])
-    assert frame["level"].tolist() == ["complete", "partial", "sparse", "none"]
-    spec = degradation_chart(frame, metric_info("psnr")).to_dict()
-    assert spec["mark"]["type"] == "line" and spec["mark"]["point"] is True
-    assert spec["encoding"]["x"]["sort"] == ["complete", "partial", "sparse", "none"]
-    assert spec["encoding"]["y"]["title"] == "PSNR ↑"
-    values = next(iter(spec["datasets"].values()))
-    assert [v["value"] for v in values] == [30.0, 29.0, 28.0, 27.0]
+    # asked to rank it: oracle ranks (1 + 1 + 2 + 1 + 1) / 5 = 1.2, text-tint (2 + 2 + 1 + 2 + 2) / 5 = 1.8
+    t2 = _table(board, tiny, ids, rank_oracle=True).frame.set_index("run_id")
+    assert (
+        t2.loc[run_ids["oracle"], AVG_RANK] == pytest.approx(1.2)
+        and t2.loc[run_ids["oracle"], "rank"] == 1
+    )
+    assert t2.loc[run_ids["text-tint"], AVG_RANK] == pytest.approx(1.8)
+
+
+def test_sort_by_any_metric_in_its_direction(board, tiny, run_ids):
+    ids = [run_ids[m] for m in ("gray", "oracle", "text-tint")]
+    t = _table(board, tiny, ids, sort_by="lpips · complete", rank_oracle=True)
+    assert t.frame["lpips · complete"].tolist() == [0.10, 0.20, 0.30] and t.frame[
+        "rank"
+    ].tolist() == [1, 2, 3]
+    t = _table(board, tiny, ids, sort_by="psnr · complete")
+    assert t.frame["psnr · complete"].tolist() == [25.0, 20.0, 30.0]  # oracle last: not ranked
+    assert best_line(t, board.infos).startswith("Top by PSNR ↑ · complete: text-tint")
+    info_only = _table(board, tiny, ids, metrics=["cf_pred"], sort_by="cf_pred · complete")
+    assert (
+        info_only.frame["rank"].isna().all() and info_only.frame[AVG_RANK].isna().all()
+    )  # shown, never ranked
+
+
+def test_paired_table_columns_and_unpaired_switch(board, tiny, run_ids):
+    ids = [run_ids[m] for m in ("gray", "oracle", "text-tint")]
+    t = _table(
+        board, tiny, ids, metrics=["psnr", "fid"], levels=["complete", "partial"], with_ci=True
+    )
+    f = t.frame.set_index("run_id")
+    assert t.value_columns == [
+        "psnr · complete",
+        "psnr · partial − complete",
+        "fid · complete",
+        "fid · partial",
+    ]
+    assert f.loc[run_ids["gray"], "psnr · partial − complete"] == 0.0
+    assert f.loc[run_ids["text-tint"], "psnr · partial − complete"] == -2.0
+    assert f.loc[run_ids["text-tint"], "psnr · partial − complete · 95% CI"] == "[-2.00, -2.00]"
+    assert t.notes[0] == (
+        "Pairs compared (PSNR): complete: 4 pairs (3 images); partial − complete: 2 pairs (2 images)"
+    )
+    assert any(
+        "Not paired" in n and "FID" in n for n in t.notes
+    )  # a distribution metric has no per-pair values
+    u = _table(
+        board, tiny, ids, metrics=["psnr"], levels=["complete", "partial"], paired=False
+    ).frame.set_index("run_id")
+    assert (
+        u.loc[run_ids["gray"], "psnr · partial"] == 18.0
+        and u.loc[run_ids["gray"], "psnr · complete"] == 20.0
+    )
+
+
+def test_limit_run_and_full_run_are_ranked_apart(board, tiny, run_ids):
+    repro, _ = tiny
+    groups = comparison_groups(repro)
+    full = _table(board, tiny, list(groups[0].run_ids)).frame
+    part = _table(board, tiny, list(groups[2].run_ids)).frame
+    assert run_ids["text-tint"] in set(full["run_id"]) and run_ids["text-tint@limit2"] not in set(
+        full["run_id"]
+    )
+    assert part["run_id"].tolist() == [run_ids["text-tint@limit2"]] and part["rank"].tolist() == [1]
+    assert part["psnr · complete"].tolist() == [25.5]  # (24.5 + 26.5) / 2 on its two pairs
+
+
+def test_context_table_reported_rows(board, tiny):
+    _, ctx = tiny
+    t = context_table(ctx, board.runs, ["psnr", "lpips"], ["complete"])
+    assert t["model"].tolist() == ["PaperNet"] and t["psnr · reported"].tolist() == [26.5]
+    assert "Table 1" in t["citation"].iloc[0] and t["status"].tolist() == ["second-hand"]
+
+
+def test_out_of_range_value_is_left_out_with_a_warning(tmp_path, make_run_fn):
+    """A hit rate of 1.4 cannot be right: it is never shown, and summarize says why."""
+    values = {"psnr": {lv: [20.0] * (2 if lv == "partial" else 4) for lv in ("complete", "partial", "sparse", "none")},
+              "cwhr_chromatic": {"complete": [1.4] * 4, "partial": [0.5, 0.5], "sparse": [0.5] * 4, "none": None}}  # fmt: skip
+    make_run_fn(tmp_path / "runs", "gray", values=values)
+    s = summarize([tmp_path / "runs"], tmp_path / "board")
+    assert any(
+        "cwhr_chromatic = 1.4 at level complete is outside its range [0.0, 1.0]; left out" in w
+        for w in s.warnings
+    )
+    assert any("4 per-sample cwhr_chromatic values lie outside its range" in w for w in s.warnings)
+    f = s.frame
+    cell = f[(f["metric"] == "cwhr_chromatic") & (f["level"] == "complete")].iloc[0]
+    assert pd.isna(cell["value"]) and pd.isna(cell["ci_high"])
+    assert f[(f["metric"] == "cwhr_chromatic") & (f["level"] == "partial")]["value"].tolist() == [
+        0.5
+    ]
+    pairs = s.pair_frame
+    assert pairs.loc[pairs["level"] == "complete", "cwhr_chromatic"].isna().all()
+
+
+def test_degradation_frame_chart_and_table(board, tiny, run_ids):
+    repro, _ = tiny
+    ids = [run_ids["gray"], run_ids["text-tint"]]
+    f = degradation_frame(repro, board.pairs, board.infos["psnr"], ids, labels=board.labels)
+    tint = f[f["run_id"] == run_ids["text-tint"]].set_index("level")
+    assert tint["value"].to_dict() == {
+        "complete": 0.0,
+        "partial": -2.0,
+        "sparse": -3.5,
+        "none": -4.0,
+    }
+    assert tint["n_pairs"].to_dict() == {"complete": 4, "partial": 2, "sparse": 4, "none": 4}
+    spec = degradation_chart(f, board.infos["psnr"]).to_dict()
+    marks = [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        for layer in spec["layer"]
+    ]
+    assert marks == ["rule", "rule", "line"]  # zero line, 95% intervals, lines with points
+    assert spec["layer"][2]["encoding"]["x"]["sort"] == [
+        "complete · n=4",
+        "partial · n=2",
+        "sparse · n=4",
+        "none · n=4",
+    ]
+    assert spec["layer"][2]["encoding"]["y"]["title"] == "Δ PSNR ↑ vs complete (paired)"
+    tab = degradation_table(f, board.infos["psnr"], paired=True).set_index("run")
+    assert tab.loc[board.labels[run_ids["text-tint"]], "complete (n=4)"] == 25.0
+    assert tab.loc[board.labels[run_ids["gray"]], "partial − complete (n=2)"] == 0.0
+    u = degradation_frame(
+        repro, board.pairs, board.infos["psnr"], ids, paired=False, labels=board.labels
+    )
+    g = u[u["run_id"] == run_ids["gray"]].set_index("level")
+    assert g["value"].to_dict() == {"complete": 20.0, "partial": 18.0, "sparse": 20.0, "none": 20.0}
+    assert g["n_pairs"].to_dict() == {"complete": 4, "partial": 2, "sparse": 4, "none": 4}
 
 
 def test_preference_chart_spec():
-    pref = pd.DataFrame(
-        {
-            "method": ["a", "b"],
-            "preference": [0.8, 0.2],
-            "ci_low": [0.5, 0.05],
-            "ci_high": [0.95, 0.5],
-            "shown": [10, 10],
-        }
-    )
-    spec = preference_chart(pref).to_dict()
-    assert spec["mark"]["type"] == "bar" and spec["encoding"]["x"]["scale"]["domain"] == [0, 1]
+    by = pd.DataFrame({"method": ["a", "b", "a", "b"], "level": ["complete", "complete", "all", "all"],
+                       "win_rate": [0.8, 0.2, 0.7, 0.3], "ci_low": [0.5, 0.05, 0.4, 0.1], "ci_high": [0.95, 0.5, 0.9, 0.6],
+                       "shown": [10, 10, 20, 20]})  # fmt: skip
+    spec = preference_chart(by).to_dict()
+    bars = spec["layer"][0]
+    assert bars["mark"]["type"] == "bar" and bars["encoding"]["x"]["scale"]["domain"] == [0, 1]
+    assert bars["encoding"]["y"]["sort"] == ["a · complete", "a · all", "b · complete", "b · all"]
+    assert (
+        spec["layer"][1]["mark"]["type"] == "rule" and spec["height"] == 160
+    )  # at least 160 px, 26 a bar

@@ -190,3 +190,57 @@ def test_likert_import_and_mos(tmp_path):
 
     with pytest.raises(InputFormatError, match="outside 1-5"):
         import_likert(store, bad, "mos")
+
+
+def test_by_level_breakdown_win_rates(tmp_path):
+    from lcad_bench.study.stats import by_level_table
+
+    store = StudyStore(f"sqlite:///{tmp_path / 'lv.db'}")
+    outcomes = {"complete": ["A", "A", "A", "B"], "sparse": ["A", "B"]}
+    k = 0
+    for lv, wins in outcomes.items():
+        for w in wins:
+            it = StudyItem(f"p{k}|controlled|{lv}|A|B", f"p{k}", lv, "d", ("A", "B"))
+            store.record(study_id="s", rater_id="r", item=it, criterion="realism", choice=w)
+            k += 1
+    t = by_level_table(store.frame()).set_index(["level", "method"])
+    assert (t.loc[("complete", "A"), "chosen"], t.loc[("complete", "A"), "shown"]) == (3, 4)
+    assert (
+        t.loc[("complete", "A"), "win_rate"] == 0.75
+        and t.loc[("complete", "B"), "win_rate"] == 0.25
+    )
+    lo, hi = wilson_interval(3, 4)
+    assert (t.loc[("complete", "A"), "ci_low"], t.loc[("complete", "A"), "ci_high"]) == (lo, hi)
+    assert t.loc[("sparse", "A"), "win_rate"] == 0.5
+    assert t.loc[("all", "A"), "win_rate"] == pytest.approx(4 / 6)
+    assert t["bt"].isna().all()  # two methods, always shown together: Bradley-Terry adds nothing
+    assert "by_level" in analyze(store.frame())["s"]
+
+
+def test_by_level_bradley_terry_matches_the_known_solution(tmp_path):
+    """Per level, the same MLE as the pooled fit: strengths 1:2:4 -> log-strengths (0, ln 2, ln 4)."""
+    from lcad_bench.study.stats import by_level_table
+
+    store = StudyStore(f"sqlite:///{tmp_path / 'bt.db'}")
+    games = ([("A", "B", "A")] + [("A", "B", "B")] * 2 + [("A", "C", "A")] + [("A", "C", "C")] * 4
+             + [("B", "C", "B")] * 2 + [("B", "C", "C")] * 4)  # fmt: skip
+    _fill(store, "bt", games, rater="r1")
+    _fill(store, "bt", games, rater="r2")
+    t = by_level_table(store.frame(), b=50).set_index(["level", "method"])
+    assert t.loc[("complete", "A"), "bt"] == 0.0
+    assert t.loc[("complete", "B"), "bt"] == pytest.approx(math.log(2), abs=1e-6)
+    assert t.loc[("complete", "C"), "bt"] == pytest.approx(math.log(4), abs=1e-6)
+    assert t.loc[("complete", "C"), "win_rate"] == pytest.approx(
+        8 / 11
+    )  # won 4 of 5 vs A, 4 of 6 vs B
+
+
+def test_study_column_facts():
+    from lcad_bench.study.stats import study_column
+
+    win = study_column("s1", "realism", "win")
+    assert (win.name, win.display_name, win.higher_is_better, win.range) == (
+        "study:s1:realism:win", "win rate (s1, realism)", True, (0.0, 1.0))  # fmt: skip
+    assert study_column("s1", "realism", "bt").label == "BT score (s1, realism) ↑"
+    with pytest.raises(UsageError):
+        study_column("s1", "realism", "mos")
