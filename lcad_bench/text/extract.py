@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from lcad_bench.text.lexicon import load_lexicon
+from lcad_bench.text.nouns import find_mentions
 from lcad_bench.text.pool import run_chunks, state
 from lcad_bench.text.records import Analysis, ColorPhrase
 from lcad_bench.text.rules import _analyse_doc, _Extractor, may_contain_colour
@@ -35,8 +36,19 @@ class PhraseExtractor:
 
     # -- single ---------------------------------------------------------------------------------
     def analyse(self, text: str) -> Analysis:
-        """Phrases and object mentions of one caption (always parsed)."""
-        return _analyse_doc(self.nlp(_clean(text)), self.lexicon, True)
+        """Phrases and object mentions of one caption. A caption without a lexicon word is not
+        parsed: it cannot hold a phrase, and mentions come from the gazetteer either way."""
+        if not may_contain_colour(_clean(text)):
+            return self.unparsed(text)
+        return _analyse_doc(self.nlp(text), self.lexicon, True)
+
+    def unparsed(self, text: str) -> Analysis:
+        """The analysis of a caption without any lexicon word: no phrase, stray or kept word,
+        mentions from the gazetteer -- exactly what a parse gives for it (the pre-filter is a
+        superset of the words the rules read; ``tests/test_fastpath.py`` checks it)."""
+        return Analysis(
+            text=text, phrases=(), mentions=tuple(find_mentions(text, self.lexicon.colour_bearing))
+        )
 
     def extract(self, text: str) -> list[ColorPhrase]:
         """Colour phrases of one caption."""
@@ -46,18 +58,40 @@ class PhraseExtractor:
 
     # -- batched --------------------------------------------------------------------------------
     def analyse_many(
-        self, texts: Sequence[str], progress: Any = None, n_process: int | None = None
+        self,
+        texts: Sequence[str],
+        progress: Any = None,
+        n_process: int | None = None,
+        fast: bool = True,
     ) -> list[Analysis]:
-        """Like :meth:`analyse` over many captions (every caption is parsed; mentions need it).
-        Large jobs are split over forked workers as in :meth:`extract_many`."""
-        for t in texts:
-            _clean(t)
-        out: list[Analysis] = []
-        for a in self._run_parallel(list(texts), n_process, _analyse_chunk):
-            out.append(a)
+        """Like :meth:`analyse` over many captions. With ``fast=True`` only captions that
+        contain a lexicon word are parsed (once per distinct text, forked workers for large
+        jobs, as in :meth:`extract_many`); the others get :meth:`unparsed`. The output is
+        identical to ``fast=False``, which parses every caption."""
+        texts = [_clean(t) for t in texts]
+        if not fast:
+            out: list[Analysis] = []
+            for a in self._run_parallel(texts, n_process, _analyse_chunk):
+                out.append(a)
+                if progress is not None:
+                    progress.update(1)
+            return out
+        res: list[Analysis | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            if may_contain_colour(t):
+                todo.setdefault(t, []).append(i)
+            else:
+                res[i] = self.unparsed(t)
+                if progress is not None:
+                    progress.update(1)
+        uniq = list(todo)
+        for t, a in zip(uniq, self._run_parallel(uniq, n_process, _analyse_chunk)):
+            for i in todo[t]:
+                res[i] = a
             if progress is not None:
-                progress.update(1)
-        return out
+                progress.update(len(todo[t]))
+        return res  # type: ignore[return-value]
 
     def extract_many(
         self,

@@ -163,7 +163,9 @@ _ARTICLE_END = re.compile(r"(?:^|(?<=\W))([Aa]n?)(\s+)$")
 _WORD_START = re.compile(r"^\s*([\w'][\w'-]*)")
 # a joiner right after a removed colour ("a [pink] and fuzzy hat") or right before it
 # ("a big[, blue] umbrella"): removed with it when it lies inside the phrase's noun phrase
-_JOINER_AFTER = re.compile(r"^\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s+|/\s*|n'\s+)")
+_JOINER_AFTER = re.compile(
+    r"^\s*(?:,\s*(?:and\s+|or\s+|but\s+)?|and\s+|or\s+|but\s+|yet\s+|&\s+|/\s*|n'\s+)"
+)
 _JOINER_BEFORE = re.compile(r"(?:\s*,|\s+and|\s+or|\s*&|\s*/)\s*$")
 
 
@@ -188,10 +190,12 @@ def _fix_article(left: str, right: str) -> str:
     return left[: m.start(1)] + new + left[m.end(1) :]
 
 
-def _merge(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _merge(spans: Iterable[tuple[int, int, str]], text: str = "") -> list[tuple[int, int, str]]:
+    """Sorted, merged edits; edits separated only by spaces or hyphens merge too ("black-
+    spotted": two removals leave no orphan hyphen)."""
     out: list[tuple[int, int, str]] = []
     for s, e, rep in sorted(spans):
-        if out and s <= out[-1][1]:
+        if out and (s <= out[-1][1] or (text and not text[out[-1][1] : s].strip(" -–"))):
             ps, pe, prep = out[-1]
             out[-1] = (ps, max(pe, e), prep or rep)
         else:
@@ -264,7 +268,7 @@ def rewrite(
     if not edits:
         return text
     out = text
-    for s, e, rep in reversed(_merge(edits)):
+    for s, e, rep in reversed(_merge(edits, text)):
         left, right = out[:s], out[e:]
         if rep:
             out = _join(_join(left, rep), right)

@@ -82,6 +82,8 @@ _HYPHENS = ("-", "–")
 _JOIN_WORDS = ("and", "or", ",", "/", "&", "-")
 _DETS = ("a", "an", "the", "another", "one", "two", "some", "its", "his", "her", "their", "this")
 _GLUED = re.compile(r"^([^\W\d_]{2,})\.[^\W\d_]+$")
+_MULTI = ("multi", "multiple")
+_INTENSIFIERS = ("very", "really", "quite", "rather", "fairly", "extremely", "so", "pretty")
 _DEGREE = ("very", "really", "all", "mostly", "entirely", "half", "partly", "partially")
 _IN_VERBS = ("decorate", "paint", "do", "light", "trim", "accent", "color", "colour", "tint")
 
@@ -231,8 +233,8 @@ class _Extractor:
                     # "chocolate covered donuts" (not "cream colored")
                     self.nonsense.add(i)
                     continue
-                if e is not None and e.other_sense and self._food_sense(i):
-                    self.nonsense.add(i)  # "an orange wedge", "a chocolate dessert"
+                if e is not None and e.other_sense and (self._food_sense(i) or self._np_head(i)):
+                    self.nonsense.add(i)  # "an orange wedge", "a chocolate dessert", "an orange"
                     continue
                 cand[i] = w
             elif w in ("colored", "coloured"):
@@ -240,13 +242,30 @@ class _Extractor:
                 prev = i - 1
                 while prev >= 0 and self.low[prev] in ("-",):
                     prev -= 1
-                if prev >= 0 and self.low[prev] == "multi":
+                if prev >= 0 and self.low[prev] in _MULTI:
                     cand[i] = "multicolored"
                 elif prev >= 0 and (self.low[prev] in lex.colours):
                     continue  # "X colored": part of R4
                 elif self._is_noun(self._next(i)) or self.doc[i].dep_ in ("acomp", "amod"):
                     cand[i] = "colored"
         return cand
+
+    def _np_head(self, i: int) -> bool:
+        """A colour word with a noun sense heading its own noun phrase after an article ("there
+        is an orange growing", "the navy"): no noun, colour, joiner or 'colored' after it."""
+        if not (i >= 1 and self.low[i - 1] in ("a", "an", "the", "another")):
+            return False
+        k = self._next(i)
+        if k >= self.n:
+            return True
+        w = self.low[k]
+        return not (
+            self._is_noun(k)
+            or w in self.lex.colour_bearing
+            or w in _JOIN_WORDS
+            or w in COLORED_WORDS
+            or self.doc[k].pos_ in ("ADJ", "NUM")
+        )
 
     def _food_sense(self, i: int) -> bool:
         """A colour word with a food/fruit sense right before a food noun ("orange wedge",
@@ -268,7 +287,7 @@ class _Extractor:
         mods: list[int] = []
         j = i - 1
         if cand.get(i) == "multicolored" and self.low[i] in ("colored", "coloured"):
-            while j >= 0 and self.low[j] in ("-", "–", "multi"):
+            while j >= 0 and self.low[j] in ("-", "–", *_MULTI):
                 j -= 1  # "multi-colored" is one term; its first tokens are part of it
         while j >= 0:
             w = self.low[j]
@@ -357,6 +376,12 @@ class _Extractor:
         view" -> room)."""
         doc, low, lex = self.doc, self.low, self.lex
         k = start
+        if (
+            k + 1 < self.n
+            and low[k] == ","
+            and (doc[k + 1].pos_ in ("ADJ", "ADV", *_NOUN_POS) or self.gz[k + 1] is not None)
+        ):
+            k += 1  # "a bright red, very small plane", "brown, leather furniture"
         last = None
         nouns: list[int] = []
         while k < self.n:
@@ -375,13 +400,30 @@ class _Extractor:
                 and t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass")
                 and not any(c.dep_ in ("dobj", "prep", "advmod", "prt") for c in t.children)
             )
+            if (
+                last is None
+                and w in lex.nonhue
+                and k > 0
+                and low[k - 1] in _HYPHENS
+                and self._is_noun(self._next(k))
+            ):
+                k += 1  # "a black-spotted cat": the non-hue word is a phrase of its own
+                continue
             if w in lex.colour_bearing and (last is not None or not tagged):
                 break
+            if last is None and t.pos_ == "ADV" and w in _INTENSIFIERS:
+                k += 1  # "a red, very small plane"
+                continue
             if tagged or in_gz or nominal_vbg:
                 if last is not None:
                     if not tagged and t.tag_ in ("VBZ", "VBD", "VBN", "MD"):
                         break  # "a dog stands", "a bus parked"
-                    if tagged and not in_gz and self.gz[last] is not None and self._verb_like(k):
+                    if (
+                        (tagged or nominal_vbg)
+                        and not in_gz
+                        and self.gz[last] is not None
+                        and self._verb_like(k)
+                    ):
                         break  # "a red kite flies in the sky"
                 elif not tagged and not in_gz and t.tag_ in ("VBZ", "VBD"):
                     break
@@ -495,7 +537,7 @@ class _Extractor:
     # -- predicates -------------------------------------------------------------------------------
     def _subject_of(self, v: Token) -> Token | None:
         for ch in v.children:
-            if ch.dep_ in ("nsubj", "nsubjpass", "expl"):
+            if ch.dep_ in ("nsubj", "nsubjpass"):
                 if ch.lower_ in REL_PRONOUNS and v.dep_ == "relcl":
                     return v.head
                 if v.tag_ == "VBZ" or any(
@@ -786,7 +828,7 @@ class _Extractor:
             t_start = tok.idx
             if key == "multicolored" and self.low[i] in ("colored", "coloured"):
                 k = i - 1
-                while k >= 0 and self.low[k] in ("-", "–", "multi"):
+                while k >= 0 and self.low[k] in ("-", "–", *_MULTI):
                     t_start = self.doc[k].idx
                     k -= 1
             if e is not None:
@@ -848,6 +890,13 @@ class _Extractor:
         hr = self._noun_run_head(j + 1)
         if hr is not None:
             return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
+        # "weathered to a mint green color", "is a dark blue color": a colour noun phrase
+        np_start = (
+            m_first - 1 if m_first >= 1 and low[m_first - 1] in ("a", "an", "the") else m_first
+        )
+        res = self._colour_np(np_start, j, "R4")
+        if res is not None:
+            return res
         if cw.head.pos_ in _NOUN_POS and cw.head.i != j and cw.head.i not in chain:
             return _Res("R4", cw.head.i, j, m_first, j)
         # "the car is red colored": a predicate
@@ -866,6 +915,9 @@ class _Extractor:
         q = p - 2
         while q >= 0 and self.doc[q].pos_ == "ADJ":
             q -= 1
+        if q >= 0 and low[q] in ("a", "an", "the"):
+            # "are the same shade of blue": a colour noun phrase
+            return self._colour_np(q, last, "R5")
         if q < 0 or low[q] != "in":
             return None
         nb = self._noun_before(q, limit=3)
@@ -874,6 +926,83 @@ class _Extractor:
             if v is not None:
                 nb = self._subject_by_position(v[0])
         return _Res("R5", nb, last, q, last, how="+pos")
+
+    def _colour_np(self, np_start: int, end: int, rule: str) -> _Res | None:
+        """A colour used as a noun phrase (tokens np_start..end: "green and white", "a mint
+        green color", "the same shade of blue"), resolved by what precedes it: a preposition
+        ("a wave of green and white", "a tower with gold and blue", "are in pink and green",
+        "weathered to a ... color") gives the noun before it, else the subject of the verb
+        before it; a copula or colouring verb ("is a dark blue color") gives its subject.
+        The removal starts at the preposition (predicates: see :meth:`_pred_removal`)."""
+        doc, low = self.doc, self.low
+        p = np_start - 1
+        if p < 0:
+            return None
+        if low[p] in ("with", "of", "in", "to", "into"):
+            nb = self._noun_before(p, limit=3)
+            if nb is not None and low[p] != "to":
+                return _Res(rule, nb, end, p, end, how="+pos")
+            k = p - 1
+            while k >= 0 and doc[k].pos_ in ("ADV", "ADJ") and low[k] not in self.lex.colours:
+                k -= 1  # "is very colorful with blue, yellow and red"
+            if k < 0 or doc[k].pos_ not in ("VERB", "AUX"):
+                return None
+            subj = self._subject_by_position(k)
+            if subj is None:
+                sv = self._subject_of(doc[k])
+                subj = sv.i if sv is not None and self._is_noun(sv.i) else None
+            if subj is None:
+                return None
+            lemma = doc[k].lemma_.lower()
+            verb = doc[k] if lemma in PRED_VERBS or doc[k].pos_ == "AUX" else None
+            return _Res(rule, subj, end, p, end, verb=verb, how="+pos")
+        if doc[p].lemma_.lower() in PRED_VERBS or doc[p].pos_ == "AUX":
+            subj = self._subject_by_position(p)
+            if subj is None:
+                return None
+            return _Res("R3", subj, end, np_start, end, verb=doc[p], how="+pos")
+        return None
+
+    def _r1_appositive(self, m_first, last) -> _Res | None:
+        """R1 by position for a colour set off by a comma after its noun ("colorful clock
+        tower, mostly red with ..."): the removal takes the comma."""
+        p = m_first - 1
+        while p >= 1 and self.low[p] in _DEGREE:
+            p -= 1  # "tower, mostly red"
+        if not (p >= 1 and self.low[p] == ","):
+            return None
+        if self._noun_run_head(self._next(last)) is not None:
+            return None
+        k = p - 1
+        if not (self._is_noun(k) and self.low[k] not in self.lex.colour_bearing):
+            return None
+        return _Res("R1", k, last, p, last, how="+pos")
+
+    def _r5_pp(self, m_first, last) -> _Res | None:
+        """R5: a colour chain as the object of with/of/in with no noun after it ("a clock tower
+        with gold and blue", "a wave of green and white", "rooms are in pink and green")."""
+        low = self.low
+        if m_first < 1 or low[m_first - 1] not in ("with", "of", "in"):
+            return None
+        nxt = self._next(last)
+        if self._noun_run_head(nxt) is not None:
+            return None
+        if nxt < self.n and low[nxt] in _JOIN_WORDS and self._is_noun(self._next(nxt)):
+            return None  # "a tube of orange and pears": a noun among nouns
+        e = self.lex.colours.get(low[last])
+        if e is not None and e.other_sense and m_first == last:
+            return None  # "slices of orange": a fruit
+        if low[m_first - 1] == "with" and nxt + 1 < self.n and low[nxt] in ("on", "around"):
+            # "an elephant with red on its face": the colour is the face's
+            j = nxt + 1
+            while j < self.n and (
+                low[j] in _DETS or low[j] in ("it", "'s") or self.doc[j].tag_ in ("PRP$", "POS")
+            ):
+                j += 1
+            hr = self._noun_run_head(j)
+            if hr is not None:
+                return _Res("R5", hr[0], hr[0], m_first - 1, hr[0], how="+pos")
+        return self._colour_np(m_first, last, "R5")
 
     def _r1_elided(self, last) -> _Res | None:
         """R9: "a black and a white sheep" -- the first colour's noun is elided."""
@@ -962,7 +1091,7 @@ class _Extractor:
         nonhue = cand[first] not in lex.colours
         m_first = min([first, *mods.get(first, [])])
         if cand[first] == "multicolored" and low[first] in ("colored", "coloured"):
-            while m_first - 1 >= 0 and low[m_first - 1] in ("-", "–", "multi"):
+            while m_first - 1 >= 0 and low[m_first - 1] in ("-", "–", *_MULTI):
                 m_first -= 1
         res: _Res | None = None
         if forced_obj is not None:  # "a single white rose"
@@ -1009,6 +1138,10 @@ class _Extractor:
                 res.rem_start = m_first
         if res is None and end_tok == last:
             res = self._r9_other(m_first, last)
+        if res is None and end_tok == last:
+            res = self._r5_pp(m_first, last)
+        if res is None and end_tok == last:
+            res = self._r1_appositive(m_first, last)
         if res is None:
             res = self._by_arcs(chain, cand, mods, m_first, end_tok)
         if res is None:
@@ -1188,6 +1321,16 @@ class _Extractor:
                     rem_start = m_first  # keep the copula for the next adjective
                 rem_end = k
                 end_tok = max(end_tok, k)
+            # a removed verb phrase coordinated last: "has pink tiles ... and is painted blue"
+            b = rem_start - 1
+            after = self._next(rem_end)
+            if (
+                b >= 1
+                and rem_start <= v.i
+                and low[b] in ("and", ",")
+                and (after >= self.n or doc[after].pos_ == "PUNCT")
+            ):
+                rem_start = b - 1 if low[b - 1] == "," else b
         if rule == "R6":
             rem_start, rem_end = m_first, end_tok
         removal = [self._span(rem_start, rem_end)]
@@ -1229,7 +1372,7 @@ class _Extractor:
         self.kept_spans = []
         for i, w in enumerate(self.low):
             if w not in lex.colour_bearing and not (
-                w in ("colored", "coloured") and i >= 1 and self.low[i - 1] in ("-", "multi")
+                w in ("colored", "coloured") and i >= 1 and self.low[i - 1] in ("-", *_MULTI)
             ):
                 continue
             start = self.doc[i].idx
@@ -1245,7 +1388,9 @@ class _Extractor:
         for i in idx:
             s = i
             while s - 1 >= 0 and (
-                self.low[s - 1] in lex.modifiers or self.low[s - 1] in ("-", "multi")
+                self.low[s - 1] in lex.modifiers
+                or self.low[s - 1] in ("-", *_MULTI)
+                or self.low[s - 1] in _DEGREE
             ):
                 s -= 1
             gap = self.low[prev_end_tok + 1 : s]
