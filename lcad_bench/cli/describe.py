@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lcad_bench.text.describe import Caption, describe_analyses, read_captions
+    from lcad_bench.text.describe import Caption, describe_many, read_captions
     from lcad_bench.text.extract import get_extractor
 
     if bool(args.text) == bool(args.file):
@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
         caps = read_captions(args.file)
     else:
         caps = [Caption(f"arg{i}", t) for i, t in enumerate(args.text)]
+    from lcad_bench.text.nlp import skip_torch_import
+
+    skip_torch_import(args.spacy_model)  # this command never needs torch (saves ~2 s)
     ex = get_extractor(args.spacy_model)
     bar = None
     if args.file and not args.quiet:
@@ -64,11 +67,10 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(caps), unit="caption", desc="describe", file=sys.stderr, disable=None)
     try:
-        analyses = ex.analyse_many([c.text for c in caps], progress=bar)
+        described = describe_many(caps, ex, base_seed=args.seed, progress=bar)
     finally:
         if bar is not None:
             bar.close()
-    described = describe_analyses(caps, analyses, base_seed=args.seed)
     if args.out:
         from lcad_bench.fileio import atomic_write_text
 
@@ -105,13 +107,16 @@ def format_described(described) -> str:
             for p in d.analysis.phrases
         )
         lv = d.levels
+        bad = {p.split(":")[0] for p in lv.problems}
         rows.append(
             [
                 d.caption.text,
                 d.natural.level,
                 phrases or "-",
-                lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)",
-                lv.sparse,
+                "(review: failed validation)"
+                if "partial" in bad
+                else (lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)"),
+                "(review: failed validation)" if "sparse" in bad else lv.sparse,
             ]
         )
     return render_table(
@@ -123,4 +128,10 @@ def _summary(described) -> str:
     counts = Counter(d.natural.level for d in described)
     n_ph = sum(len(d.analysis.phrases) for d in described)
     levels = ", ".join(f"{lv} {counts.get(lv, 0)}" for lv in LEVELS)
-    return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}"
+    n_review = sum(1 for d in described if d.levels.problems)
+    review = (
+        f"; {n_review} captions for review (a generated text failed validation and is null)"
+        if n_review
+        else ""
+    )
+    return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}{review}"

@@ -49,6 +49,7 @@ class Described:
             "partial_kept_phrase_ids": None
             if self.levels.kept_phrase_ids is None
             else list(self.levels.kept_phrase_ids),
+            "review": list(self.levels.problems),
             "log": list(a.log),
         }
 
@@ -57,10 +58,66 @@ def describe_analyses(
     captions: Sequence[Caption], analyses: Sequence[Analysis], base_seed: int = 0
 ) -> list[Described]:
     """Levels for already analysed captions (pair id = caption id, for the partial seed)."""
-    return [
-        Described(c, a, natural_level(a), controlled_levels(a, pair_id=c.id, base_seed=base_seed))
-        for c, a in zip(captions, analyses)
-    ]
+    return [describe_one(c, a, base_seed) for c, a in zip(captions, analyses)]
+
+
+def describe_one(caption: Caption, analysis: Analysis, base_seed: int = 0) -> Described:
+    """One caption's natural level and controlled descriptions."""
+    return Described(
+        caption,
+        analysis,
+        natural_level(analysis),
+        controlled_levels(analysis, pair_id=caption.id, base_seed=base_seed),
+    )
+
+
+def describe_many(
+    captions: Sequence[Caption],
+    extractor: Any,
+    base_seed: int = 0,
+    n_process: int | None = None,
+    progress: Any = None,
+) -> list[Described]:
+    """Describe many captions, the way ``lcad-bench describe --file`` does: captions with a
+    lexicon word are parsed once per distinct text in forked workers that also derive their
+    levels, while this process describes the others from the gazetteer (no parse). Equal to
+    ``describe_analyses(captions, extractor.analyse_many(texts, fast=False))`` (a test checks
+    it)."""
+    from lcad_bench.text.pool import start_chunks
+    from lcad_bench.text.rules import may_contain_colour
+
+    out: list[Described | None] = [None] * len(captions)
+    todo: dict[str, list[int]] = {}
+    for i, c in enumerate(captions):
+        if may_contain_colour(c.text):
+            todo.setdefault(c.text, []).append(i)
+    jobs = [(t, tuple(captions[i].id for i in idx)) for t, idx in todo.items()]
+    results = start_chunks(jobs, n_process, _describe_chunk, (extractor, base_seed))
+    for i, c in enumerate(captions):
+        if c.text not in todo:
+            out[i] = describe_one(c, extractor.unparsed(c.text), base_seed)
+            if progress is not None:
+                progress.update(1)
+    for (_text, _ids), described in zip(jobs, results):
+        for i, d in zip(todo[_text], described):
+            out[i] = d
+        if progress is not None:
+            progress.update(len(described))
+    return out  # type: ignore[return-value]
+
+
+def _describe_chunk(jobs: list[tuple[str, tuple[str, ...]]]) -> list[list[Described]]:
+    """Worker side of :func:`describe_many`: parse each distinct text once, describe it under
+    each of its caption ids (the partial subset is seeded by the id)."""
+    from lcad_bench.text.pool import state
+
+    extractor, base_seed = state()
+    texts = [t for t, _ in jobs]
+    out = []
+    for (text, ids), doc in zip(jobs, extractor._docs(texts)):
+        a = extractor._analyse(doc, True)
+        out.append([describe_one(Caption(cid, text), a, base_seed) for cid in ids])
+    return out
 
 
 def read_captions(path: str | Path) -> list[Caption]:

@@ -27,12 +27,27 @@ class PhraseExtractor:
     """
 
     def __init__(self, pipeline: str | None = None, nlp: Any = None, batch_size: int = 256) -> None:
-        from lcad_bench.text.nlp import load_pipeline, pipeline_info
+        from lcad_bench.text.nlp import FastAnnotator, load_pipeline, pipeline_info
 
         self.nlp = nlp if nlp is not None else load_pipeline(pipeline)
         self.info = pipeline_info(self.nlp)
         self.lexicon = load_lexicon()
         self.batch_size = batch_size
+        # the pipeline without attribute ruler and lemmatizer, reproduced (None: plain nlp.pipe)
+        self.annotator = FastAnnotator.create(self.nlp)
+
+    def _parse(self, text: str) -> Any:
+        return self.annotator(text) if self.annotator is not None else self.nlp(text)
+
+    def _docs(self, texts: list[str], full: bool = False) -> Any:
+        """Parsed docs: through :class:`FastAnnotator` unless ``full`` (plain ``nlp.pipe``)."""
+        if full or self.annotator is None:
+            return self.nlp.pipe(texts, batch_size=self.batch_size)
+        return self.annotator.pipe(texts, batch_size=self.batch_size)
+
+    def _analyse(self, doc: Any, with_mentions: bool, full: bool = False) -> Analysis:
+        lemma = None if full or self.annotator is None else self.annotator.lemma
+        return _analyse_doc(doc, self.lexicon, with_mentions, lemma)
 
     # -- single ---------------------------------------------------------------------------------
     def analyse(self, text: str) -> Analysis:
@@ -40,7 +55,7 @@ class PhraseExtractor:
         parsed: it cannot hold a phrase, and mentions come from the gazetteer either way."""
         if not may_contain_colour(_clean(text)):
             return self.unparsed(text)
-        return _analyse_doc(self.nlp(text), self.lexicon, True)
+        return self._analyse(self._parse(text), True)
 
     def unparsed(self, text: str) -> Analysis:
         """The analysis of a caption without any lexicon word: no phrase, stray or kept word,
@@ -52,9 +67,9 @@ class PhraseExtractor:
 
     def extract(self, text: str) -> list[ColorPhrase]:
         """Colour phrases of one caption."""
-        if not may_contain_colour(text):
+        if not may_contain_colour(_clean(text)):
             return []
-        return list(_analyse_doc(self.nlp(_clean(text)), self.lexicon, False).phrases)
+        return list(self._analyse(self._parse(text), False).phrases)
 
     # -- batched --------------------------------------------------------------------------------
     def analyse_many(
@@ -67,11 +82,11 @@ class PhraseExtractor:
         """Like :meth:`analyse` over many captions. With ``fast=True`` only captions that
         contain a lexicon word are parsed (once per distinct text, forked workers for large
         jobs, as in :meth:`extract_many`); the others get :meth:`unparsed`. The output is
-        identical to ``fast=False``, which parses every caption."""
+        identical to ``fast=False``, which parses every caption with plain ``nlp.pipe``."""
         texts = [_clean(t) for t in texts]
         if not fast:
             out: list[Analysis] = []
-            for a in self._run_parallel(texts, n_process, _analyse_chunk):
+            for a in self._run_parallel(texts, n_process, _analyse_chunk_full):
                 out.append(a)
                 if progress is not None:
                     progress.update(1)
@@ -111,7 +126,7 @@ class PhraseExtractor:
         """
         out: list[list[ColorPhrase]] = [[] for _ in texts]
         if not fast:
-            docs = self.nlp.pipe((_clean(t) for t in texts), batch_size=self.batch_size)
+            docs = self._docs([_clean(t) for t in texts], full=True)
             for i, doc in enumerate(docs):
                 out[i] = _Extractor(doc, self.lexicon).run()
                 if progress is not None:
@@ -142,17 +157,19 @@ class PhraseExtractor:
 def _analyse_chunk(texts: list[str]) -> list[Analysis]:
     ex: PhraseExtractor = state()
     assert ex is not None
-    return [
-        _analyse_doc(doc, ex.lexicon, True) for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
-    ]
+    return [ex._analyse(doc, True) for doc in ex._docs(texts)]
+
+
+def _analyse_chunk_full(texts: list[str]) -> list[Analysis]:
+    ex: PhraseExtractor = state()
+    assert ex is not None
+    return [ex._analyse(doc, True, full=True) for doc in ex._docs(texts, full=True)]
 
 
 def _extract_chunk(texts: list[str]) -> list[list[ColorPhrase]]:
     ex: PhraseExtractor = state()
     assert ex is not None
-    return [
-        _Extractor(doc, ex.lexicon).run() for doc in ex.nlp.pipe(texts, batch_size=ex.batch_size)
-    ]
+    return [list(ex._analyse(doc, False).phrases) for doc in ex._docs(texts)]
 
 
 def _clean(text: Any) -> str:

@@ -124,6 +124,9 @@ def controlled_levels(
     by None and its problems recorded (docs/protocol.md#controlled-levels).
     """
     text = analysis.text
+    if not analysis.phrases and not analysis.strays:
+        # nothing to remove: sparse is the caption itself (as valid as the caption), no partial
+        return Descriptions(complete=text, partial=None, sparse=text)
     hue = list(analysis.hue_phrases)
     nonhue = [p for p in analysis.phrases if p.nonhue]
     pid = text if pair_id is None else pair_id

@@ -38,7 +38,7 @@ A negated colour ("not red") drops its phrase. Stop phrases of the lexicon ("gol
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -131,9 +131,12 @@ class _Res:
 
 
 class _Extractor:
-    def __init__(self, doc: Doc, lex: Lexicon) -> None:
+    def __init__(
+        self, doc: Doc, lex: Lexicon, lemmatize: Callable[[Token], str] | None = None
+    ) -> None:
         self.doc = doc
         self.lex = lex
+        self._lemmatize = lemmatize
         self.n = len(doc)
         self.low = [t.lower_ for t in doc]
         self.log: list[str] = []
@@ -168,6 +171,14 @@ class _Extractor:
                     self.mw_last[i] = pos[end - 1]
 
     # -- small helpers ------------------------------------------------------------------------
+    def _lem(self, t: Token) -> str:
+        """The token's lemma (computed on demand when the pipeline ran without its lemmatizer,
+        see :class:`lcad_bench.text.nlp.FastAnnotator`)."""
+        lemma = t.lemma_
+        if not lemma and self._lemmatize is not None:
+            lemma = self._lemmatize(t)
+        return lemma
+
     def _span(self, i: int, j: int) -> Span:
         """Character span of tokens i..j inclusive."""
         d = self.doc
@@ -186,7 +197,7 @@ class _Extractor:
         return self.doc[i].pos_ in _NOUN_POS or self.gz[i] is not None
 
     def _is_person(self, t: Token) -> bool:
-        return t.lower_ in PERSON_NOUNS or t.lemma_.lower() in PERSON_NOUNS
+        return t.lower_ in PERSON_NOUNS or self._lem(t).lower() in PERSON_NOUNS
 
     def _stop_tokens(self) -> set[int]:
         """Token indices inside lexicon stop phrases; sets bw_photo for "black and white photo"."""
@@ -518,7 +529,7 @@ class _Extractor:
         gz = self.gz[h]
         tagged = tok.pos_ in _NOUN_POS
         if lemma is None:
-            lemma = tok.lemma_.lower() if tagged or gz is None else gz
+            lemma = self._lem(tok).lower() if tagged or gz is None else gz
         plural = tok.tag_ in ("NNS", "NNPS") or (not tagged and gz is not None and gz != w)
         if w in ("ones",):
             plural = True
@@ -615,7 +626,7 @@ class _Extractor:
         small model often tags it VBD)."""
         k = v.i - 1
         return (
-            (v.tag_ == "VBN" or (v.tag_ == "VBD" and v.lemma_.lower() not in COPULA_VERBS))
+            (v.tag_ == "VBN" or (v.tag_ == "VBD" and self._lem(v).lower() not in COPULA_VERBS))
             and k >= 0
             and self._is_noun(k)
             and not any(c.dep_ in ("aux", "auxpass", "dobj") for c in v.children)
@@ -662,7 +673,7 @@ class _Extractor:
         while k >= 0:
             t = self.doc[k]
             w = self.low[k]
-            lemma = t.lemma_.lower()
+            lemma = self._lem(t).lower()
             if lemma in PRED_VERBS or (t.pos_ == "AUX" and lemma == "be"):
                 if t.pos_ in ("VERB", "AUX") or w.endswith(("ed", "s")) or lemma == "be":
                     if via_in and lemma not in _IN_VERBS:
@@ -693,7 +704,7 @@ class _Extractor:
             verbal_start = low[nxt].endswith("ing") and self.gz[nxt] is None  # "in green waving"
             if not verbal_start and (
                 low[h] in GARMENT_NOUNS
-                or self.doc[h].lemma_.lower() in GARMENT_NOUNS
+                or self._lem(self.doc[h]).lower() in GARMENT_NOUNS
                 or (self.gz[h] is not None and not (h == nxt and self._verb_like(h)))
                 or not (low[h].endswith(("ing", "s")) or self._verb_like(h))
             ):
@@ -709,27 +720,28 @@ class _Extractor:
                 q >= 0
                 and low[q] in ("all", "dressed", "clad", "clothed", "dress")
                 and not (
-                    self.doc[q].lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed")
+                    self._lem(self.doc[q]) in DRESS_VERBS
+                    or low[q] in ("dressed", "clad", "clothed")
                 )
             ):
                 q -= 1
             if q < 0:
                 return None
             tq = self.doc[q]
-            if tq.lemma_ in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed"):
+            if self._lem(tq) in DRESS_VERBS or low[q] in ("dressed", "clad", "clothed"):
                 w = self._wearer(tq)
                 if w is None:
                     w = self._person_before(q)
                 return w.i if w is not None else -1
             if (tq.pos_ in _NOUN_POS or tq.pos_ == "PRON") and self._is_person(tq):
                 return q
-            if tq.lemma_ == "be":  # "a young man is in blue and white"
+            if self._lem(tq) == "be":  # "a young man is in blue and white"
                 w = self._subject_of(tq)
                 if w is not None and self._is_person(w):
                     return w.i
             return None
         tp = self.doc[p]
-        if tp.lemma_ in ("wear", "don", "sport") and tp.pos_ in ("VERB", "AUX", "NOUN"):
+        if self._lem(tp) in ("wear", "don", "sport") and tp.pos_ in ("VERB", "AUX", "NOUN"):
             w = self._wearer(tp)
             if w is None:
                 w = self._person_before(p)
@@ -884,7 +896,7 @@ class _Extractor:
                 return _Res("R5", nb, j, p, j, how="+pos")
             subj = self._subject_of(att)
             obj = subj.i if subj is not None and subj.pos_ in _NOUN_POS else None
-            if att.lemma_ == "be" or att.pos_ == "AUX":
+            if self._lem(att) == "be" or att.pos_ == "AUX":
                 return _Res("R5", obj, j, self._pred_start(att, p), j, verb=att)
             return _Res("R5", obj, j, p, j, verb=att)
         hr = self._noun_run_head(j + 1)
@@ -953,10 +965,10 @@ class _Extractor:
                 subj = sv.i if sv is not None and self._is_noun(sv.i) else None
             if subj is None:
                 return None
-            lemma = doc[k].lemma_.lower()
+            lemma = self._lem(doc[k]).lower()
             verb = doc[k] if lemma in PRED_VERBS or doc[k].pos_ == "AUX" else None
             return _Res(rule, subj, end, p, end, verb=verb, how="+pos")
-        if doc[p].lemma_.lower() in PRED_VERBS or doc[p].pos_ == "AUX":
+        if self._lem(doc[p]).lower() in PRED_VERBS or doc[p].pos_ == "AUX":
             subj = self._subject_by_position(p)
             if subj is None:
                 return None
@@ -1056,7 +1068,9 @@ class _Extractor:
         if ante is not None:
             t = self.doc[ante]
             lemma = (
-                t.lemma_.lower() if t.pos_ in _NOUN_POS or self.gz[ante] is None else self.gz[ante]
+                self._lem(t).lower()
+                if t.pos_ in _NOUN_POS or self.gz[ante] is None
+                else self.gz[ante]
             )
         return _Res("R8", k, last, 0, last, lemma=lemma or "one")
 
@@ -1162,7 +1176,7 @@ class _Extractor:
             f = f.head
         head = f.head
         dep = f.dep_
-        if dep == "dobj" and head.lemma_ in WEAR_VERBS and head.lemma_ != "have":
+        if dep == "dobj" and self._lem(head) in WEAR_VERBS and self._lem(head) != "have":
             w = self._wearer(head)
             return _Res(
                 "R6", w.i if w is not None else None, end_tok, m_first, end_tok,
@@ -1170,7 +1184,7 @@ class _Extractor:
             )  # fmt: skip
         if dep == "pobj" and head.lower_ == "in":
             p = head.head
-            if p.lemma_ in DRESS_VERBS:
+            if self._lem(p) in DRESS_VERBS:
                 w = self._wearer(p)
                 return _Res(
                     "R6", w.i if w is not None else None, end_tok, m_first, end_tok,
@@ -1196,7 +1210,7 @@ class _Extractor:
             return _Res("R1", head.i, end_tok, m_first, end_tok)
         if (
             head.pos_ in ("AUX", "VERB")
-            and (head.lemma_ in PRED_VERBS or head.pos_ == "AUX")
+            and (self._lem(head) in PRED_VERBS or head.pos_ == "AUX")
             and dep in PRED_DEPS
             and head.i < first
         ):
@@ -1225,7 +1239,7 @@ class _Extractor:
         assert v is not None
         end = res.rem_end
         start = res.rem_start
-        lemma = v.lemma_.lower()
+        lemma = self._lem(v).lower()
         # the first removed token of the colour: "in" for R5 forms
         col_start = start
         # other words between the verb and the colour ("is small and white")
@@ -1438,8 +1452,10 @@ class _Extractor:
         return out
 
 
-def _analyse_doc(doc: Doc, lex: Lexicon, with_mentions: bool) -> Analysis:
-    ex = _Extractor(doc, lex)
+def _analyse_doc(
+    doc: Doc, lex: Lexicon, with_mentions: bool, lemmatize: Callable[[Token], str] | None = None
+) -> Analysis:
+    ex = _Extractor(doc, lex, lemmatize)
     phrases = ex.run()
     mentions = find_mentions(doc.text, lex.colour_bearing, phrases) if with_mentions else []
     strays = ex.strays(phrases) if with_mentions else []
