@@ -365,9 +365,10 @@ class _Extractor:
         return chains
 
     # -- heads ----------------------------------------------------------------------------------
-    def _verb_like(self, k: int) -> bool:
+    def _verb_like(self, k: int, object_follows: bool = False) -> bool:
         """A noun-tagged word that reads as a verb after a noun ("a kite flies in the sky",
-        "a surfboard riding wave")."""
+        "a surfboard riding wave"; with ``object_follows`` also before a noun: "a fire hydrant
+        sprays water")."""
         w = self.low[k]
         if w.endswith("ing"):
             return True
@@ -375,7 +376,8 @@ class _Extractor:
         if not inflected:
             return False
         nxt = self.doc[k + 1] if k + 1 < self.n else None
-        return nxt is None or nxt.pos_ in ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
+        after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
+        return nxt is None or nxt.pos_ in after or (object_follows and nxt.pos_ in _NOUN_POS)
 
     def _noun_run_head(self, start: int) -> tuple[int, bool] | None:
         """The head noun of the noun run beginning at ``start`` and whether the gazetteer
@@ -433,7 +435,7 @@ class _Extractor:
                         (tagged or nominal_vbg)
                         and not in_gz
                         and self.gz[last] is not None
-                        and self._verb_like(k)
+                        and self._verb_like(k, True)
                     ):
                         break  # "a red kite flies in the sky"
                 elif not tagged and not in_gz and t.tag_ in ("VBZ", "VBD"):
