@@ -331,6 +331,8 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("article agreement", re.compile(r"\ban\s+(?![aeiou]|h(?:our|onest|eir|onou?r))[a-z]", re.I)),
     ("article agreement", re.compile(r"\ba\s+(?:[aei]|o(?!ne\b|nce\b))\w", re.I)),
     ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)")),
+    ("doubled word", re.compile(r"\b([a-z]+)\s+\1\b", re.I)),
+    ("dangling one", re.compile(r"\bone\s+(?:the|a|an|and)\b", re.I)),
 )
 
 

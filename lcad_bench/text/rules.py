@@ -745,14 +745,17 @@ class _Extractor:
         tp = self.doc[p]
         if self._lem(tp) in ("wear", "don", "sport") and tp.pos_ in ("VERB", "AUX", "NOUN"):
             w = self._wearer(tp)
-            if w is None:
-                w = self._person_before(p)
+            if w is None or not self._is_person(w):
+                w = self._person_before(p, person=True) or w
             return w.i if w is not None else -1
         return None
 
-    def _person_before(self, q: int) -> Token | None:
-        for k in range(q - 1, max(-1, q - 6), -1):
+    def _person_before(self, q: int, person: bool = False) -> Token | None:
+        """The nearest noun (with ``person``: person noun) within a few tokens before q."""
+        for k in range(q - 1, max(-1, q - (10 if person else 6)), -1):
             t = self.doc[k]
+            if person and not self._is_person(t):
+                continue
             if t.pos_ in _NOUN_POS or (t.pos_ == "PRON" and self._is_person(t)):
                 return t
         return None
@@ -1052,13 +1055,21 @@ class _Extractor:
             return None
         return _Res("R9", self.prev_obj, last, m_first, last)
 
-    def _r8_one(self, last) -> _Res | None:
-        """R8: "a brown one" -- anaphoric one; the lemma is the antecedent noun's."""
+    def _r8_one(self, last, m_first: int = -1) -> _Res | None:
+        """R8: "a brown one" -- anaphoric one; the lemma is the antecedent noun's. Only
+        attributive: "one is pink one is brown" is two predicates."""
         k = self._next(last)
         if not (k < self.n and self.low[k] in ("one", "ones")):
             return None
         if k + 1 < self.n and self._is_noun(k + 1):
             return None  # "one" as a number before a noun
+        if m_first >= 1 and self.doc[m_first - 1].pos_ in ("VERB", "AUX"):
+            return None
+        return self._one(k, last)
+
+    def _one(self, k: int, before: int) -> _Res:
+        """Object "one" at token k, its lemma the nearest noun before token ``before``."""
+        last = before
         ante = None
         for a in range(last - 1, -1, -1):
             if self._is_noun(a) and self.low[a] not in self.lex.colour_bearing:
@@ -1076,10 +1087,30 @@ class _Extractor:
             )
         return _Res("R8", k, last, 0, last, lemma=lemma or "one")
 
+    def _resultative(self, m_first, last) -> _Res | None:
+        """R3 with an object: "dyed her hair blue", "painted the fence white" -- the colour is
+        the object's; the verb and its object stay at sparse."""
+        k = m_first - 1
+        if not (k >= 2 and self._is_noun(k) and self.low[k] not in self.lex.colour_bearing):
+            return None
+        d = k - 1
+        while d >= 0 and self.doc[d].pos_ == "ADJ":
+            d -= 1
+        if not (d >= 1 and (self.low[d] in _DETS or self.doc[d].tag_ == "PRP$")):
+            return None
+        v = self.doc[d - 1]
+        lemma = self._lem(v).lower()
+        if v.pos_ != "VERB" or lemma not in PRED_VERBS or lemma in COPULA_VERBS | EMIT_VERBS:
+            return None
+        return _Res("R3", k, last, m_first, last, how="+pos")
+
     def _r3_by_position(self, chain, m_first, last) -> _Res | None:
         """R3/R5 by word order (the parse often mis-attaches these): "is small and white and
         gray", "a bus that is red white and blue", "walls painted beige", "a signal light glows
         red", "a kitchen decorated in white"."""
+        res = self._resultative(m_first, last)
+        if res is not None:
+            return res
         found = self._pred_verb_by_position(m_first)
         if found is None:
             return None
@@ -1129,7 +1160,7 @@ class _Extractor:
                     garment=True, replacement="clothes",
                 )  # fmt: skip
         if res is None and end_tok == last:
-            res = self._r8_one(last)
+            res = self._r8_one(last, m_first)
             if res is not None:
                 res.rem_start = m_first
         if res is None and end_tok == last:
@@ -1223,6 +1254,9 @@ class _Extractor:
                 if pos is not None:
                     subj = self.doc[pos]
             if subj is not None:
+                if subj.lower_ in ("one", "ones"):  # "one is green and white": anaphoric
+                    r = self._one(subj.i, subj.i)
+                    return _Res("R3", subj.i, end_tok, m_first, end_tok, verb=head, lemma=r.lemma)
                 obj = subj.i if subj.pos_ in _NOUN_POS or self._is_noun(subj.i) else None
                 if obj is None and subj.lower_ in REL_PRONOUNS:
                     obj = self._noun_before(subj.i, limit=4)
@@ -1327,6 +1361,8 @@ class _Extractor:
             # a coordinated verb phrase follows: "is painted red and sits" -> "sits";
             # "the sky is blue and clear" -> "the sky is clear"
             k = self._next(rem_end)
+            if k + 2 < self.n and low[k] == "," and low[k + 1] == "and":
+                k += 1  # "is yellow and blue, and stands at a station"
             if (
                 k + 1 < self.n
                 and low[k] in ("and", ",")
