@@ -365,6 +365,11 @@ class _Extractor:
         return chains
 
     # -- heads ----------------------------------------------------------------------------------
+    def _attributive(self, m_first: int) -> bool:
+        """A colour that may modify a noun across a comma ("a bright red, very small plane"):
+        not after a verb ("first part is red, back part ...")."""
+        return not (m_first >= 1 and self.doc[m_first - 1].pos_ in ("VERB", "AUX"))
+
     def _verb_like(self, k: int, object_follows: bool = False) -> bool:
         """A noun-tagged word that reads as a verb after a noun ("a kite flies in the sky",
         "a surfboard riding wave"; with ``object_follows`` also before a noun: "a fire hydrant
@@ -379,7 +384,7 @@ class _Extractor:
         after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
         return nxt is None or nxt.pos_ in after or (object_follows and nxt.pos_ in _NOUN_POS)
 
-    def _noun_run_head(self, start: int) -> tuple[int, bool] | None:
+    def _noun_run_head(self, start: int, comma: bool = False) -> tuple[int, bool] | None:
         """The head noun of the noun run beginning at ``start`` and whether the gazetteer
         recovered it: adjectives, nouns, numbers and hyphens up to the last noun before anything
         else ("red double decker bus" -> bus). Gazetteer nouns count whatever their tag ("a white
@@ -390,7 +395,8 @@ class _Extractor:
         doc, low, lex = self.doc, self.low, self.lex
         k = start
         if (
-            k + 1 < self.n
+            comma
+            and k + 1 < self.n
             and low[k] == ","
             and (doc[k + 1].pos_ in ("ADJ", "ADV", *_NOUN_POS) or self.gz[k + 1] is not None)
         ):
@@ -549,7 +555,9 @@ class _Extractor:
 
     # -- predicates -------------------------------------------------------------------------------
     def _subject_of(self, v: Token) -> Token | None:
-        for ch in v.children:
+        # the subject nearest before the verb first ("bus, first part is red": part)
+        kids = sorted(v.children, key=lambda c: (not (c.i < v.i), -c.i if c.i < v.i else c.i))
+        for ch in kids:
             if ch.dep_ in ("nsubj", "nsubjpass"):
                 if ch.lower_ in REL_PRONOUNS and v.dep_ == "relcl":
                     return v.head
@@ -904,7 +912,7 @@ class _Extractor:
             if self._lem(att) == "be" or att.pos_ == "AUX":
                 return _Res("R5", obj, j, self._pred_start(att, p), j, verb=att)
             return _Res("R5", obj, j, p, j, verb=att)
-        hr = self._noun_run_head(j + 1)
+        hr = self._noun_run_head(j + 1, comma=self._attributive(m_first))
         if hr is not None:
             return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         # "weathered to a mint green color", "is a dark blue color": a colour noun phrase
@@ -1166,7 +1174,7 @@ class _Extractor:
         if res is None and end_tok == last:
             # R1 by position: a noun run right after the chain
             nxt = self._next(end_tok)
-            hr = self._noun_run_head(nxt)
+            hr = self._noun_run_head(nxt, comma=self._attributive(m_first))
             if hr is not None and low[hr[0]] not in PHOTO_WORDS | {"color", "colour"}:
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok, run_start=nxt, recovered=hr[1])
                 q = hr[0]
@@ -1368,6 +1376,7 @@ class _Extractor:
                 and low[k] in ("and", ",")
                 and low[k + 1] not in lex.colour_bearing
                 and doc[k + 1].pos_ in ("ADJ", "VERB", "AUX")
+                and not (doc[k + 1].pos_ == "ADJ" and self._is_noun(k + 2))  # "red, back part"
             ):
                 if doc[k + 1].pos_ == "ADJ" and rem_start <= v.i:
                     rem_start = m_first  # keep the copula for the next adjective
