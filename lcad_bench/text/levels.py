@@ -333,6 +333,7 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)")),
     ("doubled word", re.compile(r"\b([a-z]+)\s+\1\b", re.I)),
     ("dangling one", re.compile(r"\bone\s+(?:the|a|an|and)\b", re.I)),
+    ("article before one", re.compile(r"\ban?\s+ones?\b(?!-)", re.I)),
 )
 
 

@@ -541,6 +541,11 @@ class _Extractor:
         plural = tok.tag_ in ("NNS", "NNPS") or (not tagged and gz is not None and gz != w)
         if w in ("ones",):
             plural = True
+        det = self.low[left] if left < h else ""
+        if det in ("a", "an", "one", "another", "this", "that", "each", "every"):
+            plural = False  # "a large white sheep" (the tagger says NNS for invariant nouns)
+        elif det in ("two", "three", "four", "five", "these", "those", "several", "many"):
+            plural = True
         head_end = tok.idx + self.cut.get(h, len(tok.text))
         text_span = (text_span[0], head_end)
         return ObjectRef(
@@ -611,10 +616,23 @@ class _Extractor:
             k -= 1
         else:
             return None
-        # first conjunct: "N1 and N2 in X" -> N1
-        while k - 2 >= 0 and self.low[k - 1] in ("and", ",", "or") and self._is_noun(k - 2):
-            k -= 2
-        return k
+        return self._first_conjunct(k)
+
+    def _first_conjunct(self, k: int, joiners: tuple[str, ...] = ("and", ",", "or")) -> int:
+        """The head of the first of coordinated noun runs ending at noun k ("furnishings and
+        accents" -> furnishings; "a kitchen and dining area" -> kitchen)."""
+        while True:
+            s = k
+            while (
+                s - 1 >= 0
+                and self._is_noun(s - 1)
+                and self.low[s - 1] not in self.lex.colour_bearing
+            ):
+                s -= 1
+            if s - 2 >= 0 and self.low[s - 1] in joiners and self._is_noun(s - 2):
+                k = s - 2
+                continue
+            return k
 
     def _run_head_from(self, i: int, stop: int) -> int:
         """The head of the noun run that starts at noun ``i`` and ends before ``stop`` (a
@@ -662,11 +680,8 @@ class _Extractor:
             return self._noun_before(k, limit=4)
         if self._is_noun(k) and self.low[k] not in self.lex.colour_bearing:
             # "the bathroom is ...", "a wall painted green", "furnishings and accents in ..."
-            while k - 2 >= 0 and self.low[k - 1] in ("and", ",") and self._is_noun(k - 2):
-                if aux:
-                    break  # "a man and a dog are ..." stays with the nearest
-                k -= 2
-            return k
+            # "a man and a dog are ..." stays with the nearest
+            return k if aux else self._first_conjunct(k, ("and", ","))
         if self.doc[k].pos_ == "PRON" and self._is_person(self.doc[k]):
             return k
         return self._noun_before(k + 1, limit=8) if aux else None
@@ -1394,6 +1409,8 @@ class _Extractor:
                 rem_start = b - 1 if low[b - 1] == "," else b
         if rule == "R6":
             rem_start, rem_end = m_first, end_tok
+            while rem_start - 1 >= 0 and low[rem_start - 1] in ("all", "mostly", "entirely"):
+                rem_start -= 1  # "wearing all white" -> "wearing clothes"
         removal = [self._span(rem_start, rem_end)]
         final = rule
         if rule == "R1":
