@@ -109,3 +109,57 @@ def predicted_pair_list(phrases) -> list[Pair]:
         for p in phrases
         if not p.nonhue
     ]
+
+
+def score_val2017(extractor, rows: list[dict] | None = None) -> dict:
+    """Precision/recall of pairs and correctness of sparse/partial texts over the gold rows."""
+    from collections import Counter
+
+    from lcad_bench.text.levels import controlled_levels
+
+    if rows is None:
+        rows = read_val2017_gold()
+
+    tp = fp = fn = 0
+    sparse_ok = sparse_n = partial_ok = partial_n = 0
+    misses: list[str] = []
+    analyses = extractor.analyse_many([r["caption"] for r in rows])
+    for r, a in zip(rows, analyses):
+        got = Counter(predicted_pair_list(a.phrases))
+        want = Counter(r["gold_pairs"])
+        t = sum((got & want).values())
+        tp, fp, fn = tp + t, fp + sum(got.values()) - t, fn + sum(want.values()) - t
+        if got != want:
+            misses.append(
+                f"line {r['line']} pairs: {r['caption']!r} gold {dict(want)} got {dict(got)}"
+            )
+        d = controlled_levels(a, pair_id=r["pair_id"], base_seed=0)
+        for level, alts, text in (
+            ("sparse", r["sparse_alts"], d.sparse),
+            ("partial", r["partial_alts"], d.partial),
+        ):
+            if alts is None:
+                continue
+            ok = text is not None and normalise_ws(text) in {normalise_ws(x) for x in alts}
+            if level == "sparse":
+                sparse_n, sparse_ok = sparse_n + 1, sparse_ok + ok
+            else:
+                partial_n, partial_ok = partial_n + 1, partial_ok + ok
+            if not ok:
+                misses.append(f"line {r['line']} {level}: got {text!r} gold {alts}")
+    return {
+        "rows": len(rows),
+        "gold_pairs": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "pair_precision": tp / (tp + fp) if tp + fp else 0.0,
+        "pair_recall": tp / (tp + fn) if tp + fn else 0.0,
+        "sparse_judged": sparse_n,
+        "sparse_correct": sparse_ok,
+        "sparse_accuracy": sparse_ok / sparse_n if sparse_n else 0.0,
+        "partial_judged": partial_n,
+        "partial_correct": partial_ok,
+        "partial_accuracy": partial_ok / partial_n if partial_n else 0.0,
+        "misses": misses,
+    }

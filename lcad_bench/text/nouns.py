@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
@@ -83,9 +83,17 @@ class Gazetteer:
 
     singles: frozenset[str]
     multi: dict[str, tuple[tuple[str, ...], ...]]  # first word -> word tuples, longest first
+    _cache: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def lemma(self, word: str) -> str | None:
         """The singular of ``word`` (lower-cased) when it is a gazetteer noun, else None."""
+        try:
+            return self._cache[word]
+        except KeyError:
+            out = self._cache[word] = self._lemma(word)
+            return out
+
+    def _lemma(self, word: str) -> str | None:
         s = singular(word)
         if s != word and s in self.singles:
             return s
@@ -152,8 +160,9 @@ def find_mentions(
     is_noun = [False] * n
     lemma: list[str | None] = [None] * n
     i = 0
+    multi = gz.multi
     while i < n:
-        end = gz.match_multi(words, i)
+        end = gz.match_multi(words, i) if words[i] in multi else None
         if end is not None and all(w not in colours for w in words[i:end]):
             for k in range(i, end):
                 is_noun[k] = True

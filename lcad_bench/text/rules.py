@@ -135,10 +135,13 @@ class _Extractor:
         self, doc: Doc, lex: Lexicon, lemmatize: Callable[[Token], str] | None = None
     ) -> None:
         self.doc = doc
+        self.text = doc.text  # Doc.text joins every token: read it once
         self.lex = lex
         self._lemmatize = lemmatize
         self.n = len(doc)
         self.low = [t.lower_ for t in doc]
+        self.starts = [t.idx for t in doc]
+        self.ends = [t.idx + len(t.text) for t in doc]
         self.log: list[str] = []
         self.bw_photo = False
         self.negated_removals: list[Span] = []
@@ -549,9 +552,9 @@ class _Extractor:
         head_end = tok.idx + self.cut.get(h, len(tok.text))
         text_span = (text_span[0], head_end)
         return ObjectRef(
-            text=doc.text[text_span[0] : text_span[1]],
+            text=self.text[text_span[0] : text_span[1]],
             lemma=lemma,
-            head=doc.text[tok.idx : head_end],
+            head=self.text[tok.idx : head_end],
             span=text_span,
             head_span=(tok.idx, head_end),
             noun_span=(noun_span[0], head_end),
@@ -813,7 +816,7 @@ class _Extractor:
                 phrases.append(p)
                 if p.object is not None and not p.nonhue:
                     self.prev_obj = next(
-                        (t.i for t in self.doc if t.idx == p.object.head_span[0]), None
+                        (i for i, x in enumerate(self.starts) if x == p.object.head_span[0]), None
                     )
         return [
             ColorPhrase(
@@ -885,7 +888,7 @@ class _Extractor:
             t_end = tok.idx + len(tok.text)
             terms.append(
                 ColourTerm(
-                    text=self.doc.text[t_start:t_end],
+                    text=self.text[t_start:t_end],
                     canonical=canonical,
                     category=category,
                     span=(t_start, t_end),
@@ -1358,7 +1361,7 @@ class _Extractor:
         v = res.verb
         if self._negated(chain, v):
             c_span = (doc[first].idx, doc[last].idx + len(doc[last].text))
-            self.log.append(f"negated colour {doc.text[c_span[0] : c_span[1]]!r} dropped")
+            self.log.append(f"negated colour {self.text[c_span[0] : c_span[1]]!r} dropped")
             if rule == "R3" and v is not None:  # "the car is not white" -> "the car"
                 self.negated_removals.append(
                     self._span(min(res.rem_start, self._pred_start(v, m_first)), res.end)
@@ -1481,7 +1484,7 @@ class _Extractor:
         out: list[Span] = []
         for (a, b), s_tok in zip(spans, starts):
             # "a photo in black and white of a dog": the "in" goes with the colours
-            e_tok = next(k for k in range(self.n) if self.doc[k].idx + len(self.doc[k].text) == b)
+            e_tok = next(k for k in range(self.n) if self.ends[k] == b)
             if s_tok >= 1 and self.low[s_tok - 1] == "in" and not self._is_noun(self._next(e_tok)):
                 a = self.doc[s_tok - 1].idx
             out.append((a, b))
@@ -1521,10 +1524,10 @@ def _analyse_doc(
 ) -> Analysis:
     ex = _Extractor(doc, lex, lemmatize)
     phrases = ex.run()
-    mentions = find_mentions(doc.text, lex.colour_bearing, phrases) if with_mentions else []
+    mentions = find_mentions(ex.text, lex.colour_bearing, phrases) if with_mentions else []
     strays = ex.strays(phrases) if with_mentions else []
     return Analysis(
-        text=doc.text,
+        text=ex.text,
         phrases=tuple(phrases),
         mentions=tuple(mentions),
         strays=tuple(strays),
