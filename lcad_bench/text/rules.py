@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -123,7 +123,6 @@ class _Res:
     recovered: bool = False
     how: str = ""  # "+pos" when found by word order
     lemma: str | None = None  # object lemma override (R8: the antecedent's)
-    extra_removals: list[tuple[int, int]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
