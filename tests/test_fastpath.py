@@ -115,3 +115,16 @@ def test_describe_many_equals_a_full_parse(extractor, shared_data):
         caps, extractor.analyse_many([c.text for c in caps], fast=False), base_seed=3
     )
     assert [d.to_dict() for d in fast] == [d.to_dict() for d in full]
+
+
+def test_describe_lines_equal_describe_many(extractor, shared_data):
+    """`describe --file --out` writes describe_lines: the same JSON as describe_many."""
+    import json
+
+    from lcad_bench.text.describe import Caption, describe_lines, describe_many
+
+    caps = [Caption(f"c{i}", t) for i, t in enumerate(_sample_captions(shared_data, n=800))]
+    lines, summary = describe_lines(caps, base_seed=1)
+    want = [json.dumps(d.to_dict(), ensure_ascii=False) for d in describe_many(caps, extractor, 1)]
+    assert lines == want
+    assert summary["captions"] == len(caps) and sum(summary["levels"].values()) == len(caps)

@@ -106,6 +106,105 @@ def describe_many(
     return out  # type: ignore[return-value]
 
 
+def describe_lines(
+    captions: Sequence[Caption],
+    pipeline: str | None = None,
+    base_seed: int = 0,
+    n_process: int | None = None,
+    progress: Any = None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The JSON Lines of ``describe --file`` (one JSON document per caption, no newline) and a
+    summary {captions, phrases, levels, review}. Equal to ``[json.dumps(d.to_dict()) for d in
+    describe_many(...)]``, only faster: a child forked before spaCy is loaded describes the
+    captions that need no parse while this process loads the pipeline, then forked workers parse
+    and describe the rest (:func:`describe_many`)."""
+    from collections import Counter
+
+    from lcad_bench.text.extract import get_extractor
+    from lcad_bench.text.rules import may_contain_colour
+
+    parse_idx = [i for i, c in enumerate(captions) if may_contain_colour(c.text)]
+    todo = set(parse_idx)
+    other = [c for i, c in enumerate(captions) if i not in todo]
+    child = _Background(_describe_unparsed, other, base_seed)
+    extractor = get_extractor(pipeline)
+    parsed = describe_many([captions[i] for i in parse_idx], extractor, base_seed, n_process)
+    lines: list[str | None] = [None] * len(captions)
+    levels: Counter[str] = Counter()
+    n_phrases = n_review = 0
+    for i, d in zip(parse_idx, parsed):
+        lines[i] = json.dumps(d.to_dict(), ensure_ascii=False)
+        levels[d.natural.level] += 1
+        n_phrases += len(d.analysis.phrases)
+        n_review += bool(d.levels.problems)
+    if progress is not None:
+        progress.update(len(parse_idx))
+    other_lines, other_levels = child.result()
+    it = iter(other_lines)
+    for i in range(len(captions)):
+        if lines[i] is None:
+            lines[i] = next(it)
+    levels.update(other_levels)
+    if progress is not None:
+        progress.update(len(other))
+    summary = {"captions": len(captions), "phrases": n_phrases, "levels": dict(levels),
+               "review": n_review}  # fmt: skip
+    return lines, summary  # type: ignore[return-value]
+
+
+def _describe_unparsed(captions: list[Caption], base_seed: int) -> tuple[list[str], dict]:
+    """JSON lines and natural-level counts of captions that need no parse (no spaCy here)."""
+    from collections import Counter
+
+    from lcad_bench.text.extract import unparsed_analysis
+
+    out, levels = [], Counter()
+    for c in captions:
+        d = describe_one(c, unparsed_analysis(c.text), base_seed)
+        levels[d.natural.level] += 1
+        out.append(json.dumps(d.to_dict(), ensure_ascii=False))
+    return out, dict(levels)
+
+
+class _Background:
+    """``fn(*args)`` in a forked child (in this process where fork is unavailable)."""
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        import multiprocessing as mp
+
+        self._value: Any = None
+        self._proc = None
+        if "fork" not in mp.get_all_start_methods():
+            self._value = fn(*args)
+            return
+        ctx = mp.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_run_and_send, args=(send, fn, args), daemon=True)
+        self._proc.start()
+        send.close()
+
+    def result(self) -> Any:
+        if self._proc is None:
+            return self._value
+        try:
+            ok, value = self._recv.recv()
+        except EOFError:
+            ok, value = False, "the child process ended without a result"
+        self._proc.join()
+        if not ok:
+            raise RuntimeError(f"describing captions in a child process failed: {value}")
+        return value
+
+
+def _run_and_send(conn: Any, fn: Any, args: tuple) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # reported by the parent
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
 def _describe_chunk(jobs: list[tuple[str, tuple[str, ...]]]) -> list[list[Described]]:
     """Worker side of :func:`describe_many`: parse each distinct text once, describe it under
     each of its caption ids (the partial subset is seeded by the id)."""

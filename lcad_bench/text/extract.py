@@ -58,12 +58,8 @@ class PhraseExtractor:
         return self._analyse(self._parse(text), True)
 
     def unparsed(self, text: str) -> Analysis:
-        """The analysis of a caption without any lexicon word: no phrase, stray or kept word,
-        mentions from the gazetteer -- exactly what a parse gives for it (the pre-filter is a
-        superset of the words the rules read; ``tests/test_fastpath.py`` checks it)."""
-        return Analysis(
-            text=text, phrases=(), mentions=tuple(find_mentions(text, self.lexicon.colour_bearing))
-        )
+        """The analysis of a caption without any lexicon word (:func:`unparsed_analysis`)."""
+        return unparsed_analysis(text)
 
     def extract(self, text: str) -> list[ColorPhrase]:
         """Colour phrases of one caption."""
@@ -152,6 +148,15 @@ class PhraseExtractor:
     def _run_parallel(self, texts: list[str], n_process: int | None, fn: Any) -> Iterator[Any]:
         """``fn`` over chunks of ``texts``, in order, in this process or in forked workers."""
         return run_chunks(texts, n_process, fn, self)
+
+
+def unparsed_analysis(text: str) -> Analysis:
+    """The analysis of a caption without any lexicon word, without spaCy: no phrase, stray or
+    kept word, mentions from the gazetteer -- exactly what a parse gives for it (the pre-filter
+    is a superset of the words the rules read; ``tests/test_fastpath.py`` checks it)."""
+    return Analysis(
+        text=text, phrases=(), mentions=tuple(find_mentions(text, load_lexicon().colour_bearing))
+    )
 
 
 def _analyse_chunk(texts: list[str]) -> list[Analysis]:
