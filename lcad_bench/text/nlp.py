@@ -68,9 +68,8 @@ def skip_torch_import(name: str | None = None) -> bool:
     thinc (spaCy's ML library) imports torch whenever it is installed, to offer torch-backed
     layers; that import costs about 2 s of a ``describe`` run and ``en_core_web_sm`` uses no
     such layer. Unless torch or spaCy is already imported, or the pipeline's ``config.cfg``
-    names a torch or transformer layer, this marks torch as absent for the rest of the process
-    (``sys.modules["torch"] = None``) and returns True. Only for processes that never need
-    torch afterwards (the ``describe`` command)."""
+    names a torch or transformer layer, this imports spaCy with torch marked absent and returns
+    True; torch itself can still be imported afterwards."""
     import sys
 
     if "torch" in sys.modules or "spacy" in sys.modules or "thinc" in sys.modules:
@@ -93,7 +92,14 @@ def skip_torch_import(name: str | None = None) -> bool:
         cfg = c.read_text(encoding="utf-8", errors="replace").lower()
         if "torch" in cfg or "transformer" in cfg:
             return False
+    # torch is marked absent only while spaCy (and with it thinc) is imported; later imports of
+    # torch in this process work as usual (thinc keeps believing it absent, which only matters
+    # for pipelines with torch layers, excluded above)
     sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy  # noqa: F401
+    finally:
+        del sys.modules["torch"]
     return True
 
 
