@@ -1,5 +1,6 @@
 """Builder throughput: the caption stage of ``build coco-stuff`` over the 25,014 COCO val2017
-captions, and the full build of coco-mini (80 images) for both COCO splits."""
+captions, and the full build of coco-mini (80 images) for both COCO splits, with the
+multi-instance yield per 1,000 images (manifest counts) and the review count."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def run() -> dict[str, Any]:
                 "seconds": round(time.perf_counter() - t0, 3),
                 "pairs": m.counts["pairs"],
                 "images": m.counts["images"],
+                "images_with_captions": m.counts["images_with_captions"],
                 "excluded": m.counts["excluded"],
+                "captions_for_review": m.counts["captions_for_review"],
+                **{k: v for k, v in m.counts.items() if k.startswith("multi_instance")},
             }
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result

@@ -36,9 +36,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +63,11 @@ from lcad_bench.errors import InputFormatError, MissingInputError
 from lcad_bench.fileio import utc_now
 from lcad_bench.protocol import choose_partial, protocol_settings
 from lcad_bench.splits import Instance, Manifest, PairRecord, input_file, write_split
+from lcad_bench.text import nouns as _nouns
 from lcad_bench.text.levels import controlled_levels, natural_level
 from lcad_bench.text.records import Analysis, ColorPhrase
 from lcad_bench.text.rules import may_contain_colour
+from lcad_bench.text.wordlists import GARMENT_NOUNS, HAIR_COLOURS, PART_NOUNS, PERSON_NOUNS
 
 BUILDER_VERSION = "1"
 MIN_INSTANCE_AREA = 0.01
@@ -78,36 +78,9 @@ MAX_PROMPT_TOKENS = 75
 # noun -> category
 
 
-@cache
-def synonym_table() -> dict[str, str]:
-    """noun (lower-cased, singular or listed plural) -> COCO category name."""
-    text = (files("lcad_bench") / "resources" / "coco_synonyms.tsv").read_text(encoding="utf-8")
-    table: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        cat, nouns = line.split("\t")
-        for n in [cat, *nouns.split(",")]:
-            n = n.strip().lower()
-            if n and n not in table:
-                table[n] = cat
-    return table
-
-
-def category_of_object(text: str, lemma: str, head: str | None = None) -> str | None:
-    """COCO category of an object: its full text (multi-word nouns first), last two words, lemma,
-    head, then a naive singular."""
-    table = synonym_table()
-    t = text.lower().strip()
-    words = t.split()
-    for cand in (t, " ".join(words[-2:]), lemma.lower(), (head or "").lower()):
-        if cand and cand in table:
-            return table[cand]
-    h = (head or lemma).lower()
-    for sing in (h[:-1] if h.endswith("s") else None, h[:-2] if h.endswith("es") else None):
-        if sing and sing in table:
-            return table[sing]
-    return None
+# the noun -> category table lives with the other noun lists (lcad_bench.text.nouns)
+synonym_table = _nouns.synonym_table
+category_of_object = _nouns.category_of_object
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +349,7 @@ def build_coco(
         for k, (_cid, text) in enumerate(sorted(caps[iid])):
             items.append((iid, k, text))
     n_captions = len(items)
+    n_images = len({iid for iid, _, _ in items})
     ex = get_extractor(spacy_model)
     kept, review_images, n_cand = caption_stage(items, ex, problems, quiet)
     caption_stage_s = time.perf_counter() - t0
@@ -463,7 +437,14 @@ def build_coco(
         protocol=protocol_settings(
             text_field="caption" if kind == "coco-stuff" else "instance_prompt",
             min_instance_area=MIN_INSTANCE_AREA,
-            link_rule="plural->group (all eligible); singular->unique if one eligible, else largest",
+            link_rule="plural->group (all eligible); singular->unique if one eligible, else "
+            "largest; garments->COCO-Stuff clothes or none; parts and hair colours->none",
+            multi_instance_rule=(
+                "phrases of all the image's captions, anchor caption first; unique/largest/group/"
+                "stuff links with disjoint instances; conflicting colours on one mask dropped"
+            )
+            if kind == "multi-instance"
+            else None,
             masks="COCO RLE at source geometry; the evaluation applies the resize policy (nearest)",
             max_prompt_tokens=MAX_PROMPT_TOKENS if kind == "multi-instance" else None,
             prompt_token_count="clip_tokenizer"
@@ -472,10 +453,15 @@ def build_coco(
         ),
         counts={
             "captions_read": n_captions,
+            "images_with_captions": n_images,
             "captions_with_lexicon_word": n_cand,
             "captions_with_hue_phrase": sum(len(v) for v in kept.values()),
+            "captions_for_review": sum(
+                1 for r in problems.review if r.reason == "controlled text failed validation"
+            ),
             "achromatic_images_dropped": n_achromatic,
             "caption_stage_seconds": round(caption_stage_s, 3),
+            **(multi_instance_counts(records, n_images) if kind == "multi-instance" else {}),
         },
         exclusions=problems.items,
         review=problems.review,
@@ -493,10 +479,36 @@ def build_coco(
                        license="cc-by-4.0", overwrite=overwrite)  # fmt: skip
 
 
+def multi_instance_counts(records: Sequence[PairRecord], n_images: int) -> dict[str, Any]:
+    """Yield of a multi-instance build (docs/protocol.md#combining-captions): records per
+    1,000 images with captions, how many combine captions, conflicts, phrases per record."""
+    n = len(records)
+    single = sum(1 for r in records if r.extra.get("captions_combined", 1) == 1)
+    return {
+        "multi_instance_records": n,
+        "multi_instance_records_from_one_caption": single,
+        "multi_instance_records_combining_captions": n - single,
+        "multi_instance_yield_per_1000_images": round(1000 * n / n_images, 1) if n_images else 0.0,
+        "multi_instance_yield_per_1000_images_one_caption": (
+            round(1000 * single / n_images, 1) if n_images else 0.0
+        ),
+        "multi_instance_records_with_conflict": sum(
+            1 for r in records if "cross_caption_conflict" in r.flags
+        ),
+        "multi_instance_phrases": sum(len(r.colour_phrases) for r in records),
+        "multi_instance_group_links": sum(
+            1 for r in records for i in r.linked_instances() if i.link == "group"
+        ),
+    }
+
+
 def _excl(item: str, reason: str, detail: str):
     from lcad_bench.splits import Exclusion
 
     return Exclusion(item=item, reason=reason, detail=detail)
+
+
+GARMENT_STUFF = "clothes"  # the COCO-Stuff category of garments
 
 
 def link_phrases(
@@ -504,13 +516,24 @@ def link_phrases(
     eligible: dict[str, list[AnnInfo]],
     stuff_by_base: dict[str, list[AnnInfo]] | None = None,
 ) -> dict[int, tuple[str, list[AnnInfo]]]:
-    """phrase_id -> (link kind, instances) by the documented rule: a plural object links to every
-    eligible instance of its category (``group``); a singular one to the only one (``unique``) or
-    the largest (``largest``); otherwise a stuff segment of the object's name (``stuff``)."""
+    """phrase_id -> (link kind, instances) by the documented rule
+    (docs/protocol.md#extended-coco-stuff): a plural object links to every eligible instance
+    of its category (``group``); a singular one to the only one (``unique``) or the largest
+    (``largest``); otherwise a stuff segment of the object's name (``stuff``). A colour that
+    covers only part of an object never links the whole object: garment colours ("a man in
+    green", "a red shirt") link the COCO-Stuff ``clothes`` segments when there are some, else
+    nothing; part nouns ("its roof", "the first part") and hair colours on a person ("a blonde
+    girl") link nothing."""
     links: dict[int, tuple[str, list[AnnInfo]]] = {}
     for p in phrases:
-        if p.object is None:
+        kind = link_kind_of(p)
+        if kind is None:
             continue
+        if kind == "garment":
+            if stuff_by_base and stuff_by_base.get(GARMENT_STUFF):
+                links[p.phrase_id] = ("stuff", stuff_by_base[GARMENT_STUFF])
+            continue
+        assert p.object is not None
         cat = category_of_object(p.object.text, p.object.lemma, p.object.head)
         if cat is not None and eligible.get(cat):
             insts = eligible[cat]
@@ -524,6 +547,27 @@ def link_phrases(
         elif stuff_by_base and p.object.lemma in stuff_by_base:
             links[p.phrase_id] = ("stuff", stuff_by_base[p.object.lemma])
     return links
+
+
+def link_kind_of(p: ColorPhrase) -> str | None:
+    """How a phrase may link: "object" (by its category), "garment" (to clothes only) or None
+    (no object, a part noun, a hair colour on a person)."""
+    obj = p.object
+    if obj is None:
+        return None
+    head, lemma = obj.head.lower(), obj.lemma.lower()
+    if head in PART_NOUNS or lemma in PART_NOUNS:
+        return None
+    person = head in PERSON_NOUNS or lemma in PERSON_NOUNS
+    if p.garment:
+        return "garment"
+    if person and set(p.canonical) and {t.text.lower() for t in p.colours} <= HAIR_COLOURS:
+        return None
+    if (head in GARMENT_NOUNS or lemma in GARMENT_NOUNS) and category_of_object(
+        obj.text, obj.lemma, obj.head
+    ) is None:
+        return "garment"  # "a red shirt": the shirt, not the wearer
+    return "object"
 
 
 def eligible_instances(anns: Sequence[AnnInfo], h: int, w: int) -> dict[str, list[AnnInfo]]:
@@ -586,90 +630,191 @@ def _image_records(
     def cat_of_lemma(lemma: str) -> str | None:
         return table.get(lemma.lower())
 
-    out = []
     image_key = Path(info.file_name).stem
     rel = str(img_path.relative_to(images_dir)) if image_bytes is None else None
+    base = {
+        "source": "coco", "image_key": image_key, "image_id": str(info.id), "image_path": rel,
+        "image_bytes": image_bytes, "image_sha256": checked.sha256, "width": w, "height": h,
+    }  # fmt: skip
+    if kind == "multi-instance":
+        rec = _multi_instance_record(
+            base, image_anns, rles, captions, eligible, stuff_by_base, cat_of_lemma, large,
+            flags, seed, problems, count_tokens,
+        )  # fmt: skip
+        return [] if rec is None else [rec]
+    out = []
     for k, text, a in captions:
+        pair_id = f"{image_key}#{k}"
+        d = controlled_levels(a, pair_id, seed)
+        if d.problems:
+            # a generated text failed validation: the pair goes to review, not into the split
+            problems.flag(pair_id, "controlled text failed validation", "; ".join(d.problems))
+            continue
         links = link_phrases(a.hue_phrases, eligible, stuff_by_base)
         nl = natural_level(a, category_of=cat_of_lemma, large_categories=large)
-        rec_flags = list(flags)
-        prompt = None
-        phrase_order = [p for p in a.hue_phrases if p.phrase_id in links]
-        if kind == "multi-instance":
-            used: set[int] = set()
-            chosen = []
-            for p in phrase_order:
-                kind_l, insts = links[p.phrase_id]
-                if kind_l not in ("unique", "largest") or insts[0].id in used:
-                    continue
-                used.add(insts[0].id)
-                chosen.append(p)
-            while (
-                len(chosen) >= 2
-                and count_tokens(", ".join(phrase_text(p) for p in chosen)) > MAX_PROMPT_TOKENS
-            ):
-                chosen.pop()
-                rec_flags.append("prompt_truncated")
-            if len(chosen) < 2:
-                continue
-            phrase_order = chosen
-            prompt = ", ".join(phrase_text(p) for p in chosen)
-            if any(not phrase_text(p) or "," in phrase_text(p) for p in chosen) or prompt.endswith(
-                ","
-            ):
-                problems.skip(f"{image_key}#{k}", "invalid instance prompt", prompt)
-                continue
-        mask_name = {p.phrase_id: f"m{j:02d}" for j, p in enumerate(phrase_order)}
-        instances = []
-        for an in image_anns:
-            if an.id not in rles:
-                continue
-            pid = link = mname = None
-            for ph_id, (lk, insts) in links.items():
-                if ph_id in mask_name and any(i.id == an.id for i in insts):
-                    pid, link, mname = ph_id, lk, mask_name[ph_id]
-                    break
-            instances.append(
-                Instance(
-                    an.id,
-                    an.category,
-                    an.category_id,
-                    an.bbox,
-                    rles[an.id],
-                    an.area,
-                    an.iscrowd,
-                    pid,
-                    link,
-                    mname,
-                )
-            )
-        pair_id = f"{image_key}#{k}"
-        if kind == "multi-instance":
-            m = len(phrase_order)
-            sub = choose_partial(m, pair_id, seed)
-            descriptions = {
-                "complete": prompt,
-                "partial": ", ".join(
-                    phrase_text(p) if j in sub else bare_phrase_text(p)
-                    for j, p in enumerate(phrase_order)
-                ),
-                "sparse": ", ".join(bare_phrase_text(p) for p in phrase_order),
-                "none": "",
-            }
-            kept_ids = tuple(phrase_order[j].phrase_id for j in sub)
-            extra = {"caption_descriptions": controlled_levels(a, pair_id, seed).as_dict()}
-        else:
-            d = controlled_levels(a, pair_id, seed)
-            descriptions, kept_ids, extra = d.as_dict(), d.kept_phrase_ids, {}
-        extra["level_coverage"] = nl.coverage
+        order = [p for p in a.hue_phrases if p.phrase_id in links]
+        chosen = [(p.phrase_id, *links[p.phrase_id]) for p in order]
         out.append(PairRecord(
-            pair_id=pair_id, source="coco", image_key=image_key, image_id=str(info.id), image_path=rel,
-            image_bytes=image_bytes, image_sha256=checked.sha256, width=w, height=h, caption=text, caption_index=k,
-            colour_phrases=a.phrases, natural_level=nl.level, descriptions=descriptions,
-            partial_kept_phrase_ids=kept_ids, instances=tuple(instances), instance_prompt=prompt,
-            flags=tuple(rec_flags), extra=extra,
+            pair_id=pair_id, caption=text, caption_index=k, colour_phrases=a.phrases,
+            natural_level=nl.level, descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids,
+            instances=_instances(image_anns, rles, chosen), instance_prompt=None, flags=tuple(flags),
+            extra={"level_coverage": nl.coverage}, **base,
         ))  # fmt: skip
     return out
+
+
+def _instances(
+    image_anns: Sequence[AnnInfo],
+    rles: dict[int, dict[str, Any]],
+    chosen: Sequence[tuple[int, str, list[AnnInfo]]],
+) -> tuple[Instance, ...]:
+    """Every instance of the image, each linked phrase's instances carrying its phrase id, link
+    kind and mask name (``m00``, ``m01``, ... in ``chosen`` order)."""
+    owner: dict[tuple[bool, int], tuple[int, str, str]] = {}
+    for j, (pid, kind, insts) in enumerate(chosen):
+        for inst in insts:
+            owner.setdefault((inst.is_stuff, inst.id), (pid, kind, f"m{j:02d}"))
+    out = []
+    for an in image_anns:
+        if an.id not in rles:
+            continue
+        pid, link, mname = owner.get((an.is_stuff, an.id), (None, None, None))
+        out.append(Instance(
+            an.id, an.category, an.category_id, an.bbox, rles[an.id], an.area, an.iscrowd,
+            pid, link, mname,
+        ))  # fmt: skip
+    return tuple(out)
+
+
+MULTI_LINKS = ("unique", "largest", "group", "stuff")
+
+
+@dataclass
+class _Cand:
+    """A phrase of one of the image's captions, linked to instances."""
+
+    k: int
+    phrase: ColorPhrase
+    link: str
+    insts: list[AnnInfo]
+
+    @property
+    def ids(self) -> frozenset[tuple[bool, int]]:
+        return frozenset((i.is_stuff, i.id) for i in self.insts)
+
+
+def select_instance_phrases(
+    captions: Sequence[tuple[int, str, Analysis]],
+    eligible: dict[str, list[AnnInfo]],
+    stuff_by_base: dict[str, list[AnnInfo]] | None = None,
+) -> tuple[list[_Cand], int]:
+    """The phrases of a multi-instance record (docs/protocol.md#combining-captions): hue
+    phrases of all the image's captions linked ``unique``/``largest``/``group``/``stuff``, the anchor
+    caption (most such phrases with pairwise disjoint instances; ties: lowest k) first, then
+    the other captions in k order; a phrase whose instances overlap a chosen phrase's is left
+    out; two phrases on the same instances whose colour categories differ are a conflict and
+    both leave. Returns the chosen phrases in prompt order and the number of conflicts."""
+    per: dict[int, list[_Cand]] = {}
+    for k, _text, a in captions:
+        links = link_phrases(a.hue_phrases, eligible, stuff_by_base)
+        per[k] = [
+            _Cand(k, p, *links[p.phrase_id])
+            for p in a.hue_phrases
+            if p.phrase_id in links and links[p.phrase_id][0] in MULTI_LINKS
+        ]
+
+    def disjoint(cands: list[_Cand]) -> list[_Cand]:
+        used: set[tuple[bool, int]] = set()
+        out = []
+        for c in cands:
+            if c.ids & used:
+                continue
+            used |= c.ids
+            out.append(c)
+        return out
+
+    if not per:
+        return [], 0
+    anchor = max(sorted(per), key=lambda k: (len(disjoint(per[k])), -k))
+    order = [anchor] + [k for k in sorted(per) if k != anchor]
+    chosen: list[_Cand] = []
+    dropped: set[frozenset[tuple[bool, int]]] = set()
+    conflicts = 0
+    for k in order:
+        for c in per[k] if k != anchor else disjoint(per[k]):
+            if c.ids in dropped:
+                continue
+            same = next((x for x in chosen if x.ids == c.ids), None)
+            if same is not None:
+                if set(same.phrase.categories) != set(c.phrase.categories):
+                    conflicts += 1  # "a red car" / "a blue car" on one mask: neither is sure
+                    chosen.remove(same)
+                    dropped.add(c.ids)
+                continue  # agreement: keep the first
+            if any(c.ids & x.ids for x in chosen):
+                continue
+            chosen.append(c)
+    return chosen, conflicts
+
+
+def _multi_instance_record(
+    base, image_anns, rles, captions, eligible, stuff_by_base, cat_of_lemma, large, flags, seed,
+    problems, count_tokens,
+):  # fmt: skip
+    chosen, conflicts = select_instance_phrases(captions, eligible, stuff_by_base)
+    rec_flags = list(flags)
+    if conflicts:
+        rec_flags.append("cross_caption_conflict")
+    while (
+        len(chosen) >= 2
+        and count_tokens(", ".join(phrase_text(c.phrase) for c in chosen)) > MAX_PROMPT_TOKENS
+    ):
+        chosen.pop()
+        if "prompt_truncated" not in rec_flags:
+            rec_flags.append("prompt_truncated")
+    if len(chosen) < 2:
+        return None
+    texts = [phrase_text(c.phrase) for c in chosen]
+    prompt = ", ".join(texts)
+    image_key = base["image_key"]
+    anchor_k = chosen[0].k
+    pair_id = f"{image_key}#{anchor_k}"
+    if any(not t or "," in t for t in texts):
+        problems.skip(pair_id, "invalid instance prompt", prompt)
+        return None
+    anchor = next((k, t, a) for k, t, a in captions if k == anchor_k)
+    # the record's phrases are the prompt's, renumbered in prompt order; each one's spans index
+    # its own caption (extra.phrase_sources)
+    phrases = tuple(replace(c.phrase, phrase_id=j) for j, c in enumerate(chosen))
+    m = len(chosen)
+    sub = choose_partial(m, pair_id, seed)
+    descriptions = {
+        "complete": prompt,
+        "partial": ", ".join(
+            texts[j] if j in sub else bare_phrase_text(c.phrase) for j, c in enumerate(chosen)
+        ),
+        "sparse": ", ".join(bare_phrase_text(c.phrase) for c in chosen),
+        "none": "",
+    }
+    nl = natural_level(anchor[2], category_of=cat_of_lemma, large_categories=large)
+    sources = [
+        {"caption_index": c.k, "phrase_id": c.phrase.phrase_id, "caption": t}
+        for c in chosen
+        for k, t, _a in captions
+        if k == c.k
+    ]
+    extra = {
+        "caption_descriptions": controlled_levels(anchor[2], pair_id, seed).as_dict(),
+        "level_coverage": nl.coverage,
+        "phrase_sources": sources,
+        "captions_combined": len({c.k for c in chosen}),
+    }
+    return PairRecord(
+        pair_id=pair_id, caption=anchor[1], caption_index=anchor_k, colour_phrases=phrases,
+        natural_level=nl.level, descriptions=descriptions, partial_kept_phrase_ids=tuple(sub),
+        instances=_instances(image_anns, rles, [(j, c.link, c.insts) for j, c in enumerate(chosen)]),
+        instance_prompt=prompt, flags=tuple(rec_flags), extra=extra, **base,
+    )  # fmt: skip
 
 
 __all__ = ["InputFormatError", "ann_to_rle", "build_coco", "category_of_object", "synonym_table"]

@@ -370,6 +370,10 @@ def build_import(
             nl = natural_level(a)
         d = controlled_levels(a, pair_id=pair_id, base_seed=seed)
         flags = []
+        if d.problems:
+            # published lists are kept whole: the failing text is null and the pair is reviewed
+            flags.append("controlled_text_review")
+            problems.flag(pair_id, "controlled text failed validation", "; ".join(d.problems))
         if fmt.name == "coco-lc-imagenet":
             flags.append("leaks_gt")
         if a.bw_photo_mention:

@@ -117,3 +117,17 @@ def test_demo_prints_every_level(capsys, tmp_path):
         and cell[("gray", "complete", "cwhr_achromatic")] == 1.0
     )
     assert cell[("gray", "none", "psnr")] == cell[("gray", "complete", "psnr")]
+
+
+def test_skipping_the_torch_import_leaves_torch_importable():
+    """describe imports spaCy without torch (2 s) but never leaves torch unimportable."""
+    import subprocess
+    import sys
+
+    code = (
+        "from lcad_bench.text.nlp import skip_torch_import; import sys; "
+        "assert skip_torch_import(); assert 'torch' not in sys.modules; "
+        "import thinc.compat; assert not thinc.compat.has_torch; import torch; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

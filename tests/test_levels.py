@@ -148,3 +148,54 @@ def test_rewrite_repairs_articles():
     assert rewrite("A red apple", [ph(2, 5)]) == "An apple"
     assert rewrite("a red unicorn", [ph(2, 5)]) == "a unicorn"
     assert rewrite("a red hour", [ph(2, 5)]) == "an hour"
+
+
+# --------------------------------------------------------------------------------------------
+# the validator (docs/protocol.md#controlled-levels)
+
+
+@pytest.mark.parametrize(
+    "original,broken,problem",
+    [
+        ("A bathroom with white and blue.", "A bathroom with.", "dangling preposition"),
+        ("The bathroom is small and white.", "The bathroom is small and.", "dangling conjunction"),
+        ("A fire hydrant is red.", "A fire hydrant is.", "dangling copula"),
+        ("A cat with a pink and fuzzy hat", "A cat with an and fuzzy hat", "dangling article"),
+        ("A pink, handmade puppet", "A, handmade puppet", "dangling article"),
+        ("a pink one, and a tan one.", "a one, and a tan one.", "article before one"),
+        ("a dog, red, and a cat", "a dog,, and a cat", "doubled punctuation"),
+        ("Red, a car", ", a car", "leading punctuation"),
+        ("a red-colored car", "a - car", "orphan hyphen"),
+        ("one is pink one is brown", "one one is brown", "doubled word"),
+        ("signs one is green the other red", "signs one the other", "dangling one"),
+    ],
+)
+def test_validator_flags_broken_texts(original, broken, problem):
+    from lcad_bench.text.levels import validate
+
+    found = validate(original, broken, allowed_colour_words=10)
+    assert any(f.startswith(problem) for f in found), found
+    assert validate(original, original, allowed_colour_words=10) == []
+
+
+def test_validator_compares_with_the_caption_and_counts_colour_words():
+    from lcad_bench.text.levels import validate
+
+    # a quirk the caption already has is not introduced by the rewrite
+    assert validate("A man with.", "A man with.") == []
+    assert validate("a dog next to a red car", "a dog next to a car") == []
+    assert validate("a red car and an orange", "a car and an orange", 1) == []
+    assert validate("a red car", "a red car")[0].startswith("1 colour words left")
+    assert validate("a red car", "a car", 1, exact=True)[0].startswith("0 colour words left")
+    assert validate("red", "")[0] == "no word left"
+
+
+def test_a_failing_text_is_withheld_and_reported():
+    from lcad_bench.text.records import Analysis, ColorPhrase, ColourTerm
+
+    text = "A bathroom with white."
+    p = ColorPhrase(0, "R1", (ColourTerm("white", "white", "white", (16, 21)),), None,
+                    span=(16, 21), removal=((16, 21),))  # fmt: skip
+    d = controlled_levels(Analysis(text, (p,)))
+    assert d.sparse is None and d.problems and d.problems[0].startswith("sparse: dangling")
+    assert d.complete == text and d.get("sparse") is None

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lcad_bench.text.describe import Caption, describe_analyses, read_captions
+    from lcad_bench.text.describe import Caption, describe_many, read_captions
     from lcad_bench.text.extract import get_extractor
 
     if bool(args.text) == bool(args.file):
@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
             if bad := surrogate_problem(t):  # non-UTF-8 bytes on the command line
                 raise UsageError(f"caption argument {i + 1} is not UTF-8 text ({bad})")
         caps = [Caption(f"arg{i}", t) for i, t in enumerate(args.text)]
+    from lcad_bench.text.nlp import skip_torch_import
+
+    skip_torch_import(args.spacy_model)  # this command never needs torch (saves ~2 s)
+    if args.file and (args.out or args.json):
+        return _write_lines(args, caps)
     ex = get_extractor(args.spacy_model)
     bar = None
     if args.file and not args.quiet:
@@ -69,11 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(caps), unit="caption", desc="describe", file=sys.stderr, disable=None)
     try:
-        analyses = ex.analyse_many([c.text for c in caps], progress=bar)
+        described = describe_many(caps, ex, base_seed=args.seed, progress=bar)
     finally:
         if bar is not None:
             bar.close()
-    described = describe_analyses(caps, analyses, base_seed=args.seed)
     if args.out:
         from lcad_bench.fileio import atomic_write_text
 
@@ -97,6 +101,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_lines(args: argparse.Namespace, caps) -> int:
+    """--file with --out or --json: JSON Lines through the fast path (describe_lines)."""
+    from lcad_bench.text.describe import describe_lines
+
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(caps), unit="caption", desc="describe", file=sys.stderr, disable=None)
+    try:
+        lines, summary = describe_lines(caps, args.spacy_model, base_seed=args.seed, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    text = "".join(line + "\n" for line in lines)
+    if args.out:
+        from lcad_bench.fileio import atomic_write_text
+
+        atomic_write_text(args.out, text)
+        print(_summary_line(**summary), file=sys.stderr)
+        print(f"wrote {len(lines)} records to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def format_described(described) -> str:
     """Human-readable table: one row per caption."""
     from lcad_bench.cli.table import render_table
@@ -110,13 +140,16 @@ def format_described(described) -> str:
             for p in d.analysis.phrases
         )
         lv = d.levels
+        bad = {p.split(":")[0] for p in lv.problems}
         rows.append(
             [
                 d.caption.text,
                 d.natural.level,
                 phrases or "-",
-                lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)",
-                lv.sparse,
+                "(review: failed validation)"
+                if "partial" in bad
+                else (lv.partial if lv.partial is not None else "(n/a: < 2 hue phrases)"),
+                "(review: failed validation)" if "sparse" in bad else lv.sparse,
             ]
         )
     return render_table(
@@ -125,7 +158,19 @@ def format_described(described) -> str:
 
 
 def _summary(described) -> str:
-    counts = Counter(d.natural.level for d in described)
-    n_ph = sum(len(d.analysis.phrases) for d in described)
-    levels = ", ".join(f"{lv} {counts.get(lv, 0)}" for lv in LEVELS)
-    return f"{len(described)} captions, {n_ph} colour phrases; natural levels: {levels}"
+    return _summary_line(
+        captions=len(described),
+        phrases=sum(len(d.analysis.phrases) for d in described),
+        levels=Counter(d.natural.level for d in described),
+        review=sum(1 for d in described if d.levels.problems),
+    )
+
+
+def _summary_line(captions: int, phrases: int, levels: dict, review: int) -> str:
+    lv = ", ".join(f"{name} {levels.get(name, 0)}" for name in LEVELS)
+    note = (
+        f"; {review} captions for review (a generated text failed validation and is null)"
+        if review
+        else ""
+    )
+    return f"{captions} captions, {phrases} colour phrases; natural levels: {lv}{note}"

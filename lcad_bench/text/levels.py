@@ -31,9 +31,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from lcad_bench.protocol import COVERAGE_THRESHOLD, LEVELS, choose_partial
+from lcad_bench.text.lexicon import load_lexicon
 from lcad_bench.text.records import Analysis, ColorPhrase, Span
+from lcad_bench.text.wordlists import COLORED_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +91,18 @@ def natural_level(
 
 @dataclass(frozen=True, slots=True)
 class Descriptions:
-    """The controlled descriptions of one caption."""
+    """The controlled descriptions of one caption.
+
+    A generated text (``partial``, ``sparse``) that fails :func:`validate` is never emitted: it
+    is None here and ``problems`` says why ("sparse: dangling article 'a,'"); builders send such
+    a pair to the manifest's ``review`` list."""
 
     complete: str
     partial: str | None
-    sparse: str
+    sparse: str | None
     none: str = ""
     kept_phrase_ids: tuple[int, ...] | None = None  # hue phrases keeping colour at partial
+    problems: tuple[str, ...] = ()
 
     def get(self, level: str) -> str | None:
         """Text at ``level`` (None when the level is undefined for this caption)."""
@@ -113,23 +121,39 @@ def controlled_levels(
     """Complete / partial / sparse / none variants of an analysed caption.
 
     ``pair_id`` seeds the partial subset (default: the caption text itself), so the same pair and
-    seed always give the same text.
+    seed always give the same text. Each generated text is validated; a failing one is replaced
+    by None and its problems recorded (docs/protocol.md#controlled-levels).
     """
     text = analysis.text
+    if not analysis.phrases and not analysis.strays:
+        # nothing to remove: sparse is the caption itself (as valid as the caption), no partial
+        return Descriptions(complete=text, partial=None, sparse=text)
     hue = list(analysis.hue_phrases)
     nonhue = [p for p in analysis.phrases if p.nonhue]
     pid = text if pair_id is None else pair_id
     chosen = choose_partial(len(hue), pid, base_seed)
-    sparse = rewrite(text, [*analysis.phrases], analysis.strays)
+    problems: list[str] = []
+    sparse: str | None = rewrite(text, [*analysis.phrases], analysis.strays, keep=())
+    bad = validate(text, sparse, allowed_colour_words=len(analysis.kept))
+    if bad:
+        problems += [f"sparse: {b}" for b in bad]
+        sparse = None
     partial = None
     kept_ids = None
     if chosen is not None:
         kept_ids = tuple(hue[i].phrase_id for i in chosen)
+        keep = [hue[i] for i in chosen]
         drop = [p for i, p in enumerate(hue) if i not in chosen] + nonhue
-        partial = rewrite(text, drop, analysis.strays)
+        partial = rewrite(text, drop, analysis.strays, keep=keep)
+        allowed = len(analysis.kept) + sum(_colour_word_count(text, p) for p in keep)
+        bad = validate(text, partial, allowed_colour_words=allowed, exact=True)
+        if bad:
+            problems += [f"partial: {b}" for b in bad]
+            partial = None
     return Descriptions(
-        complete=text, partial=partial, sparse=sparse, none="", kept_phrase_ids=kept_ids
-    )
+        complete=text, partial=partial, sparse=sparse, none="", kept_phrase_ids=kept_ids,
+        problems=tuple(problems),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,6 +165,12 @@ _VOWEL_SOUND = re.compile(
 _CONSONANT_EXC = re.compile(r"^(?:one\b|once\b|eu|ewe|uni|use|usu|uti|ura|ure|uro)", re.IGNORECASE)
 _ARTICLE_END = re.compile(r"(?:^|(?<=\W))([Aa]n?)(\s+)$")
 _WORD_START = re.compile(r"^\s*([\w'][\w'-]*)")
+# a joiner right after a removed colour ("a [pink] and fuzzy hat") or right before it
+# ("a big[, blue] umbrella"): removed with it when it lies inside the phrase's noun phrase
+_JOINER_AFTER = re.compile(
+    r"^\s*(?:,\s*(?:and\s+|or\s+|but\s+)?|and\s+|or\s+|but\s+|yet\s+|&\s+|/\s*|n'\s+)"
+)
+_JOINER_BEFORE = re.compile(r"(?:\s*,|\s+and|\s+or|\s*&|\s*/)\s*$")
 
 
 def _article_for(word: str) -> str:
@@ -150,21 +180,26 @@ def _article_for(word: str) -> str:
 
 
 def _fix_article(left: str, right: str) -> str:
-    """Repair a/an at the end of ``left`` for the word starting ``right``."""
+    """Repair a/an at the end of ``left`` for the word starting ``right`` (dropped before the
+    pronoun "one": "next to a [brown] one" -> "next to one")."""
     m = _ARTICLE_END.search(left)
     w = _WORD_START.match(right)
     if not m or not w:
         return left
+    if w.group(1).lower() in ("one", "ones"):
+        return left[: m.start(1)]
     art = _article_for(w.group(1))
     old = m.group(1)
     new = art.capitalize() if old[0].isupper() else art
     return left[: m.start(1)] + new + left[m.end(1) :]
 
 
-def _merge(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _merge(spans: Iterable[tuple[int, int, str]], text: str = "") -> list[tuple[int, int, str]]:
+    """Sorted, merged edits; edits separated only by spaces or hyphens merge too ("black-
+    spotted": two removals leave no orphan hyphen)."""
     out: list[tuple[int, int, str]] = []
     for s, e, rep in sorted(spans):
-        if out and s <= out[-1][1]:
+        if out and (s <= out[-1][1] or (text and not text[out[-1][1] : s].strip(" -–"))):
             ps, pe, prep = out[-1]
             out[-1] = (ps, max(pe, e), prep or rep)
         else:
@@ -172,35 +207,177 @@ def _merge(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return out
 
 
-def rewrite(text: str, phrases: Iterable[ColorPhrase], strays: Iterable[Span] = ()) -> str:
-    """``text`` with the colour words of ``phrases`` (and the ``strays``) removed."""
+def _phrase_edits(
+    text: str, p: ColorPhrase, removed: set[int], others: Iterable[ColorPhrase]
+) -> list[tuple[int, int, str]]:
+    """The edits that remove phrase ``p``: its removal ranges, a joiner next to them inside
+    its noun phrase, and for an elided noun ("a black and a [white] sheep" with black kept)
+    the joiner and article between the kept colour and this one."""
+    edits = [(s, e, p.replacement if k == 0 else "") for k, (s, e) in enumerate(p.removal)]
+    if not edits or p.replacement or p.object is None:
+        return edits
+    s, e, _ = edits[0]
+    e2 = edits[-1][1]
+    ns, _ = p.object.noun_span
+    head_start = p.object.span[0]
+    m = _JOINER_AFTER.match(text[e2:])
+    if m and e2 + m.end() <= head_start and e2 < head_start:
+        edits[-1] = (edits[-1][0], e2 + m.end(), edits[-1][2])
+    else:
+        b = _JOINER_BEFORE.search(text[:s])
+        if b and b.start() >= ns and s <= head_start:
+            edits[0] = (b.start(), edits[0][1], edits[0][2])
+    for q in others:  # elided noun: q (R9) kept, p removed
+        if (
+            q.phrase_id not in removed
+            and q.rule.startswith("R9")
+            and q.object is not None
+            and q.object.head_span == p.object.head_span
+            and q.colours
+            and q.colours[-1].span[1] <= s
+        ):
+            edits.append((q.colours[-1].span[1], s, ""))
+    return edits
+
+
+def rewrite(
+    text: str,
+    phrases: Iterable[ColorPhrase],
+    strays: Iterable[Span] = (),
+    keep: Iterable[ColorPhrase] = (),
+) -> str:
+    """``text`` with the colour words of ``phrases`` (and the ``strays``) removed; ``keep`` are
+    the phrases that keep their colour (they matter for elided nouns). Only the edited places
+    change: joiners of a removed colour inside its noun phrase go with it, a/an is repaired,
+    spaces and punctuation are joined at each edit, and an initial capital is kept; the rest
+    of the text stays verbatim."""
+    phrases = list(phrases)
+    keep = list(keep)
+    removed = {p.phrase_id for p in phrases}
+    allp = phrases + keep
     edits: list[tuple[int, int, str]] = []
     for p in phrases:
-        for k, (s, e) in enumerate(p.removal):
-            edits.append((s, e, p.replacement if k == 0 else ""))
+        if p.rule.startswith("R9") and any(
+            q.object is not None
+            and p.object is not None
+            and q.object.head_span == p.object.head_span
+            and q.phrase_id != p.phrase_id
+            for q in keep
+        ):
+            # the elided noun's first colour goes with "and a": "A [black and a] white sheep"
+            edits.extend((s, e, "") for s, e in p.removal)
+            continue
+        edits.extend(_phrase_edits(text, p, removed, allp))
     edits.extend((s, e, "") for s, e in strays)
     if not edits:
         return text
     out = text
-    for s, e, rep in reversed(_merge(edits)):
+    for s, e, rep in reversed(_merge(edits, text)):
         left, right = out[:s], out[e:]
         if rep:
-            left = left if left.endswith((" ", "\t")) or not left else left + " "
-            right = right if right.startswith((" ", ",", ".")) or not right else " " + right
-            out = left + rep + right
+            out = _join(_join(left, rep), right)
         else:
             left = _fix_article(left, right)
-            out = left + right
-    out = _tidy(out)
+            out = _join(left, right)
+    out = out.strip()
     if text[:1].isupper() and out[:1].islower():
         out = out[0].upper() + out[1:]
     return out
 
 
-def _tidy(text: str) -> str:
-    t = re.sub(r"[ \t]{2,}", " ", text)
-    t = re.sub(r"\s+([,.;:!?])", r"\1", t)
-    t = re.sub(r",\s*,", ",", t)
-    t = re.sub(r"(^|\s)-\s+(?=\w)", r"\1", t)  # an orphan hyphen left by "x-colored"
-    t = re.sub(r"^[\s,;:]+", "", t)
-    return t.strip()
+def _join(left: str, right: str) -> str:
+    """Join two pieces at an edit: one space between words, none before closing punctuation,
+    no doubled punctuation, no punctuation or hyphen left at the start."""
+    lt = left.rstrip(" \t")
+    rt = right.lstrip(" \t")
+    if rt.startswith(("-", "–")) and (not lt or lt.endswith((" ", "(")) or not lt[-1:].isalnum()):
+        rt = rt[1:].lstrip(" \t")  # orphan hyphen of "x-colored"
+    if lt.endswith(("-", "–")) and not rt[:1].isalnum():
+        lt = lt[:-1].rstrip(" \t")
+    if not lt.strip():
+        return lt + rt.lstrip(",;: \t")
+    if lt[-1:] in ",;:" and rt[:1] in ",.;:!?":
+        lt = lt[:-1].rstrip(" \t")
+    if not rt:
+        return lt
+    if rt[:1] in ",.;:!?)'\"" and rt[:2] not in ("' ", '" '):
+        if rt[:1] in "'\"":
+            return lt + " " + rt
+        return lt + rt
+    return lt + " " + rt
+
+
+# --------------------------------------------------------------------------------------------
+# the validator (docs/protocol.md#controlled-levels)
+
+_ART = r"(?:a|an|the)"
+_PREP = (
+    r"(?:with|of|in|on|at|by|from|into|onto|for|like|near|under|over|behind|beside|between|"
+    r"against|among|around|through|toward|towards|under|underneath|inside|outside)"
+)
+_CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("dangling article", re.compile(rf"\b{_ART}\s*(?:[,.;:!?)]|$)", re.I)),
+    (
+        "dangling article",
+        re.compile(rf"\b{_ART}\s+(?:and|or|but|with|of|in|on|at|to|by|for|from|{_ART})\b", re.I),
+    ),
+    ("dangling preposition", re.compile(rf"\b{_PREP}\s*(?:[,.;:!?)]|$)", re.I)),
+    ("dangling preposition", re.compile(rf"\b{_PREP}\s+(?:and|or|but)\b", re.I)),
+    ("dangling conjunction", re.compile(r"\b(?:and|or|but)\s*(?:[,.;:!?)]|$)", re.I)),
+    ("dangling conjunction", re.compile(r"\b(?:and|or|but)\s+(?:and|or|but)\b", re.I)),
+    ("dangling conjunction", re.compile(r"^\W*(?:and|or|but)\b", re.I)),
+    ("dangling copula", re.compile(r"\b(?:is|are|was|were|be|been|being)\s*(?:[,.;:!?]|$)", re.I)),
+    ("doubled punctuation", re.compile(r"[,;:]\s*[,.;:!?]|\.\s*\.")),
+    ("leading punctuation", re.compile(r"^\s*[,.;:!?\-–]")),
+    ("article agreement", re.compile(r"\ban\s+(?![aeiou]|h(?:our|onest|eir|onou?r))[a-z]", re.I)),
+    ("article agreement", re.compile(r"\ba\s+(?:[aei]|o(?!ne\b|nce\b))\w", re.I)),
+    ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)")),
+    ("doubled word", re.compile(r"\b([a-z]+)\s+\1\b", re.I)),
+    ("dangling one", re.compile(r"\bone\s+(?:the|a|an|and)\b", re.I)),
+    ("article before one", re.compile(r"\ban?\s+ones?\b(?!-)", re.I)),
+)
+
+
+@cache
+def _colour_word_re() -> re.Pattern[str]:
+    # lexicon colour words, and the adjectives "colored"/"coloured", which the rules read as a
+    # non-hue colour word of their own ("a colored pencil")
+    words = [
+        *load_lexicon().words(("basic", "extended", "nonhue")),
+        *(w for w in COLORED_WORDS if w.endswith("ed")),
+    ]
+    alt = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![^\W\d_])(?:{alt})(?![^\W\d_])", re.I)
+
+
+def _colour_word_count(text: str, p: ColorPhrase | None = None) -> int:
+    """Lexicon colour words in ``text`` (or, with ``p``, in the phrase's terms and modifiers)."""
+    rx = _colour_word_re()
+    if p is None:
+        return len(rx.findall(text))
+    spans = [c.span for c in p.colours] + [s for c in p.colours for s in c.modifier_spans]
+    return sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
+
+
+def validate(
+    original: str, text: str, allowed_colour_words: int = 0, exact: bool = False
+) -> list[str]:
+    """Problems of a generated text ``text`` made from caption ``original`` (empty = valid):
+    a dangling article, preposition, conjunction or copula, doubled or leading punctuation, a
+    wrong a/an, an orphan hyphen -- each only when the text has more of it than the caption --,
+    no word left, or more lexicon colour words than ``allowed_colour_words`` (the caption's
+    words read in another sense, plus at partial the kept phrases' words; ``exact``: not fewer
+    either)."""
+    out = []
+    if any(c.isalpha() for c in original) and not any(c.isalpha() for c in text):
+        out.append("no word left")
+    for name, rx in _CHECKS:
+        n_new = len(rx.findall(text))
+        if n_new > len(rx.findall(original)):
+            m = rx.search(text)
+            where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
+            out.append(f"{name} ({where!r})")
+    n = _colour_word_count(text)
+    if n > allowed_colour_words or (exact and n < allowed_colour_words):
+        out.append(f"{n} colour words left, {allowed_colour_words} expected")
+    return out

@@ -8,7 +8,10 @@ Every colour-related word the project knows lives in that TSV with its kind:
 * ``modifier``  -- words that qualify a colour (light, dark, pale, ...);
 * ``hue_compound`` -- nouns that qualify a colour only directly before it (sky blue, navy blue);
 * ``nonhue``    -- colour-bearing words that name no hue (colorful, striped, plaid, ...);
-* ``stop``      -- word sequences whose colour word is not a colour (gold medal, white wine).
+* ``stop``      -- word sequences whose colour word is not a colour (gold medal, white wine);
+  ``keep`` in their ``rules`` column keeps the word in sparse text ("wine glasses", "ice cream",
+  "orange slices": the word names a drink, food or fruit), otherwise sparse drops it ("white
+  wine" -> "wine", "gold medal" -> "medal").
 
 The ``rules`` column restricts the extraction rules (R1..R6, HC = inside a hue compound) under
 which a word with a common-noun sense counts as a colour; ``*`` allows all of them. ``S`` marks a
@@ -44,6 +47,7 @@ class LexiconEntry:
     lab: tuple[float, float, float] | None = None
     rules: frozenset[str] = ALL_RULES
     other_sense: bool = False  # "S" in rules: a noun/verb sense when it heads its own phrase
+    keep: bool = False  # stop rows: "keep" in rules -- its colour word is no colour word there
     source: str = ""
     note: str = ""
 
@@ -54,8 +58,14 @@ class LexiconEntry:
 
     @property
     def implied_modifier(self) -> str | None:
-        """``ish`` for -ish/-ey forms ("reddish" = red + ish), else None."""
-        if self.is_hue and self.name != self.canonical and self.name.endswith(("ish", "ey")):
+        """``ish`` for -ish/-ey forms ("reddish" = red + ish, "orangey" = orange + ish), else
+        None. A form counts only when it is longer than its canonical name: "grey" is a
+        spelling of gray, not gray + ish (so "a grey blue car" reads like "a gray blue car")."""
+        if (
+            self.is_hue
+            and len(self.name) > len(self.canonical)
+            and self.name.endswith(("ish", "ey"))
+        ):
             return "ish"
         return None
 
@@ -126,7 +136,11 @@ def _parse_row(row: dict[str, str]) -> LexiconEntry:
         lab = (float(row["lab_l"]), float(row["lab_a"]), float(row["lab_b"]))
     tokens = set((row.get("rules") or "*").split()) or {"*"}
     other_sense = "S" in tokens
+    keep = "keep" in tokens
     tokens.discard("S")
+    tokens.discard("keep")
+    if keep and row["kind"] != "stop":
+        raise ValueError(f"colour lexicon: 'keep' is for stop rows only ({row['name']!r})")
     rules = ALL_RULES if tokens <= {"*"} else frozenset(tokens)
     unknown = rules - ALL_RULES
     if unknown:
@@ -143,6 +157,7 @@ def _parse_row(row: dict[str, str]) -> LexiconEntry:
         lab=lab,
         rules=rules,
         other_sense=other_sense,
+        keep=keep,
         source=row.get("source") or "",
         note=row.get("note") or "",
     )

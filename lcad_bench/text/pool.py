@@ -38,8 +38,37 @@ def _worker_count(n_texts: int, n_process: int | None) -> int:
     return want
 
 
+def start_chunks(
+    texts: list[Any], n_process: int | None, fn: Callable[[list[Any]], list[Any]], st: Any
+) -> Iterator[Any]:
+    """Like :func:`run_chunks`, but forked workers start now, so the caller can do other work
+    while they run; iterate the result to collect it (in order)."""
+    global _STATE
+    n = _worker_count(len(texts), n_process)
+    if n <= 1:
+        return run_chunks(texts, n_process, fn, st)
+    import multiprocessing as mp
+
+    _STATE = st
+    size = max(64, len(texts) // (n * 4) + 1)
+    chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
+    pool = mp.get_context("fork").Pool(n)
+    results = pool.imap(fn, chunks)
+    _STATE = None  # the workers hold their copy
+
+    def collect() -> Iterator[Any]:
+        try:
+            for res in results:
+                yield from res
+        finally:
+            pool.terminate()
+            pool.join()
+
+    return collect()
+
+
 def run_chunks(
-    texts: list[str], n_process: int | None, fn: Callable[[list[str]], list[Any]], st: Any
+    texts: list[Any], n_process: int | None, fn: Callable[[list[Any]], list[Any]], st: Any
 ) -> Iterator[Any]:
     """``fn`` over chunks of ``texts``, in order, in this process or in forked workers; ``fn``
     reads ``st`` through :func:`state`."""

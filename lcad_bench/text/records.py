@@ -164,6 +164,7 @@ class Analysis:
     phrases: tuple[ColorPhrase, ...]
     mentions: tuple[ObjectMention, ...] = ()
     strays: tuple[Span, ...] = ()  # colour words outside any phrase (removed at sparse)
+    kept: tuple[Span, ...] = ()  # lexicon words read in another sense (stay at every level)
     bw_photo_mention: bool = False
     log: tuple[str, ...] = field(default=())
 

@@ -132,7 +132,7 @@ def test_rebuild_same_content_hash_and_datasets(coco_mini, built, tmp_path):
     out, cs, _ = built
     again = build_coco("coco-stuff", *coco_mini, tmp_path / "again", quiet=True)
     assert again.content_hash == cs.content_hash
-    ds = datasets.load_dataset(str(out / "cs"), split="test")
+    ds = datasets.load_dataset(str(out / "cs"), split="test", cache_dir=str(tmp_path / "hf"))
     assert ds.num_rows == cs.counts["pairs"]
 
 

@@ -128,3 +128,10 @@ def test_cli_no_embed(tmp_path, cli, capsys):
     assert r.image_bytes is None and s.image_file(r).is_file()
     assert np.asarray(s.load_image(r)).shape == (r.height, r.width, 3)
     assert cli(["build", "demo", "--out", str(out), "-q"]) == 2  # exists, no --overwrite
+
+
+def test_rebuild_gives_the_same_content_hash(demo, tmp_path):
+    from lcad_bench.builders.demo import build_demo
+
+    _, m = demo
+    assert build_demo(tmp_path / "again").content_hash == m.content_hash

@@ -246,3 +246,20 @@ def test_clip_truncation_flag(tmp_path, save_png):
     assert m.counts["clip_truncated"] == 1
     assert "clip_truncated" in load_split(tmp_path / "s").records[0].flags
     assert np.isfinite(m.counts["pairs"])
+
+
+def test_reimport_gives_the_same_content_hash_and_reviews_broken_texts(tmp_path, cli, save_png):
+    root = tmp_path / "val2017"
+    save_png(root / "000000414340.jpg", 1)
+    man = _write(tmp_path / "Extended_COCO_Stuff.json", {
+        "000000414340.jpg_0": "A red bus next to a blue truck.",
+        "000000414340.jpg_1": "A blue a white plane flying through the air.",  # a typo
+    })  # fmt: skip
+    assert _run(cli, "coco-lc-extended", man, root, tmp_path / "a") == 0
+    assert _run(cli, "coco-lc-extended", man, root, tmp_path / "b") == 0
+    a, b = load_split(tmp_path / "a"), load_split(tmp_path / "b")
+    assert a.manifest.content_hash == b.manifest.content_hash
+    # published lists are kept whole: the pair stays, its broken sparse text is null, reviewed
+    typo = a.records[1]
+    assert typo.descriptions["sparse"] is None and "controlled_text_review" in typo.flags
+    assert [r.item for r in a.manifest.review] == ["000000414340#1"]
