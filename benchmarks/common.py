@@ -41,9 +41,18 @@ def peak_rss_mb() -> float:
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Write benchmarks/results/<name>.json and return its path."""
+    """Write benchmarks/results/<name>.json and return its path. A run that lacked its data
+    (``{"skipped": ...}``) never replaces a result that has figures: it goes to
+    ``<name>.skipped.json`` beside it instead."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
+    if "skipped" in payload and path.is_file():
+        try:
+            kept = "skipped" not in json.loads(path.read_text())
+        except ValueError:
+            kept = False
+        if kept:
+            path = RESULTS / f"{name}.skipped.json"
     payload = {"benchmark": name, "environment": environment(), **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
