@@ -75,3 +75,14 @@ def test_help_does_not_import_torch():
     code = "import sys; from lcad_bench.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_command_imports_only_its_own_module():
+    """``lcad-bench describe`` registers only its own parser: the builders, the evaluation and
+    the leaderboard are never imported on its way (start-up time is part of every command)."""
+    code = (
+        "import sys; from lcad_bench.cli import main; rc = main(['describe', 'a red car', '--json']);"
+        "print(rc, sorted(m for m in ('lcad_bench.builders', 'lcad_bench.evaluation', 'lcad_bench.leaderboard', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"

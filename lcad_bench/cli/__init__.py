@@ -75,8 +75,11 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every registered subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser. With ``command`` (the subcommand being run) only that command's
+    module is imported and registered in full; every other command gets a one-line stub, so a
+    command's start-up never pays for the others' imports (``lcad-bench describe`` does not
+    import the builders). Without it every command is registered in full."""
     epilog = "commands (examples):\n" + "\n".join(
         f"  {name:<20} {summary}" for name, _m, summary in COMMANDS
     )
@@ -88,17 +91,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lcad-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = {m for n, m, _s in COMMANDS if command is None or n == command}
     done: set[str] = set()
-    for _name, module_name, _summary in COMMANDS:
-        if module_name not in done:
-            done.add(module_name)
-            importlib.import_module(f"lcad_bench.cli.{module_name}").register(sub)
+    for name, module_name, summary in COMMANDS:
+        if module_name in modules:
+            if module_name not in done:
+                done.add(module_name)
+                importlib.import_module(f"lcad_bench.cli.{module_name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary.split(":")[0], add_help=False)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is not an option), if known."""
+    names = {n for n, _m, _s in COMMANDS}
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in names else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lcad-bench`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
