@@ -84,7 +84,20 @@ _DETS = ("a", "an", "the", "another", "one", "two", "some", "its", "his", "her",
 _GLUED = re.compile(r"^([^\W\d_]{2,})\.[^\W\d_]+$")
 _MULTI = ("multi", "multiple")
 _INTENSIFIERS = ("very", "really", "quite", "rather", "fairly", "extremely", "so", "pretty")
-_DEGREE = ("very", "really", "all", "mostly", "entirely", "half", "partly", "partially")
+# degree words of a colour ("an all white kitchen", "a totally black horse", "pure white"):
+# removed with it, not recorded as modifiers
+_DEGREE_PRE = (
+    "very", "really", "all", "mostly", "entirely", "completely", "totally", "mainly",
+    "predominantly", "primarily", "fully", "almost", "pure", "solid",
+)  # fmt: skip
+_DEGREE = (*_DEGREE_PRE, "half", "partly", "partially")
+_NOT_ATTRIBUTIVE = ("having", "being", "getting", "doing")  # participles never before a noun
+_NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several")
+_INDEFINITES = ("something", "anything", "everything")
+# prepositions of place that may follow a post-nominal colour ("a train yellow and black on
+# the tracks")
+_PLACE = ("on", "in", "at", "with", "near", "by", "under", "over", "behind", "against", "next")
+_TINT_WORDS = ("tint", "tints", "tone", "tones", "hue", "hues")
 _IN_VERBS = ("decorate", "paint", "do", "light", "trim", "accent", "color", "colour", "tint")
 
 
@@ -123,6 +136,7 @@ class _Res:
     recovered: bool = False
     how: str = ""  # "+pos" when found by word order
     lemma: str | None = None  # object lemma override (R8: the antecedent's)
+    glued: bool = False  # R6 from a hyphen compound ("a white-clad player")
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +153,7 @@ class _Extractor:
         self._lemmatize = lemmatize
         self.n = len(doc)
         self.low = [t.lower_ for t in doc]
+        self.space = [t.is_space for t in doc]
         self.starts = [t.idx for t in doc]
         self.ends = [t.idx + len(t.text) for t in doc]
         self.log: list[str] = []
@@ -187,8 +202,10 @@ class _Extractor:
         return (d[i].idx, d[j].idx + len(d[j].text))
 
     def _next(self, i: int, skip_hyphen: bool = True) -> int:
+        """The next token after i, past whitespace tokens (a caption's double spaces) and,
+        with ``skip_hyphen``, hyphens."""
         j = i + 1
-        while skip_hyphen and j < self.n and self.low[j] in _HYPHENS:
+        while j < self.n and (self.space[j] or (skip_hyphen and self.low[j] in _HYPHENS)):
             j += 1
         return j
 
@@ -234,19 +251,24 @@ class _Extractor:
                 if w in ("checked",) and not self._is_noun(self._next(i)):
                     continue  # "checked" is non-hue only when it modifies a noun
                 e = lex.colours.get(w)
+                k = self._next(i)  # "wine-filled glasses": a hyphen may glue the participle
                 if (
                     e is not None
                     and e.other_sense
                     and e.rules != ALL_RULES
-                    and i + 1 < self.n
-                    and self.low[i + 1] not in COLORED_WORDS
-                    and (self.doc[i + 1].tag_ == "VBN" or self.low[i + 1].endswith("ed"))
+                    and k < self.n
+                    and self.low[k] not in COLORED_WORDS
+                    and (self.doc[k].tag_ == "VBN" or self.low[k].endswith("ed"))
                 ):
                     # a food/material word before a participle: "a cream based soup",
                     # "chocolate covered donuts" (not "cream colored")
                     self.nonsense.add(i)
                     continue
-                if e is not None and e.other_sense and (self._food_sense(i) or self._np_head(i)):
+                if (
+                    e is not None
+                    and e.other_sense
+                    and (self._food_sense(i) or self._np_head(i) or self._list_noun(i))
+                ):
                     self.nonsense.add(i)  # "an orange wedge", "a chocolate dessert", "an orange"
                     continue
                 cand[i] = w
@@ -280,6 +302,91 @@ class _Extractor:
             or self.doc[k].pos_ in ("ADJ", "NUM")
         )
 
+    def _flavour_of_food(self, i: int, cand: dict[int, str], res: _Res) -> bool:
+        """A colour word with a food sense (lexicon ``S`` with restricted rules: chocolate,
+        cream, lime, peach, mustard, ...) as the predicate of a food noun, or of a number or
+        pronoun standing for a food named before it ("a dozen doughnuts ... two are
+        chocolate")."""
+        e = self.lex.colours.get(cand[i])
+        if e is None or not e.other_sense or e.rules == ALL_RULES:
+            return False
+        subj: int | None = res.obj
+        if subj is None and res.verb is not None:
+            sv = self._subject_of(res.verb)
+            subj = sv.i if sv is not None else None
+        if subj is None:
+            return False
+        w = self.low[subj]
+        if w in FOOD_NOUNS or (self.gz[subj] or "") in FOOD_NOUNS:
+            return True
+        if self.doc[subj].pos_ in ("NUM", "PRON") or w in ("one", "ones", "some", "others"):
+            return any(self.low[k] in FOOD_NOUNS for k in range(subj))
+        return False
+
+    def _glued_tail(self, i: int) -> int | None:
+        """The adjective glued to colour token i by a hyphen ("green-eyed", "white-clad",
+        "black-rimmed", "blue-illuminated"): the index of that word, or None when there is no
+        such word (a colour, "colored", or a noun: "red-brick" keeps "brick")."""
+        low, doc = self.low, self.doc
+        h = i + 1
+        w = h + 1
+        if not (
+            w < self.n
+            and low[h] in _HYPHENS
+            and not doc[i].whitespace_
+            and not doc[h].whitespace_
+            and doc[w].is_alpha
+        ):
+            return None
+        x = low[w]
+        if x in self.lex.colour_bearing or x in COLORED_WORDS or x in self.lex.modifiers:
+            return None
+        if doc[w].pos_ in _NOUN_POS and not x.endswith("ed") or self.gz[w] is not None:
+            return None
+        if x.endswith("ed") or x in ("clad", "lit") or doc[w].pos_ in ("ADJ", "VERB"):
+            return w
+        return None
+
+    def _garment_compound(self, last: int) -> _Res | None:
+        """R6 for a garment compound: "a white-clad tennis player", "a red-shirted team" (the
+        glued word is clad/dressed/clothed or a garment noun + -ed): the wearer is the noun
+        after it; the whole compound goes at sparse."""
+        t = self._glued_tail(last)
+        if t is None:
+            return None
+        x = self.low[t]
+        stem = x[:-2] if x.endswith("ed") else x
+        if not (
+            x in ("clad", "dressed", "clothed", "attired")
+            or stem in GARMENT_NOUNS
+            or stem[:-1] in GARMENT_NOUNS  # "capped", "hatted"
+            or stem + "e" in GARMENT_NOUNS  # "robed"
+        ):
+            return None
+        hr = self._noun_run_head(t + 1)
+        if hr is None:
+            return None
+        return _Res("R6", hr[0], t, 0, t, garment=True, glued=True, run_start=t + 1)
+
+    def _list_noun(self, i: int) -> bool:
+        """A colour word with a noun sense as an item of a list of nouns ("a papaya, orange and
+        bruised banana", "marshmallows, chocolate, and other treats", "mango and orange and
+        ripe bananas"): a noun and a joiner before it, a joiner or the end after it, and no
+        colour word on either side (then it is a colour list: "red, orange and yellow")."""
+        low = self.low
+        p = i - 1
+        if not (p >= 1 and low[p] in (",", "and") and self._is_noun(p - 1)):
+            return False
+        if low[p - 1] in self.lex.colour_bearing or self.doc[p - 1].pos_ not in _NOUN_POS:
+            return False
+        k = self._next(i)
+        if k < self.n and low[k] not in (",", "and", "or", "."):
+            return False
+        a = k + 1
+        while a < self.n and low[a] in ("and", "or", ","):
+            a += 1
+        return not (a < self.n and low[a] in self.lex.colour_bearing)
+
     def _food_sense(self, i: int) -> bool:
         """A colour word with a food/fruit sense right before a food noun ("orange wedge",
         "chocolate dessert", "lime slices"), not inside a colour chain ("white and orange
@@ -304,7 +411,7 @@ class _Extractor:
                 j -= 1  # "multi-colored" is one term; its first tokens are part of it
         while j >= 0:
             w = self.low[j]
-            if w in _HYPHENS:
+            if w in _HYPHENS or self.space[j]:
                 j -= 1
                 continue
             e = lex.colours.get(w)
@@ -314,10 +421,21 @@ class _Extractor:
                 or e is not None
                 and j in cand
                 and self._hue_compound_modifier(j, i, cand)
-                or w in ("very", "really", "all", "mostly", "entirely")
-                and (mods or not (j >= 1 and self.low[j - 1] == "in") and w in ("very", "really"))
+                or w in _DEGREE_PRE
                 or w in ("half", "partly", "partially")  # "half pink and half yellow"
             ):
+                mods.append(j)
+            elif (
+                j + 2 < self.n
+                and self.low[j + 1] in _HYPHENS
+                and j + 2 == (mods[-1] if mods else i)
+                and not self.doc[j].whitespace_
+                and not self.doc[j + 1].whitespace_
+                and self.doc[j].is_alpha
+                and j not in cand
+            ):
+                # a word glued to the colour word by a hyphen is part of it ("caramel-colored",
+                # "thin-striped", "jet-black")
                 mods.append(j)
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
                 if w.endswith("ly") and w not in ("only", "family", "early"):
@@ -406,6 +524,9 @@ class _Extractor:
         last = None
         nouns: list[int] = []
         while k < self.n:
+            if self.space[k]:
+                k += 1  # a caption's double space
+                continue
             if k in self.mw_last:
                 e = self.mw_last[k]
                 nouns.append(e)
@@ -456,13 +577,17 @@ class _Extractor:
                 t.pos_ in ("ADJ", "NUM")
                 or w in _HYPHENS
                 or (
-                    t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG") and t.dep_ in ("amod", "compound")
+                    t.pos_ == "VERB"
+                    and t.tag_ in ("VBN", "VBG")
+                    and t.dep_ in ("amod", "compound")
+                    and w not in _NOT_ATTRIBUTIVE
                 )
                 or (
                     # "gold trimmed clock", "a blue lit bridge": a participle before the noun
                     last is None
                     and t.pos_ == "VERB"
                     and w.endswith(("ed", "ing", "lit"))
+                    and w not in _NOT_ATTRIBUTIVE
                     and self._is_noun(k + 1)
                 )
             ):
@@ -531,7 +656,7 @@ class _Extractor:
                 left = k
                 if t.pos_ == "DET" or t.tag_ == "PRP$":
                     break
-            elif w not in ("-", "–", "and", ",", "or", "/", "very"):
+            elif w not in ("-", "–", "and", ",", "or", "/") and w not in _DEGREE:
                 break
             k -= 1
         noun_span = (doc[left].idx, tok.idx + len(tok.text))
@@ -549,13 +674,25 @@ class _Extractor:
         elif det in ("two", "three", "four", "five", "these", "those", "several", "many"):
             plural = True
         head_end = tok.idx + self.cut.get(h, len(tok.text))
-        text_span = (text_span[0], head_end)
+        # a hyphenated word is one word: the head of "a blue t-shirt" is "t-shirt"
+        hs = h
+        while (
+            hs - 2 >= 0
+            and self.low[hs - 1] in _HYPHENS
+            and not doc[hs - 1].whitespace_
+            and not doc[hs - 2].whitespace_
+            and doc[hs - 2].is_alpha
+            and self.low[hs - 2] not in self.lex.colour_bearing
+        ):
+            hs -= 2
+        head_start = doc[hs].idx
+        text_span = (min(text_span[0], head_start), head_end)
         return ObjectRef(
             text=self.text[text_span[0] : text_span[1]],
             lemma=lemma,
-            head=self.text[tok.idx : head_end],
+            head=self.text[head_start:head_end],
             span=text_span,
-            head_span=(tok.idx, head_end),
+            head_span=(head_start, head_end),
             noun_span=(noun_span[0], head_end),
             plural=plural,
         )
@@ -742,6 +879,12 @@ class _Extractor:
         if p < 0:
             return None
         if low[p] == "in":
+            if low[p + 1] == "all":
+                # "in all white" is a garment colour when a person precedes ("a man playing
+                # tennis on a court in all white"; "a kitchen in all white" is not)
+                w = self._person_before(p, person=True)
+                if w is not None:
+                    return w.i
             q = p - 1
             while (
                 q >= 0
@@ -909,13 +1052,22 @@ class _Extractor:
     def _r4_r5_colored(self, chain, m_first, last) -> _Res | None:
         """R4 "X colored N" / "X-colored" / "X color"; R5 "in X color(s)"."""
         doc, low = self.doc, self.low
+        p = m_first - 1
+        while p >= 0 and low[p] in ("a", "an", "the", *_DEGREE_PRE):
+            p -= 1
         j = self._next(last)
-        if not (j < self.n and low[j] in COLORED_WORDS):
+        cn = self._colour_noun(j, after_in=p >= 0 and low[p] == "in")
+        if cn is None:
             return None
         cw = doc[j]
-        p = m_first - 1
-        while p >= 0 and low[p] in ("a", "an", "the", "all", "mostly", "mainly"):
-            p -= 1
+        j0, j = j, cn  # the colour noun's first and last token ("shade of color")
+        hr = (
+            None
+            if low[j0] in ("shade", "shades")
+            else self._noun_run_head(j + 1, comma=self._attributive(m_first))
+        )
+        if hr is not None:  # "a red colored kite", "in brown tone room"
+            return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         if p >= 0 and low[p] == "in":
             prep = doc[p]
             att = prep.head
@@ -929,9 +1081,6 @@ class _Extractor:
             if self._lem(att) == "be" or att.pos_ == "AUX":
                 return _Res("R5", obj, j, self._pred_start(att, p), j, verb=att)
             return _Res("R5", obj, j, p, j, verb=att)
-        hr = self._noun_run_head(j + 1, comma=self._attributive(m_first))
-        if hr is not None:
-            return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         # "weathered to a mint green color", "is a dark blue color": a colour noun phrase
         np_start = (
             m_first - 1 if m_first >= 1 and low[m_first - 1] in ("a", "an", "the") else m_first
@@ -947,6 +1096,24 @@ class _Extractor:
         if subj is not None and subj.pos_ in _NOUN_POS:
             return _Res("R4", subj.i, j, self._pred_start(vt, m_first), j, verb=vt)
         return _Res("R4", None, j, m_first, j)
+
+    def _colour_noun(self, j: int, after_in: bool = False) -> int | None:
+        """Last token of a colour noun starting at token j, or None: color/colored/colors
+        ("a red color", "red colored"), "accent color(s)", a tint, tone or hue ("a light green
+        tint", "brown tone"), a shade only as "shade(s) of color" or after "in" ("in red and
+        blue shade of color"); "of color(s)" after any of them is part of it."""
+        low = self.low
+        if j >= self.n:
+            return None
+        w = low[j]
+        if w in ("accent", "accents") and j + 1 < self.n and low[j + 1] in COLORED_WORDS:
+            j, w = j + 1, low[j + 1]
+        of_colour = j + 2 < self.n and low[j + 1] == "of" and low[j + 2] in COLORED_WORDS
+        if w in COLORED_WORDS:
+            return j
+        if w in _TINT_WORDS or (w in ("shade", "shades") and (of_colour or after_in)):
+            return j + 2 if of_colour else j
+        return None
 
     def _r5_shades(self, m_first, last) -> _Res | None:
         """R5 "in (different) shades/hues/tones of X": the noun before "in"."""
@@ -1018,6 +1185,9 @@ class _Extractor:
         k = p - 1
         if not (self._is_noun(k) and self.low[k] not in self.lex.colour_bearing):
             return None
+        j = self._next(last)
+        if j + 1 < self.n and self.low[j] == "," and self.doc[j + 1].pos_ in ("VERB", "AUX"):
+            return _Res("R1", k, j, p, j, how="+pos")  # "two cats, orange and white, sit"
         return _Res("R1", k, last, p, last, how="+pos")
 
     def _r5_pp(self, m_first, last) -> _Res | None:
@@ -1046,11 +1216,81 @@ class _Extractor:
                 return _Res("R5", hr[0], hr[0], m_first - 1, hr[0], how="+pos")
         return self._colour_np(m_first, last, "R5")
 
-    def _r1_elided(self, last) -> _Res | None:
-        """R9: "a black and a white sheep" -- the first colour's noun is elided."""
+    def _r3_postnominal(self, chain, cand, m_first, last) -> _Res | None:
+        """R3 without a verb: a colour right after its noun, ending the clause or coordinated
+        with other adjectives ("a kitchen with the windows white and open", "looking at
+        something yellow and roundish", "a train yellow and black on the tracks", "the sky is
+        blue and the grass green"). The removal takes the joiner to a next adjective ("the
+        windows open")."""
+        low, doc = self.low, self.doc
+        k = m_first - 1
+        if k < 1:
+            return None
+        e = self.lex.colours.get(cand[chain[0]])
+        if len(chain) == 1 and e is not None and e.other_sense:
+            return None  # "whip cream", "spicy mustard": the food
+        if low[k] in self.lex.colour_bearing or not (
+            doc[k].pos_ in _NOUN_POS or self.gz[k] is not None or low[k] in _INDEFINITES
+        ):
+            return None
+        j = self._next(last)
+        if j >= self.n or (doc[j].pos_ == "PUNCT" and low[j] not in _HYPHENS) or low[j] in _PLACE:
+            return _Res("R3", k, last, m_first, last, how="+pos")
+        if low[j] not in ("and", ",", "or"):
+            return None
+        a = j + 1
+        if a < self.n and low[a] == "and":
+            a += 1  # ", and"
+        if a >= self.n or low[a] in self.lex.colour_bearing:
+            return None
+        if doc[a].pos_ == "ADJ" and not self._is_noun(a + 1):
+            return _Res("R3", k, last, m_first, a - 1, how="+pos")  # "white and open"
+        if doc[a].pos_ in ("DET", "NUM", "PRON", "AUX"):
+            return _Res("R3", k, last, m_first, last, how="+pos")  # "... white and a ..."
+        return None
+
+    def _bw_photo_pp(self, chain, cand, m_first, last) -> bool:
+        """ "in black and white" closing a clause describes the picture ("two stuffed animals
+        posed together in black and white", "a man walking down a sidewalk in black and
+        white"): exactly black and white after "in", no noun after them, and no reading as a
+        garment (tried before), a colouring verb ("decorated in", "painted in") or a copula
+        ("the room is in black and white" stays the room's colours)."""
+        low, doc = self.low, self.doc
+        if len(chain) != 2 or m_first != chain[0] or {cand[i] for i in chain} != {"black", "white"}:
+            return False
+        p = m_first - 1
+        if not (p >= 1 and low[p] == "in"):
+            return False
+        nxt = self._next(last)
+        if nxt < self.n and (self._is_noun(nxt) or low[nxt] in COLORED_WORDS | SHADE_WORDS):
+            return False
+        k = p - 1
+        while k >= 0 and doc[k].pos_ == "ADV":
+            k -= 1  # "posed together in"
+        if k < 0:
+            return False
+        t = doc[k]
+        lemma = self._lem(t).lower()
+        return not (
+            t.pos_ == "AUX"
+            or lemma in PRED_VERBS
+            or lemma in _IN_VERBS
+            or lemma in DRESS_VERBS
+            or lemma in WEAR_VERBS
+            or self._is_person(t)
+        )
+
+    def _r1_elided(self, m_first, last) -> _Res | None:
+        """R9: "a black and a white sheep", "a green and two red buses" -- the first colour's
+        noun is elided. The removal is the colour, the joiner and the second article ("black
+        and a"); before a number it is the first article, the colour and the joiner ("[a green
+        and] two red buses")."""
         low = self.low
         k = self._next(last)
-        if not (k + 2 < self.n and low[k] in ("and", "or") and low[k + 1] in ("a", "an")):
+        if not (k + 2 < self.n and low[k] in ("and", "or")):
+            return None
+        number = low[k + 1] in _NUMBERS or low[k + 1].isdigit()
+        if not (low[k + 1] in ("a", "an") or number):
             return None
         j = k + 2
         while j < self.n and (
@@ -1064,8 +1304,13 @@ class _Extractor:
         hr = self._noun_run_head(j)
         if hr is None:
             return None
+        if number:
+            a = m_first - 1
+            if not (a >= 0 and low[a] in ("a", "an", "one")):
+                return None
+            return _Res("R9", hr[0], last, a, k, run_start=j, recovered=hr[1])
         # removal "black and a": the colour, the joiner and the second article
-        return _Res("R9", hr[0], last, 0, k + 1, run_start=j, recovered=hr[1])
+        return _Res("R9", hr[0], last, m_first, k + 1, run_start=j, recovered=hr[1])
 
     def _r9_other(self, m_first, last) -> _Res | None:
         """R9 in a parallel ellipsis: "one in a blue jacket the other white" -- the colour after
@@ -1185,13 +1430,35 @@ class _Extractor:
                     garment=True, replacement="clothes",
                 )  # fmt: skip
         if res is None and end_tok == last:
+            res = self._garment_compound(last)
+            if res is not None:
+                res.rem_start = m_first
+        if res is None and end_tok == last:
             res = self._r8_one(last, m_first)
             if res is not None:
                 res.rem_start = m_first
         if res is None and end_tok == last:
-            # R1 by position: a noun run right after the chain
+            # R1 by position: a noun run right after the chain (and after non-hue words: "black
+            # and white spotted cows")
             nxt = self._next(end_tok)
+            while nxt < self.n and nxt in cand and cand[nxt] not in lex.colours:
+                nxt = self._next(nxt)
             hr = self._noun_run_head(nxt, comma=self._attributive(m_first))
+            if (
+                hr is None
+                and self._attributive(m_first)
+                and nxt < self.n
+                and low[nxt] in ("and", "or", ",")
+            ):
+                # a colour coordinated with other adjectives before their noun ("with burgundy
+                # and floral furniture", "a pink and fuzzy hat")
+                a = nxt + 1
+                if a < self.n and low[a] == "and":
+                    a += 1
+                if a < self.n and self.doc[a].pos_ == "ADJ" and low[a] not in lex.colour_bearing:
+                    hr = self._noun_run_head(a)
+                    if hr is not None:
+                        nxt = a
             if hr is not None and low[hr[0]] not in PHOTO_WORDS | {"color", "colour"}:
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok, run_start=nxt, recovered=hr[1])
                 q = hr[0]
@@ -1205,11 +1472,12 @@ class _Extractor:
                     return None
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok)
         if res is None and end_tok == last:
-            res = self._r1_elided(last)
-            if res is not None:
-                res.rem_start = m_first
+            res = self._r1_elided(m_first, last)
         if res is None and end_tok == last:
             res = self._r9_other(m_first, last)
+        if res is None and end_tok == last and self._bw_photo_pp(chain, cand, m_first, last):
+            self.bw_photo = True
+            return None
         if res is None and end_tok == last:
             res = self._r5_pp(m_first, last)
         if res is None and end_tok == last:
@@ -1218,6 +1486,8 @@ class _Extractor:
             res = self._by_arcs(chain, cand, mods, m_first, end_tok)
         if res is None:
             res = self._r3_by_position(chain, m_first, end_tok)
+        if res is None and end_tok == last:
+            res = self._r3_postnominal(chain, cand, m_first, last)
         if res is None:
             return None
         if res.rule in ("R3", "R5") and res.obj is not None and res.obj < m_first:
@@ -1347,11 +1617,19 @@ class _Extractor:
                 if e.other_sense:  # "navy planes", "rusty tracks": the other sense; it stays
                     self.nonsense.add(i)
                 return None
-        # ethnicity terms: "a black woman", "two white men" name a group, not a colour
+        # a food word predicated of a food is its flavour: "two are chocolate, three are
+        # glazed" (of doughnuts), "the frosting is chocolate"
+        if rule == "R3" and len(chain) == 1 and self._flavour_of_food(chain[0], cand, res):
+            self.log.append(f"{doc[first].text!r} at {doc[first].idx} is a flavour of a food")
+            self.nonsense.add(first)
+            return None
+        # ethnicity terms: "a black woman", "two white men" name a group, not a colour; a
+        # chain of two ("a white and black baby" of sheep) is a colour
         if (
             rule == "R1"
             and res.obj is not None
             and not mods.get(first)
+            and len(chain) == 1
             and {cand[i] for i in chain} <= ETHNIC_COLOURS
             and self._is_person(doc[res.obj])
         ):
@@ -1409,10 +1687,15 @@ class _Extractor:
                 and (after >= self.n or doc[after].pos_ == "PUNCT")
             ):
                 rem_start = b - 1 if low[b - 1] == "," else b
-        if rule == "R6":
+        if rule == "R6" and not res.glued:
             rem_start, rem_end = m_first, end_tok
             while rem_start - 1 >= 0 and low[rem_start - 1] in ("all", "mostly", "entirely"):
                 rem_start -= 1  # "wearing all white" -> "wearing clothes"
+        if rem_end == last:
+            tail = self._glued_tail(last)
+            if tail is not None:  # "a green-eyed cat" -> "a cat", "a gold-trimmed clock"
+                rem_end = tail
+                end_tok = max(end_tok, tail)
         removal = [self._span(rem_start, rem_end)]
         final = rule
         if rule == "R1":
@@ -1486,6 +1769,28 @@ class _Extractor:
             e_tok = next(k for k in range(self.n) if self.ends[k] == b)
             if s_tok >= 1 and self.low[s_tok - 1] == "in" and not self._is_noun(self._next(e_tok)):
                 a = self.doc[s_tok - 1].idx
+            tail = self._glued_tail(e_tok)
+            if tail is not None:  # "a blue-illuminated mouse" -> "a mouse"
+                b = self.ends[tail]
+                e_tok = tail
+            nxt = self._next(e_tok)
+            if (
+                s_tok >= 1
+                and self.low[s_tok - 1] in ("a", "an")
+                and (
+                    nxt >= self.n
+                    or self.doc[nxt].tag_ == "VBG"
+                    or self.doc[nxt].pos_ in ("CCONJ", "PUNCT")
+                )
+                and not (
+                    nxt < self.n and (self._is_noun(nxt) or self.low[nxt] in lex.colour_bearing)
+                )
+            ):
+                # an elided noun ("an orange and a red having faces"): the article goes too,
+                # with the joiner before it
+                a = self.starts[s_tok - 1]
+                if s_tok >= 2 and self.low[s_tok - 2] in ("and", "or"):
+                    a = self.starts[s_tok - 2]
             out.append((a, b))
         # colour words glued inside one token by non-letters ("red\x00car"): remove the part
         pattern = _prefilter()
