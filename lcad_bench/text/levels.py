@@ -541,7 +541,7 @@ def validate(
         out.append("no word left")
     for name, rx in _CHECKS:
         n_new = len(rx.findall(text))
-        if n_new > len(rx.findall(original)):
+        if n_new and n_new > len(rx.findall(original)):
             m = rx.search(text)
             where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
             out.append(f"{name} ({where!r})")

@@ -247,6 +247,9 @@ class _Extractor:
         for i, w in enumerate(self.low):
             if i in stopped:
                 continue
+            if (w in lex.colours or w in lex.nonhue) and self._in_name(i):
+                self.nonsense.add(i)  # "Red Stripe beer", "a Gold Coast Tour bus"
+                continue
             if w in lex.colours or w in lex.nonhue:
                 if w in ("checked",) and not self._is_noun(self._next(i)):
                     continue  # "checked" is non-hue only when it modifies a noun
@@ -284,6 +287,36 @@ class _Extractor:
                 elif self._is_noun(self._next(i)) or self.doc[i].dep_ in ("acomp", "amod"):
                     cand[i] = "colored"
         return cand
+
+    def _in_name(self, i: int) -> bool:
+        """A capitalised colour word inside a capitalised name: not first in its sentence,
+        followed by a capitalised word that is not a scene noun, in a caption that is not
+        written in title case or capitals ("potatoes, and Red Stripe beer", "a Gold Coast Tour
+        bus"; "An Orange bus" and "A Red Bus" stay colours)."""
+        doc = self.doc
+        t = doc[i].text
+        if not (t[:1].isupper() and t[1:].islower()) or i == 0:
+            return False
+        if self.low[i - 1] in (".", "!", "?", '"', ":", ";") or doc[i - 1].is_space:
+            return False
+        k = i + 1
+        if k >= self.n:
+            return False
+        nt = doc[k].text
+        if not (nt[:1].isupper() and nt[1:].islower() and nt.isalpha()):
+            return False
+        if self.low[k] in self.lex.colour_bearing:
+            return False
+        if self.gz[k] is not None:
+            # a scene noun after the colour is its head ("a Red Bus") unless the capitalised
+            # words modify a noun after them: "Red Stripe beer"
+            j = k + 1
+            while j < self.n and doc[j].text[:1].isupper() and doc[j].is_alpha:
+                j += 1
+            if not (j < self.n and doc[j].text.islower() and self.gz[j] is not None):
+                return False
+        words = [x for x in doc if x.is_alpha]
+        return sum(x.text[:1].isupper() for x in words) * 2 < len(words)
 
     def _np_head(self, i: int) -> bool:
         """A colour word with a noun sense heading its own noun phrase after an article ("there
@@ -817,6 +850,8 @@ class _Extractor:
             return None
         if self.low[k] in REL_PRONOUNS:
             return self._noun_before(k, limit=4)
+        if self.low[k] in ("one", "ones") and not aux:
+            return k  # "outside one is blue": anaphoric one
         if self._is_noun(k) and self.low[k] not in self.lex.colour_bearing:
             # "the bathroom is ...", "a wall painted green", "furnishings and accents in ..."
             # "a man and a dog are ..." stays with the nearest
@@ -1323,7 +1358,22 @@ class _Extractor:
             return None
         if self._noun_run_head(self._next(last)) is not None:
             return None
-        return _Res("R9", self.prev_obj, last, m_first, last)
+        # "the other" carries nothing without its colour: the clause goes ("... the other
+        # white" -> "...")
+        return _Res("R9", self.prev_obj, last, self._clause_start(p), last)
+
+    def _clause_start(self, s: int) -> int:
+        """Start of an elliptical clause whose subject is the bare pronoun at token s ("one
+        is pink", "the other brown"): "the" before it and a joiner before that ("and",
+        ", and", ",") go with it."""
+        low = self.low
+        if s >= 1 and low[s - 1] == "the":
+            s -= 1
+        if s >= 1 and low[s - 1] in ("and", ",", "while", "but"):
+            s -= 1
+            if s >= 1 and low[s - 1] == "," and low[s] != ",":
+                s -= 1
+        return s
 
     def _r8_one(self, last, m_first: int = -1) -> _Res | None:
         """R8: "a brown one" -- anaphoric one; the lemma is the antecedent noun's. Only
@@ -1394,7 +1444,8 @@ class _Extractor:
         if subj is None:
             return None
         rule = "R5" if via_in else "R3"
-        return _Res(rule, subj, last, m_first, last, verb=self.doc[vi], how="+pos")
+        lemma = self._one(subj, subj).lemma if self.low[subj] in ("one", "ones") else None
+        return _Res(rule, subj, last, m_first, last, verb=self.doc[vi], how="+pos", lemma=lemma)
 
     def _resolve(
         self,
@@ -1543,6 +1594,8 @@ class _Extractor:
             and head.i < first
         ):
             subj = self._subject_of(head)
+            if head.i >= 1 and self.low[head.i - 1] in ("one", "ones"):
+                subj = self.doc[head.i - 1]  # "bottles and one is dark blue": the bare one
             if self._is_participle(head):
                 # "walls painted beige": a participle modifies the noun right before it
                 pos = self._subject_by_position(head.i)
@@ -1687,6 +1740,16 @@ class _Extractor:
                 and (after >= self.n or doc[after].pos_ == "PUNCT")
             ):
                 rem_start = b - 1 if low[b - 1] == "," else b
+        if (
+            rule == "R3"
+            and res.obj is not None
+            and low[res.obj] in ("one", "ones")
+            and rem_start == res.obj + 1
+            and rem_start <= (v.i if v is not None else -1)
+        ):
+            # "donuts one is pink one is brown": a bare "one" is nothing without its
+            # predicate, the clause goes ("donuts, one is black" -> "donuts")
+            rem_start = self._clause_start(res.obj)
         if rule == "R6" and not res.glued:
             rem_start, rem_end = m_first, end_tok
             while rem_start - 1 >= 0 and low[rem_start - 1] in ("all", "mostly", "entirely"):
