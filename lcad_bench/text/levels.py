@@ -37,7 +37,7 @@ from functools import cache
 from lcad_bench.protocol import COVERAGE_THRESHOLD, LEVELS, choose_partial
 from lcad_bench.text.lexicon import load_lexicon
 from lcad_bench.text.records import Analysis, ColorPhrase, Span
-from lcad_bench.text.wordlists import COLORED_WORDS
+from lcad_bench.text.wordlists import COLORED_WORDS, DEGREE_WORDS, NUMBER_WORDS, TINT_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +171,7 @@ _WORD_START = re.compile(r"^\s*([\w'][\w'-]*)")
 _JOINER_AFTER = re.compile(
     r"^\s*(?:,\s*(?:and\s+|or\s+|but\s+)?|and\s+|or\s+|but\s+|yet\s+|&\s+|/\s*|n'\s+)"
 )
-_NUMBER_AFTER = re.compile(
-    r"\s+(?:two|three|four|five|six|seven|eight|nine|ten|several|\d+)\b", re.IGNORECASE
-)
+_NUMBER_AFTER = re.compile(rf"\s+(?:{'|'.join(sorted(NUMBER_WORDS))}|\d+)\b", re.IGNORECASE)
 _JOINER_BEFORE = re.compile(r"(?:\s*,|\s+and|\s+or|\s*&|\s*/)\s*$")
 
 
@@ -399,7 +397,13 @@ def _colour_word_count(text: str, p: ColorPhrase | None = None) -> int:
     if p is None:
         return len(rx.findall(text))
     spans = [c.span for c in p.colours] + [s for c in p.colours for s in c.modifier_spans]
-    return sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
+    n = sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
+    # the "colored" of "a black colored seat" belongs to the phrase too
+    a, b = p.span
+    return n + len(_COLORED_RE.findall(text[a:b]))
+
+
+_COLORED_RE = re.compile(r"(?<![^\W\d_])colou?red(?![^\W\d_])", re.I)
 
 
 # edit-site checks: what the words next to a removal say about it (see _edit_problems)
@@ -409,21 +413,19 @@ _FUNCTION = frozenset(["a", "an", "the", ",", "/", *_CONJ])
 _COPULA_START = frozenset(
     ["is", "are", "was", "were", "be", "been", "being", "that", "which", "who", "has", "have"]
 )
-_PP_START = frozenset("in with of on at from by for to into onto under over".split())
+_PP_START = frozenset(
+    ["in", "with", "of", "on", "at", "from", "by", "for", "to", "into", "onto", "under", "over"]
+)
 # words that may follow a removed prepositional phrase ("a tower [with gold and blue] stands")
-_FOLLOWS_PP = frozenset(
-    "near next behind beside along across around inside outside while as where when".split()
-)
-_BARE_SUBJECTS = frozenset(
-    "one ones it they both other others each some two three four five six rest".split()
-)
-_COLOUR_NOUNS = frozenset(
-    "color colors colour colours colored coloured hue hues tone tones tint tints".split()
-)
-_DEGREE_WORDS = frozenset(
-    "all very really mostly entirely completely totally mainly predominantly primarily fully "
-    "almost partly partially half pure solid".split()
-)
+_FOLLOWS_PP = frozenset([
+    "near", "next", "behind", "beside", "along", "across", "around", "inside", "outside",
+    "while", "as", "where", "when",
+])  # fmt: skip
+_BARE_SUBJECTS = frozenset([
+    "one", "ones", "it", "they", "both", "other", "others", "each", "some", "two", "three",
+    "four", "five", "six", "rest",
+])  # fmt: skip
+_COLOUR_NOUNS = frozenset(COLORED_WORDS | TINT_WORDS)
 
 
 @cache
@@ -434,7 +436,7 @@ def _edit_vocab() -> tuple[frozenset[str], frozenset[str]]:
     colours = frozenset(lex.words(("basic", "extended", "nonhue"))) | frozenset(
         w for w in COLORED_WORDS if w.endswith("ed")
     )
-    return colours, frozenset(lex.modifiers) | _DEGREE_WORDS
+    return colours, frozenset(lex.modifiers) | DEGREE_WORDS
 
 
 def _edit_problems(original: str, text: str) -> list[str]:
@@ -519,9 +521,12 @@ def _quote_spacing(text: str) -> int:
     n = 0
     for m in re.finditer('"', text):
         opening = text.count('"', 0, m.start()) % 2 == 0
-        if opening and text[m.end() : m.end() + 1] == " ":
-            n += 1
-        elif not opening and text[m.start() - 1 : m.start()] == " ":
+        if (
+            opening
+            and text[m.end() : m.end() + 1] == " "
+            or not opening
+            and text[m.start() - 1 : m.start()] == " "
+        ):
             n += 1
     return n
 

@@ -56,12 +56,14 @@ from lcad_bench.text.wordlists import (
     CHAIN_JOINERS,
     COLORED_WORDS,
     COPULA_VERBS,
+    DEGREE_WORDS,
     DRESS_VERBS,
     EMIT_VERBS,
     ETHNIC_COLOURS,
     FOOD_NOUNS,
     GARMENT_NOUNS,
     HEAD_BACKOFF,
+    NUMBER_WORDS,
     PERSON_NOUNS,
     PHOTO_WORDS,
     PRED_DEPS,
@@ -69,6 +71,7 @@ from lcad_bench.text.wordlists import (
     QUANTITY_NOUNS,
     REL_PRONOUNS,
     SHADE_WORDS,
+    TINT_WORDS,
     WEAR_VERBS,
 )
 
@@ -84,20 +87,12 @@ _DETS = ("a", "an", "the", "another", "one", "two", "some", "its", "his", "her",
 _GLUED = re.compile(r"^([^\W\d_]{2,})\.[^\W\d_]+$")
 _MULTI = ("multi", "multiple")
 _INTENSIFIERS = ("very", "really", "quite", "rather", "fairly", "extremely", "so", "pretty")
-# degree words of a colour ("an all white kitchen", "a totally black horse", "pure white"):
-# removed with it, not recorded as modifiers
-_DEGREE_PRE = (
-    "very", "really", "all", "mostly", "entirely", "completely", "totally", "mainly",
-    "predominantly", "primarily", "fully", "almost", "pure", "solid",
-)  # fmt: skip
-_DEGREE = (*_DEGREE_PRE, "half", "partly", "partially")
+_DEGREE = DEGREE_WORDS  # "an all white kitchen": removed with the colour, not a modifier
 _NOT_ATTRIBUTIVE = ("having", "being", "getting", "doing")  # participles never before a noun
-_NUMBERS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several")
 _INDEFINITES = ("something", "anything", "everything")
 # prepositions of place that may follow a post-nominal colour ("a train yellow and black on
 # the tracks")
 _PLACE = ("on", "in", "at", "with", "near", "by", "under", "over", "behind", "against", "next")
-_TINT_WORDS = ("tint", "tints", "tone", "tones", "hue", "hues")
 _IN_VERBS = ("decorate", "paint", "do", "light", "trim", "accent", "color", "colour", "tint")
 
 
@@ -401,6 +396,16 @@ class _Extractor:
             return None
         return _Res("R6", hr[0], t, 0, t, garment=True, glued=True, run_start=t + 1)
 
+    def _an_joins(self, gap: list[int], i: int) -> bool:
+        """ "an" typed for "and" between two colours: "black an white", "a yellow an red
+        train" (an article would stand before a vowel sound, not before "white" or "red")."""
+        return (
+            len(gap) == 1
+            and self.low[gap[0]] == "an"
+            and i < self.n
+            and self.low[i][:1] not in ("a", "e", "i", "o", "u")
+        )
+
     def _list_noun(self, i: int) -> bool:
         """A colour word with a noun sense as an item of a list of nouns ("a papaya, orange and
         bruised banana", "marshmallows, chocolate, and other treats", "mango and orange and
@@ -454,8 +459,7 @@ class _Extractor:
                 or e is not None
                 and j in cand
                 and self._hue_compound_modifier(j, i, cand)
-                or w in _DEGREE_PRE
-                or w in ("half", "partly", "partially")  # "half pink and half yellow"
+                or w in _DEGREE  # "all white", "half pink and half yellow"
             ):
                 mods.append(j)
             elif (
@@ -508,9 +512,15 @@ class _Extractor:
                 prev = chains[-1][-1]
                 gap = [k for k in range(prev + 1, i) if modifier_of.get(k) != i]
                 same_kind = (cand[prev] in self.lex.colours) == (cand[i] in self.lex.colours)
-                joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap)
+                joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap) or self._an_joins(
+                    gap, i
+                )
                 ends_with_with = bool(gap) and self.low[gap[-1]] == "with"
-                has_joiner = not gap or any(self.low[k] in _JOIN_WORDS for k in gap)
+                has_joiner = (
+                    not gap
+                    or any(self.low[k] in _JOIN_WORDS for k in gap)
+                    or self._an_joins(gap, i)
+                )
                 if same_kind and joiners_ok and len(gap) <= 3 and not ends_with_with and has_joiner:
                     chains[-1].append(i)
                     continue
@@ -530,11 +540,14 @@ class _Extractor:
         w = self.low[k]
         if w.endswith("ing"):
             return True
+        after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
+        if k + 2 < self.n and self.low[k + 1] in ("'s", "\u2019s"):
+            # "a white bird fly's in the air": a verb written with an apostrophe
+            return self.doc[k + 2].pos_ in after and self.doc[k + 2].pos_ != "PART"
         inflected = (w.endswith("s") and not w.endswith(("ss", "us", "is"))) or w.endswith("ed")
         if not inflected:
             return False
         nxt = self.doc[k + 1] if k + 1 < self.n else None
-        after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
         return nxt is None or nxt.pos_ in after or (object_follows and nxt.pos_ in _NOUN_POS)
 
     def _noun_run_head(self, start: int, comma: bool = False) -> tuple[int, bool] | None:
@@ -1088,7 +1101,7 @@ class _Extractor:
         """R4 "X colored N" / "X-colored" / "X color"; R5 "in X color(s)"."""
         doc, low = self.doc, self.low
         p = m_first - 1
-        while p >= 0 and low[p] in ("a", "an", "the", *_DEGREE_PRE):
+        while p >= 0 and low[p] in ("a", "an", "the", *_DEGREE):
             p -= 1
         j = self._next(last)
         cn = self._colour_noun(j, after_in=p >= 0 and low[p] == "in")
@@ -1146,7 +1159,7 @@ class _Extractor:
         of_colour = j + 2 < self.n and low[j + 1] == "of" and low[j + 2] in COLORED_WORDS
         if w in COLORED_WORDS:
             return j
-        if w in _TINT_WORDS or (w in ("shade", "shades") and (of_colour or after_in)):
+        if w in TINT_WORDS or (w in ("shade", "shades") and (of_colour or after_in)):
             return j + 2 if of_colour else j
         return None
 
@@ -1324,7 +1337,7 @@ class _Extractor:
         k = self._next(last)
         if not (k + 2 < self.n and low[k] in ("and", "or")):
             return None
-        number = low[k + 1] in _NUMBERS or low[k + 1].isdigit()
+        number = low[k + 1] in NUMBER_WORDS or low[k + 1].isdigit()
         if not (low[k + 1] in ("a", "an") or number):
             return None
         j = k + 2
@@ -1820,7 +1833,11 @@ class _Extractor:
             ):
                 s -= 1
             gap = self.low[prev_end_tok + 1 : s]
-            if spans and len(gap) <= 2 and all(g in CHAIN_JOINERS for g in gap):
+            if spans and (
+                len(gap) <= 2
+                and all(g in CHAIN_JOINERS for g in gap)
+                or self._an_joins(list(range(prev_end_tok + 1, s)), s)
+            ):
                 spans[-1] = (spans[-1][0], self._span(i, i)[1])
             else:
                 spans.append(self._span(s, i))
