@@ -139,6 +139,8 @@ CLASSES = {
             "An old man walking down a sidewalk.",
         ),
         ("Three zebras eat hay in black and white.", "-", "Three zebras eat hay."),  # 555553
+        # constructed: the photo noun elided ("black and white [photo] of ...")
+        ("A black and white of a man sitting on a bench.", "-", "A man sitting on a bench."),
         # not the picture: a colouring verb, a person
         (
             "A bathroom decorated in black and white. ",

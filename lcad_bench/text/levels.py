@@ -202,9 +202,8 @@ def _fix_article(left: str, right: str, caps: bool = False) -> str:
 
 
 def _is_caps(text: str) -> bool:
-    """An all-capitals caption: at least two letters and none lower-case."""
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 2 and not any(c.islower() for c in letters)
+    """An all-capitals caption: a cased letter and none lower-case (one pass in C each)."""
+    return text.isupper()
 
 
 def _match_case(replacement: str, removed: str) -> str:
@@ -369,6 +368,7 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("dangling copula", re.compile(r"\b(?:is|are|was|were|be|been|being)\s*(?:[,.;:!?]|$)", re.I)),
     ("doubled punctuation", re.compile(r"[,;:]\s*[,.;:!?]|\.\s*\.")),
     ("leading punctuation", re.compile(r"^\s*[,.;:!?\-–]")),
+    ("leading preposition", re.compile(r"^\W*(?:of|with|to|from|by)\b", re.I)),
     ("article agreement", re.compile(r"\ban\s+(?![aeiou]|h(?:our|onest|eir|onou?r))[a-z]", re.I)),
     ("article agreement", re.compile(r"\ba\s+(?:[aei]|o(?!ne\b|nce\b))\w", re.I)),
     ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)|(?<=\w)[-–](?=\s|$)")),

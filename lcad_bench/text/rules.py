@@ -148,9 +148,11 @@ class _Extractor:
         self._lemmatize = lemmatize
         self.n = len(doc)
         self.low = [t.lower_ for t in doc]
-        self.space = [t.is_space for t in doc]
+        self.texts = [t.text for t in doc]
+        self.space = [x.isspace() for x in self.texts]  # Token.is_space, without the call
         self.starts = [t.idx for t in doc]
-        self.ends = [t.idx + len(t.text) for t in doc]
+        self.ends = [a + len(x) for a, x in zip(self.starts, self.texts)]
+        self._neg_heads: set[int] | None = None
         self.log: list[str] = []
         self.bw_photo = False
         self.negated_removals: list[Span] = []
@@ -216,7 +218,7 @@ class _Extractor:
     def _stop_tokens(self) -> set[int]:
         """Token indices inside lexicon stop phrases; sets bw_photo for "black and white photo"."""
         out: set[int] = set()
-        texts = [t.text for t in self.doc]
+        texts = self.texts
         for i, w in enumerate(self.low):
             for words, case_sensitive, phrase in self.lex.stops_by_word.get(w, ()):
                 seq = texts if case_sensitive else self.low
@@ -1089,10 +1091,11 @@ class _Extractor:
         return tuple(terms)
 
     def _negated(self, chain: list[int], v: Token | None) -> bool:
-        toks = [self.doc[i] for i in chain] + ([v] if v is not None else [])
-        for t in toks:
-            if any(ch.dep_ == "neg" for ch in t.children):
-                return True
+        if self._neg_heads is None:  # tokens with a "neg" child, found once per caption
+            self._neg_heads = {t.head.i for t in self.doc if t.dep_ == "neg" and t.head.i != t.i}
+        toks = [*chain, v.i] if v is not None else chain
+        if any(i in self._neg_heads for i in toks):
+            return True
         first = chain[0]
         return first > 0 and self.low[first - 1] in ("not", "n't", "no", "never")
 
@@ -1296,6 +1299,15 @@ class _Extractor:
         if doc[a].pos_ in ("DET", "NUM", "PRON", "AUX"):
             return _Res("R3", k, last, m_first, last, how="+pos")  # "... white and a ..."
         return None
+
+    def _bw_photo_of(self, chain, cand, m_first, last) -> bool:
+        """ "(a) black and white of a horse ..." opening a caption: the picture, its noun
+        elided; "of" goes with the colours at sparse (see :meth:`strays`)."""
+        if len(chain) != 2 or m_first != chain[0] or {cand[i] for i in chain} != {"black", "white"}:
+            return False
+        nxt = self._next(last)
+        start = m_first == 0 or (m_first == 1 and self.low[0] in ("a", "an", "the"))
+        return start and nxt < self.n and self.low[nxt] == "of"
 
     def _bw_photo_pp(self, chain, cand, m_first, last) -> bool:
         """ "in black and white" closing a clause describes the picture ("two stuffed animals
@@ -1540,6 +1552,9 @@ class _Extractor:
         if res is None and end_tok == last:
             res = self._r9_other(m_first, last)
         if res is None and end_tok == last and self._bw_photo_pp(chain, cand, m_first, last):
+            self.bw_photo = True
+            return None
+        if res is None and end_tok == last and self._bw_photo_of(chain, cand, m_first, last):
             self.bw_photo = True
             return None
         if res is None and end_tok == last:
@@ -1849,6 +1864,14 @@ class _Extractor:
             e_tok = next(k for k in range(self.n) if self.ends[k] == b)
             if s_tok >= 1 and self.low[s_tok - 1] == "in" and not self._is_noun(self._next(e_tok)):
                 a = self.doc[s_tok - 1].idx
+            nxt = self._next(e_tok)
+            if (
+                self.bw_photo
+                and nxt < self.n
+                and self.low[nxt] == "of"
+                and (s_tok == 0 or (s_tok == 1 and self.low[0] in ("a", "an", "the")))
+            ):
+                a, b = 0, self.ends[nxt]  # "[Black and white of] a person ..."
             tail = self._glued_tail(e_tok)
             if tail is not None:  # "a blue-illuminated mouse" -> "a mouse"
                 b = self.ends[tail]
