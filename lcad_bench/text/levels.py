@@ -395,12 +395,29 @@ def _colour_word_count(text: str, p: ColorPhrase | None = None) -> int:
     """Lexicon colour words in ``text`` (or, with ``p``, in the phrase's terms and modifiers)."""
     rx = _colour_word_re()
     if p is None:
-        return len(rx.findall(text))
+        # every lexicon word is one run of letters, and the pattern matches whole runs only:
+        # counting runs that are colour words is the same count, without the long alternation
+        words = _colour_word_set()
+        return sum(1 for w in _LETTER_RUN.findall(text) if w.lower() in words)
     spans = [c.span for c in p.colours] + [s for c in p.colours for s in c.modifier_spans]
     n = sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
     # the "colored" of "a black colored seat" belongs to the phrase too
     a, b = p.span
     return n + len(_COLORED_RE.findall(text[a:b]))
+
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+@cache
+def _colour_word_set() -> frozenset[str]:
+    words = [
+        *load_lexicon().words(("basic", "extended", "nonhue")),
+        *(w for w in COLORED_WORDS if w.endswith("ed")),
+    ]
+    if not all(_LETTER_RUN.fullmatch(w) for w in words):  # the count above relies on it
+        raise ValueError("colour lexicon: a basic/extended/nonhue name is not one run of letters")
+    return frozenset(w.lower() for w in words)
 
 
 _COLORED_RE = re.compile(r"(?<![^\W\d_])colou?red(?![^\W\d_])", re.I)
@@ -439,7 +456,15 @@ def _edit_vocab() -> tuple[frozenset[str], frozenset[str]]:
     return colours, frozenset(lex.modifiers) | DEGREE_WORDS
 
 
-def _edit_problems(original: str, text: str) -> list[str]:
+def _word_diff(original: str, text: str) -> tuple[list[str], list[tuple[str, int, int, int]]]:
+    """Lower-cased words of ``original`` and the removals that make ``text`` of them
+    (:func:`_removals`)."""
+    a = [w.lower() for w in _EDIT_TOKEN.findall(original)]
+    b = [w.lower() for w in _EDIT_TOKEN.findall(text)]
+    return a, _removals(a, b)
+
+
+def _edit_problems(a: list[str], rem: list[tuple[str, int, int, int]]) -> list[str]:
     """Problems at the places where ``text`` deletes words of ``original`` (a word diff):
 
     * a conjunction that lost its conjunct: a removal of attributive words (colours, their
@@ -459,8 +484,6 @@ def _edit_problems(original: str, text: str) -> list[str]:
     * a subject removed before its verb: a colour used as a noun, removed before a kept
       copula after a clause start ("only [red] is in color").
     """
-    a = [w.lower() for w in _EDIT_TOKEN.findall(original)]
-    b = [w.lower() for w in _EDIT_TOKEN.findall(text)]
     colours, modifiers = _edit_vocab()
     attributive = colours | modifiers | _FUNCTION | {"with", "in", "of", "-"}
     out: list[str] = []
@@ -469,9 +492,7 @@ def _edit_problems(original: str, text: str) -> list[str]:
     def where(i1: int, i2: int) -> str:
         return " ".join(a[max(0, i1 - 2) : i2 + 2])
 
-    for tag, i1, i2, _j1, _j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag not in ("delete", "replace"):
-            continue
+    for tag, i1, i2, _j in rem:
         gone = a[i1:i2]
         nxt = a[i2] if i2 < len(a) else ""
         p = i1 - 1
@@ -515,6 +536,58 @@ def _edit_problems(original: str, text: str) -> list[str]:
     return out
 
 
+def _removals(a: list[str], b: list[str]) -> list[tuple[str, int, int, int]]:
+    """The runs ``a[i1:i2]`` of word list ``a`` that ``b`` deletes ("delete") or replaces by one
+    new word ("replace": "clothes"), the only edits a rewrite makes, with ``j``, the index in
+    ``b`` where the edit sits. A run ends where the next three words of ``b`` resume in ``a``
+    (earliest such place; fewer at the end of ``b``), so a repeated article does not split a
+    run; difflib aligns what is not such an edit."""
+    out: list[tuple[str, int, int, int]] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+
+    def resume(i: int, j: int) -> int:
+        want = b[j : j + 3]
+        w = len(want)
+        k = i
+        while k <= na - w:
+            k = a.index(want[0], k) if want[0] in a[k:] else -1
+            if k < 0:
+                return -1
+            if a[k : k + w] == want:
+                return k
+            k += 1
+        return -1
+
+    while i < na:
+        if j < nb and a[i] == b[j]:
+            i += 1
+            j += 1
+            continue
+        if j >= nb:
+            out.append(("delete", i, na, j))
+            return out
+        k = resume(i, j)
+        if k >= 0:
+            out.append(("delete", i, k, j))
+            i = k
+            continue
+        # b[j] is a new word (a replacement): the replaced run ends where b[j + 1:] resumes
+        k = resume(i, j + 1) if j + 1 < nb else na
+        if k <= i:
+            break
+        out.append(("replace", i, k, j))
+        i, j = k, j + 1
+    else:
+        if j == nb:
+            return out
+    return [
+        (tag, i1, i2, j1)
+        for tag, i1, i2, j1, _j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        if tag in ("delete", "replace")
+    ]
+
+
 def _quote_spacing(text: str) -> int:
     """Double quotes with a space on their inner side (an opening quote is one preceded by an
     even number of quotes): '" screen of death"'."""
@@ -544,14 +617,15 @@ def validate(
     out = []
     if any(c.isalpha() for c in original) and not any(c.isalpha() for c in text):
         out.append("no word left")
-    for name, rx in _CHECKS:
-        n_new = len(rx.findall(text))
-        if n_new and n_new > len(rx.findall(original)):
-            m = rx.search(text)
-            where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
-            out.append(f"{name} ({where!r})")
     if text != original:
-        out += _edit_problems(original, text)
+        a, rem = _word_diff(original, text)
+        for name, rx in _CHECKS:
+            n_new = len(rx.findall(text))
+            if n_new and n_new > len(rx.findall(original)):
+                m = rx.search(text)
+                where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
+                out.append(f"{name} ({where!r})")
+        out += _edit_problems(a, rem)
         if _quote_spacing(text) > _quote_spacing(original):
             out.append("space inside quotes")
         if _is_caps(original) and not _is_caps(text) and any(c.isalpha() for c in text):
