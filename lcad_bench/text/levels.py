@@ -31,12 +31,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache
 
 from lcad_bench.protocol import COVERAGE_THRESHOLD, LEVELS, choose_partial
 from lcad_bench.text.lexicon import load_lexicon
 from lcad_bench.text.records import Analysis, ColorPhrase, Span
-from lcad_bench.text.wordlists import COLORED_WORDS
+from lcad_bench.text.wordlists import COLORED_WORDS, DEGREE_WORDS, NUMBER_WORDS, TINT_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ _WORD_START = re.compile(r"^\s*([\w'][\w'-]*)")
 _JOINER_AFTER = re.compile(
     r"^\s*(?:,\s*(?:and\s+|or\s+|but\s+)?|and\s+|or\s+|but\s+|yet\s+|&\s+|/\s*|n'\s+)"
 )
+_NUMBER_AFTER = re.compile(rf"\s+(?:{'|'.join(sorted(NUMBER_WORDS))}|\d+)\b", re.IGNORECASE)
 _JOINER_BEFORE = re.compile(r"(?:\s*,|\s+and|\s+or|\s*&|\s*/)\s*$")
 
 
@@ -179,9 +181,11 @@ def _article_for(word: str) -> str:
     return "an" if _VOWEL_SOUND.match(word) else "a"
 
 
-def _fix_article(left: str, right: str) -> str:
+def _fix_article(left: str, right: str, caps: bool = False) -> str:
     """Repair a/an at the end of ``left`` for the word starting ``right`` (dropped before the
-    pronoun "one": "next to a [brown] one" -> "next to one")."""
+    pronoun "one": "next to a [brown] one" -> "next to one"). The article keeps its case pattern: capitalised stays
+    capitalised, and in an all-capitals caption (``caps``) "A [PINK] UMBRELLA" -> "AN
+    UMBRELLA"."""
     m = _ARTICLE_END.search(left)
     w = _WORD_START.match(right)
     if not m or not w:
@@ -190,8 +194,21 @@ def _fix_article(left: str, right: str) -> str:
         return left[: m.start(1)]
     art = _article_for(w.group(1))
     old = m.group(1)
-    new = art.capitalize() if old[0].isupper() else art
+    if caps and old.isupper():
+        new = art.upper()
+    else:
+        new = art.capitalize() if old[0].isupper() else art
     return left[: m.start(1)] + new + left[m.end(1) :]
+
+
+def _is_caps(text: str) -> bool:
+    """An all-capitals caption: a cased letter and none lower-case (one pass in C each)."""
+    return text.isupper()
+
+
+def _match_case(replacement: str, removed: str) -> str:
+    """The replacement word in the case of the text it replaces ("IN PINK" -> "IN CLOTHES")."""
+    return replacement.upper() if _is_caps(removed) else replacement
 
 
 def _merge(spans: Iterable[tuple[int, int, str]], text: str = "") -> list[tuple[int, int, str]]:
@@ -235,7 +252,10 @@ def _phrase_edits(
             and q.object.head_span == p.object.head_span
             and q.colours
             and q.colours[-1].span[1] <= s
+            and not _NUMBER_AFTER.search(text[q.colours[-1].span[1] : s])
         ):
+            # "a black and a [white] sheep" -> "a black sheep"; but "a green and two [red]
+            # buses" keeps its number: "a green and two buses"
             edits.append((q.colours[-1].span[1], s, ""))
     return edits
 
@@ -268,16 +288,23 @@ def rewrite(
             edits.extend((s, e, "") for s, e in p.removal)
             continue
         edits.extend(_phrase_edits(text, p, removed, allp))
+        if p.rule.startswith("R9") and p.removal:
+            # both colours of "[a green and] two red buses" go: the number counted only the
+            # second colour's objects, so it goes too ("double decker buses")
+            m = _NUMBER_AFTER.match(text, p.removal[-1][1])
+            if m:
+                edits.append((p.removal[-1][1], m.end(), ""))
     edits.extend((s, e, "") for s, e in strays)
     if not edits:
         return text
     out = text
+    caps = _is_caps(text)
     for s, e, rep in reversed(_merge(edits, text)):
         left, right = out[:s], out[e:]
         if rep:
-            out = _join(_join(left, rep), right)
+            out = _join(_join(left, _match_case(rep, text[s:e])), right)
         else:
-            left = _fix_article(left, right)
+            left = _fix_article(left, right, caps)
             out = _join(left, right)
     out = out.strip()
     if text[:1].isupper() and out[:1].islower():
@@ -290,8 +317,10 @@ def _join(left: str, right: str) -> str:
     no doubled punctuation, no punctuation or hyphen left at the start."""
     lt = left.rstrip(" \t")
     rt = right.lstrip(" \t")
-    if rt.startswith(("-", "–")) and (not lt or lt.endswith((" ", "(")) or not lt[-1:].isalnum()):
-        rt = rt[1:].lstrip(" \t")  # orphan hyphen of "x-colored"
+    if rt.startswith(("-", "–")) and (
+        not lt or left[-1:] in (" ", "\t", "(") or not lt[-1:].isalnum()
+    ):
+        rt = rt[1:].lstrip(" \t")  # orphan hyphen of "x-colored", "a [red]-brick wall"
     if lt.endswith(("-", "–")) and not rt[:1].isalnum():
         lt = lt[:-1].rstrip(" \t")
     if not lt.strip():
@@ -300,6 +329,12 @@ def _join(left: str, right: str) -> str:
         lt = lt[:-1].rstrip(" \t")
     if not rt:
         return lt
+    # a double quote opens when an even number precede it: no space inside the quotes
+    # ('the "[blue] screen of death"' -> 'the "screen of death"')
+    if lt[-1:] in ('"', "\u201c") and (lt[-1] == "\u201c" or lt.count('"') % 2 == 1):
+        return lt + rt
+    if rt[:1] in ('"', "\u201d") and (rt[0] == "\u201d" or lt.count('"') % 2 == 1):
+        return lt + rt
     if rt[:1] in ",.;:!?)'\"" and rt[:2] not in ("' ", '" '):
         if rt[:1] in "'\"":
             return lt + " " + rt
@@ -319,7 +354,11 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("dangling article", re.compile(rf"\b{_ART}\s*(?:[,.;:!?)]|$)", re.I)),
     (
         "dangling article",
-        re.compile(rf"\b{_ART}\s+(?:and|or|but|with|of|in|on|at|to|by|for|from|{_ART})\b", re.I),
+        re.compile(
+            rf"\b{_ART}\s+(?:and|or|but|with|of|in|on|at|to|by|for|from|{_ART}|is|are|was|were|"
+            r"has|have|had|having|being)\b",
+            re.I,
+        ),
     ),
     ("dangling preposition", re.compile(rf"\b{_PREP}\s*(?:[,.;:!?)]|$)", re.I)),
     ("dangling preposition", re.compile(rf"\b{_PREP}\s+(?:and|or|but)\b", re.I)),
@@ -329,9 +368,11 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("dangling copula", re.compile(r"\b(?:is|are|was|were|be|been|being)\s*(?:[,.;:!?]|$)", re.I)),
     ("doubled punctuation", re.compile(r"[,;:]\s*[,.;:!?]|\.\s*\.")),
     ("leading punctuation", re.compile(r"^\s*[,.;:!?\-–]")),
+    ("leading preposition", re.compile(r"^\W*(?:of|with|to|from|by)\b", re.I)),
     ("article agreement", re.compile(r"\ban\s+(?![aeiou]|h(?:our|onest|eir|onou?r))[a-z]", re.I)),
     ("article agreement", re.compile(r"\ba\s+(?:[aei]|o(?!ne\b|nce\b))\w", re.I)),
-    ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)")),
+    ("orphan hyphen", re.compile(r"(?:^|\s)[-–](?:\s|$)|(?<=\w)[-–](?=\s|$)")),
+    ("orphan hyphen", re.compile(r"(?:^|(?<=\s))[-–](?=\w)")),
     ("doubled word", re.compile(r"\b([a-z]+)\s+\1\b", re.I)),
     ("dangling one", re.compile(r"\bone\s+(?:the|a|an|and)\b", re.I)),
     ("article before one", re.compile(r"\ban?\s+ones?\b(?!-)", re.I)),
@@ -354,9 +395,213 @@ def _colour_word_count(text: str, p: ColorPhrase | None = None) -> int:
     """Lexicon colour words in ``text`` (or, with ``p``, in the phrase's terms and modifiers)."""
     rx = _colour_word_re()
     if p is None:
-        return len(rx.findall(text))
+        # every lexicon word is one run of letters, and the pattern matches whole runs only:
+        # counting runs that are colour words is the same count, without the long alternation
+        words = _colour_word_set()
+        return sum(1 for w in _LETTER_RUN.findall(text) if w.lower() in words)
     spans = [c.span for c in p.colours] + [s for c in p.colours for s in c.modifier_spans]
-    return sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
+    n = sum(len(rx.findall(text[s:e])) for s, e in sorted(set(spans)))
+    # the "colored" of "a black colored seat" belongs to the phrase too
+    a, b = p.span
+    return n + len(_COLORED_RE.findall(text[a:b]))
+
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+@cache
+def _colour_word_set() -> frozenset[str]:
+    words = [
+        *load_lexicon().words(("basic", "extended", "nonhue")),
+        *(w for w in COLORED_WORDS if w.endswith("ed")),
+    ]
+    if not all(_LETTER_RUN.fullmatch(w) for w in words):  # the count above relies on it
+        raise ValueError("colour lexicon: a basic/extended/nonhue name is not one run of letters")
+    return frozenset(w.lower() for w in words)
+
+
+_COLORED_RE = re.compile(r"(?<![^\W\d_])colou?red(?![^\W\d_])", re.I)
+
+
+# edit-site checks: what the words next to a removal say about it (see _edit_problems)
+_EDIT_TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
+_CONJ = frozenset(["and", "or", "but", "nor", "&", "n'"])
+_FUNCTION = frozenset(["a", "an", "the", ",", "/", *_CONJ])
+_COPULA_START = frozenset(
+    ["is", "are", "was", "were", "be", "been", "being", "that", "which", "who", "has", "have"]
+)
+_PP_START = frozenset(
+    ["in", "with", "of", "on", "at", "from", "by", "for", "to", "into", "onto", "under", "over"]
+)
+# words that may follow a removed prepositional phrase ("a tower [with gold and blue] stands")
+_FOLLOWS_PP = frozenset([
+    "near", "next", "behind", "beside", "along", "across", "around", "inside", "outside",
+    "while", "as", "where", "when",
+])  # fmt: skip
+_BARE_SUBJECTS = frozenset([
+    "one", "ones", "it", "they", "both", "other", "others", "each", "some", "two", "three",
+    "four", "five", "six", "rest",
+])  # fmt: skip
+_COLOUR_NOUNS = frozenset(COLORED_WORDS | TINT_WORDS)
+
+
+@cache
+def _edit_vocab() -> tuple[frozenset[str], frozenset[str]]:
+    """(colour words incl. "colored", words that modify a colour: lexicon modifiers and degree
+    words)."""
+    lex = load_lexicon()
+    colours = frozenset(lex.words(("basic", "extended", "nonhue"))) | frozenset(
+        w for w in COLORED_WORDS if w.endswith("ed")
+    )
+    return colours, frozenset(lex.modifiers) | DEGREE_WORDS
+
+
+def _word_diff(original: str, text: str) -> tuple[list[str], list[tuple[str, int, int, int]]]:
+    """Lower-cased words of ``original`` and the removals that make ``text`` of them
+    (:func:`_removals`)."""
+    a = [w.lower() for w in _EDIT_TOKEN.findall(original)]
+    b = [w.lower() for w in _EDIT_TOKEN.findall(text)]
+    return a, _removals(a, b)
+
+
+def _edit_problems(a: list[str], rem: list[tuple[str, int, int, int]]) -> list[str]:
+    """Problems at the places where ``text`` deletes words of ``original`` (a word diff):
+
+    * a conjunction that lost its conjunct: a removal of attributive words (colours, their
+      modifiers, articles, prepositions, joiners) ending in a colour word, right before a kept
+      and/or ("the windows [white] and open", "a room [with burgundy] and floral furniture");
+    * a modifier left behind: a degree word or lexicon modifier kept right before a removal
+      that starts with a colour word ("an all [white] kitchen", "a dark [colored] poodle");
+    * a colour noun left without its colour: a kept color/shade/tint/tone/hue right after a
+      removal ending in a colour word ("in [red and blue] shade of color", "a [green] tint");
+    * a preposition removed before its object: a removal of attributive words that starts with
+      a preposition and is followed by a kept word that is not a preposition, conjunction,
+      verb form or clause word ("a refrigerator [in a brown colored] kitchen");
+    * an orphan word between two removals: one kept article, joiner or comma ("a blurry
+      [black] an [white] image");
+    * a subject left without its predicate: a bare pronoun or number kept right before a
+      removal that starts with a copula or relative pronoun ("one [is black]");
+    * a subject removed before its verb: a colour used as a noun, removed before a kept
+      copula after a clause start ("only [red] is in color").
+    """
+    colours, modifiers = _edit_vocab()
+    attributive = colours | modifiers | _FUNCTION | {"with", "in", "of", "-"}
+    out: list[str] = []
+    removed: list[tuple[int, int]] = []
+
+    def where(i1: int, i2: int) -> str:
+        return " ".join(a[max(0, i1 - 2) : i2 + 2])
+
+    for tag, i1, i2, _j in rem:
+        gone = a[i1:i2]
+        nxt = a[i2] if i2 < len(a) else ""
+        p = i1 - 1
+        while p > 0 and a[p] in ("-", "\u2013"):
+            p -= 1  # "an all-[white] bathroom": the word before the hyphen
+        prv = a[p] if p >= 0 else ""
+        if tag == "delete":
+            removed.append((i1, i2))
+            if gone[-1] in colours and nxt in _CONJ and all(w in attributive for w in gone):
+                out.append(f"conjunction lost its conjunct ({where(i1, i2)!r})")
+            if gone[-1] in colours and (
+                nxt in _COLOUR_NOUNS
+                or nxt in ("shade", "shades")
+                and a[i2 + 1 : i2 + 2] == ["of"]  # "a red shade" may be a lamp's
+            ):
+                out.append(f"colour noun left without its colour ({where(i1, i2)!r})")
+            if (
+                gone[0] in _PP_START
+                and gone[-1] in colours | _COLOUR_NOUNS
+                and all(w in attributive | _COLOUR_NOUNS for w in gone)
+                and nxt.isalpha()
+                and nxt not in _PP_START | _CONJ | _COPULA_START | _FOLLOWS_PP
+                and not nxt.endswith(("ing", "ed"))
+            ):
+                out.append(f"preposition removed before its object ({where(i1, i2)!r})")
+            if (
+                nxt in ("is", "are", "was", "were")
+                and gone[-1] in colours
+                and all(w in colours or w in modifiers or w in _CONJ or w == "," for w in gone)
+                and prv not in ("a", "an", "the")
+                and (not prv.isalpha() or prv in modifiers or prv in ("only", "just", "and"))
+            ):
+                out.append(f"subject removed before its verb ({where(i1, i2)!r})")
+            if gone[0] in _COPULA_START and prv in _BARE_SUBJECTS:
+                out.append(f"subject left without its predicate ({where(i1, i2)!r})")
+        if gone[0] in colours and prv in modifiers:
+            out.append(f"modifier left behind ({where(i1, i2)!r})")
+    for (_, x2), (y1, y2) in zip(removed, removed[1:]):
+        if y1 - x2 == 1 and a[x2] in _FUNCTION:
+            out.append(f"orphan word between removals ({where(x2, y2)!r})")
+    return out
+
+
+def _removals(a: list[str], b: list[str]) -> list[tuple[str, int, int, int]]:
+    """The runs ``a[i1:i2]`` of word list ``a`` that ``b`` deletes ("delete") or replaces by one
+    new word ("replace": "clothes"), the only edits a rewrite makes, with ``j``, the index in
+    ``b`` where the edit sits. A run ends where the next three words of ``b`` resume in ``a``
+    (earliest such place; fewer at the end of ``b``), so a repeated article does not split a
+    run; difflib aligns what is not such an edit."""
+    out: list[tuple[str, int, int, int]] = []
+    i = j = 0
+    na, nb = len(a), len(b)
+
+    def resume(i: int, j: int) -> int:
+        want = b[j : j + 3]
+        w = len(want)
+        k = i
+        while k <= na - w:
+            k = a.index(want[0], k) if want[0] in a[k:] else -1
+            if k < 0:
+                return -1
+            if a[k : k + w] == want:
+                return k
+            k += 1
+        return -1
+
+    while i < na:
+        if j < nb and a[i] == b[j]:
+            i += 1
+            j += 1
+            continue
+        if j >= nb:
+            out.append(("delete", i, na, j))
+            return out
+        k = resume(i, j)
+        if k >= 0:
+            out.append(("delete", i, k, j))
+            i = k
+            continue
+        # b[j] is a new word (a replacement): the replaced run ends where b[j + 1:] resumes
+        k = resume(i, j + 1) if j + 1 < nb else na
+        if k <= i:
+            break
+        out.append(("replace", i, k, j))
+        i, j = k, j + 1
+    else:
+        if j == nb:
+            return out
+    return [
+        (tag, i1, i2, j1)
+        for tag, i1, i2, j1, _j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        if tag in ("delete", "replace")
+    ]
+
+
+def _quote_spacing(text: str) -> int:
+    """Double quotes with a space on their inner side (an opening quote is one preceded by an
+    even number of quotes): '" screen of death"'."""
+    n = 0
+    for m in re.finditer('"', text):
+        opening = text.count('"', 0, m.start()) % 2 == 0
+        if (
+            opening
+            and text[m.end() : m.end() + 1] == " "
+            or not opening
+            and text[m.start() - 1 : m.start()] == " "
+        ):
+            n += 1
+    return n
 
 
 def validate(
@@ -364,19 +609,27 @@ def validate(
 ) -> list[str]:
     """Problems of a generated text ``text`` made from caption ``original`` (empty = valid):
     a dangling article, preposition, conjunction or copula, doubled or leading punctuation, a
-    wrong a/an, an orphan hyphen -- each only when the text has more of it than the caption --,
-    no word left, or more lexicon colour words than ``allowed_colour_words`` (the caption's
-    words read in another sense, plus at partial the kept phrases' words; ``exact``: not fewer
-    either)."""
+    wrong a/an, an orphan hyphen, a space inside quotes -- each only when the text has more of
+    it than the caption --, a word next to a removal that the removal left broken
+    (:func:`_edit_problems`), a lower-case word in an all-capitals caption, no word left, or
+    more lexicon colour words than ``allowed_colour_words`` (the caption's words read in
+    another sense, plus at partial the kept phrases' words; ``exact``: not fewer either)."""
     out = []
     if any(c.isalpha() for c in original) and not any(c.isalpha() for c in text):
         out.append("no word left")
-    for name, rx in _CHECKS:
-        n_new = len(rx.findall(text))
-        if n_new > len(rx.findall(original)):
-            m = rx.search(text)
-            where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
-            out.append(f"{name} ({where!r})")
+    if text != original:
+        a, rem = _word_diff(original, text)
+        for name, rx in _CHECKS:
+            n_new = len(rx.findall(text))
+            if n_new and n_new > len(rx.findall(original)):
+                m = rx.search(text)
+                where = text[max(0, m.start() - 12) : m.end() + 12] if m else ""
+                out.append(f"{name} ({where!r})")
+        out += _edit_problems(a, rem)
+        if _quote_spacing(text) > _quote_spacing(original):
+            out.append("space inside quotes")
+        if _is_caps(original) and not _is_caps(text) and any(c.isalpha() for c in text):
+            out.append("case pattern changed (lower-case word in an all-capitals caption)")
     n = _colour_word_count(text)
     if n > allowed_colour_words or (exact and n < allowed_colour_words):
         out.append(f"{n} colour words left, {allowed_colour_words} expected")

@@ -56,12 +56,14 @@ from lcad_bench.text.wordlists import (
     CHAIN_JOINERS,
     COLORED_WORDS,
     COPULA_VERBS,
+    DEGREE_WORDS,
     DRESS_VERBS,
     EMIT_VERBS,
     ETHNIC_COLOURS,
     FOOD_NOUNS,
     GARMENT_NOUNS,
     HEAD_BACKOFF,
+    NUMBER_WORDS,
     PERSON_NOUNS,
     PHOTO_WORDS,
     PRED_DEPS,
@@ -69,6 +71,7 @@ from lcad_bench.text.wordlists import (
     QUANTITY_NOUNS,
     REL_PRONOUNS,
     SHADE_WORDS,
+    TINT_WORDS,
     WEAR_VERBS,
 )
 
@@ -84,7 +87,12 @@ _DETS = ("a", "an", "the", "another", "one", "two", "some", "its", "his", "her",
 _GLUED = re.compile(r"^([^\W\d_]{2,})\.[^\W\d_]+$")
 _MULTI = ("multi", "multiple")
 _INTENSIFIERS = ("very", "really", "quite", "rather", "fairly", "extremely", "so", "pretty")
-_DEGREE = ("very", "really", "all", "mostly", "entirely", "half", "partly", "partially")
+_DEGREE = DEGREE_WORDS  # "an all white kitchen": removed with the colour, not a modifier
+_NOT_ATTRIBUTIVE = ("having", "being", "getting", "doing")  # participles never before a noun
+_INDEFINITES = ("something", "anything", "everything")
+# prepositions of place that may follow a post-nominal colour ("a train yellow and black on
+# the tracks")
+_PLACE = ("on", "in", "at", "with", "near", "by", "under", "over", "behind", "against", "next")
 _IN_VERBS = ("decorate", "paint", "do", "light", "trim", "accent", "color", "colour", "tint")
 
 
@@ -123,6 +131,7 @@ class _Res:
     recovered: bool = False
     how: str = ""  # "+pos" when found by word order
     lemma: str | None = None  # object lemma override (R8: the antecedent's)
+    glued: bool = False  # R6 from a hyphen compound ("a white-clad player")
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,8 +148,11 @@ class _Extractor:
         self._lemmatize = lemmatize
         self.n = len(doc)
         self.low = [t.lower_ for t in doc]
+        self.texts = [t.text for t in doc]
+        self.space = [x.isspace() for x in self.texts]  # Token.is_space, without the call
         self.starts = [t.idx for t in doc]
-        self.ends = [t.idx + len(t.text) for t in doc]
+        self.ends = [a + len(x) for a, x in zip(self.starts, self.texts)]
+        self._neg_heads: set[int] | None = None
         self.log: list[str] = []
         self.bw_photo = False
         self.negated_removals: list[Span] = []
@@ -187,8 +199,10 @@ class _Extractor:
         return (d[i].idx, d[j].idx + len(d[j].text))
 
     def _next(self, i: int, skip_hyphen: bool = True) -> int:
+        """The next token after i, past whitespace tokens (a caption's double spaces) and,
+        with ``skip_hyphen``, hyphens."""
         j = i + 1
-        while skip_hyphen and j < self.n and self.low[j] in _HYPHENS:
+        while j < self.n and (self.space[j] or (skip_hyphen and self.low[j] in _HYPHENS)):
             j += 1
         return j
 
@@ -204,7 +218,7 @@ class _Extractor:
     def _stop_tokens(self) -> set[int]:
         """Token indices inside lexicon stop phrases; sets bw_photo for "black and white photo"."""
         out: set[int] = set()
-        texts = [t.text for t in self.doc]
+        texts = self.texts
         for i, w in enumerate(self.low):
             for words, case_sensitive, phrase in self.lex.stops_by_word.get(w, ()):
                 seq = texts if case_sensitive else self.low
@@ -230,23 +244,31 @@ class _Extractor:
         for i, w in enumerate(self.low):
             if i in stopped:
                 continue
+            if (w in lex.colours or w in lex.nonhue) and self._in_name(i):
+                self.nonsense.add(i)  # "Red Stripe beer", "a Gold Coast Tour bus"
+                continue
             if w in lex.colours or w in lex.nonhue:
                 if w in ("checked",) and not self._is_noun(self._next(i)):
                     continue  # "checked" is non-hue only when it modifies a noun
                 e = lex.colours.get(w)
+                k = self._next(i)  # "wine-filled glasses": a hyphen may glue the participle
                 if (
                     e is not None
                     and e.other_sense
                     and e.rules != ALL_RULES
-                    and i + 1 < self.n
-                    and self.low[i + 1] not in COLORED_WORDS
-                    and (self.doc[i + 1].tag_ == "VBN" or self.low[i + 1].endswith("ed"))
+                    and k < self.n
+                    and self.low[k] not in COLORED_WORDS
+                    and (self.doc[k].tag_ == "VBN" or self.low[k].endswith("ed"))
                 ):
                     # a food/material word before a participle: "a cream based soup",
                     # "chocolate covered donuts" (not "cream colored")
                     self.nonsense.add(i)
                     continue
-                if e is not None and e.other_sense and (self._food_sense(i) or self._np_head(i)):
+                if (
+                    e is not None
+                    and e.other_sense
+                    and (self._food_sense(i) or self._np_head(i) or self._list_noun(i))
+                ):
                     self.nonsense.add(i)  # "an orange wedge", "a chocolate dessert", "an orange"
                     continue
                 cand[i] = w
@@ -262,6 +284,36 @@ class _Extractor:
                 elif self._is_noun(self._next(i)) or self.doc[i].dep_ in ("acomp", "amod"):
                     cand[i] = "colored"
         return cand
+
+    def _in_name(self, i: int) -> bool:
+        """A capitalised colour word inside a capitalised name: not first in its sentence,
+        followed by a capitalised word that is not a scene noun, in a caption that is not
+        written in title case or capitals ("potatoes, and Red Stripe beer", "a Gold Coast Tour
+        bus"; "An Orange bus" and "A Red Bus" stay colours)."""
+        doc = self.doc
+        t = doc[i].text
+        if not (t[:1].isupper() and t[1:].islower()) or i == 0:
+            return False
+        if self.low[i - 1] in (".", "!", "?", '"', ":", ";") or doc[i - 1].is_space:
+            return False
+        k = i + 1
+        if k >= self.n:
+            return False
+        nt = doc[k].text
+        if not (nt[:1].isupper() and nt[1:].islower() and nt.isalpha()):
+            return False
+        if self.low[k] in self.lex.colour_bearing:
+            return False
+        if self.gz[k] is not None:
+            # a scene noun after the colour is its head ("a Red Bus") unless the capitalised
+            # words modify a noun after them: "Red Stripe beer"
+            j = k + 1
+            while j < self.n and doc[j].text[:1].isupper() and doc[j].is_alpha:
+                j += 1
+            if not (j < self.n and doc[j].text.islower() and self.gz[j] is not None):
+                return False
+        words = [x for x in doc if x.is_alpha]
+        return sum(x.text[:1].isupper() for x in words) * 2 < len(words)
 
     def _np_head(self, i: int) -> bool:
         """A colour word with a noun sense heading its own noun phrase after an article ("there
@@ -279,6 +331,101 @@ class _Extractor:
             or w in COLORED_WORDS
             or self.doc[k].pos_ in ("ADJ", "NUM")
         )
+
+    def _flavour_of_food(self, i: int, cand: dict[int, str], res: _Res) -> bool:
+        """A colour word with a food sense (lexicon ``S`` with restricted rules: chocolate,
+        cream, lime, peach, mustard, ...) as the predicate of a food noun, or of a number or
+        pronoun standing for a food named before it ("a dozen doughnuts ... two are
+        chocolate")."""
+        e = self.lex.colours.get(cand[i])
+        if e is None or not e.other_sense or e.rules == ALL_RULES:
+            return False
+        subj: int | None = res.obj
+        if subj is None and res.verb is not None:
+            sv = self._subject_of(res.verb)
+            subj = sv.i if sv is not None else None
+        if subj is None:
+            return False
+        w = self.low[subj]
+        if w in FOOD_NOUNS or (self.gz[subj] or "") in FOOD_NOUNS:
+            return True
+        if self.doc[subj].pos_ in ("NUM", "PRON") or w in ("one", "ones", "some", "others"):
+            return any(self.low[k] in FOOD_NOUNS for k in range(subj))
+        return False
+
+    def _glued_tail(self, i: int) -> int | None:
+        """The adjective glued to colour token i by a hyphen ("green-eyed", "white-clad",
+        "black-rimmed", "blue-illuminated"): the index of that word, or None when there is no
+        such word (a colour, "colored", or a noun: "red-brick" keeps "brick")."""
+        low, doc = self.low, self.doc
+        h = i + 1
+        w = h + 1
+        if not (
+            w < self.n
+            and low[h] in _HYPHENS
+            and not doc[i].whitespace_
+            and not doc[h].whitespace_
+            and doc[w].is_alpha
+        ):
+            return None
+        x = low[w]
+        if x in self.lex.colour_bearing or x in COLORED_WORDS or x in self.lex.modifiers:
+            return None
+        if doc[w].pos_ in _NOUN_POS and not x.endswith("ed") or self.gz[w] is not None:
+            return None
+        if x.endswith("ed") or x in ("clad", "lit") or doc[w].pos_ in ("ADJ", "VERB"):
+            return w
+        return None
+
+    def _garment_compound(self, last: int) -> _Res | None:
+        """R6 for a garment compound: "a white-clad tennis player", "a red-shirted team" (the
+        glued word is clad/dressed/clothed or a garment noun + -ed): the wearer is the noun
+        after it; the whole compound goes at sparse."""
+        t = self._glued_tail(last)
+        if t is None:
+            return None
+        x = self.low[t]
+        stem = x[:-2] if x.endswith("ed") else x
+        if not (
+            x in ("clad", "dressed", "clothed", "attired")
+            or stem in GARMENT_NOUNS
+            or stem[:-1] in GARMENT_NOUNS  # "capped", "hatted"
+            or stem + "e" in GARMENT_NOUNS  # "robed"
+        ):
+            return None
+        hr = self._noun_run_head(t + 1)
+        if hr is None:
+            return None
+        return _Res("R6", hr[0], t, 0, t, garment=True, glued=True, run_start=t + 1)
+
+    def _an_joins(self, gap: list[int], i: int) -> bool:
+        """ "an" typed for "and" between two colours: "black an white", "a yellow an red
+        train" (an article would stand before a vowel sound, not before "white" or "red")."""
+        return (
+            len(gap) == 1
+            and self.low[gap[0]] == "an"
+            and i < self.n
+            and self.low[i][:1] not in ("a", "e", "i", "o", "u")
+        )
+
+    def _list_noun(self, i: int) -> bool:
+        """A colour word with a noun sense as an item of a list of nouns ("a papaya, orange and
+        bruised banana", "marshmallows, chocolate, and other treats", "mango and orange and
+        ripe bananas"): a noun and a joiner before it, a joiner or the end after it, and no
+        colour word on either side (then it is a colour list: "red, orange and yellow")."""
+        low = self.low
+        p = i - 1
+        if not (p >= 1 and low[p] in (",", "and") and self._is_noun(p - 1)):
+            return False
+        if low[p - 1] in self.lex.colour_bearing or self.doc[p - 1].pos_ not in _NOUN_POS:
+            return False
+        k = self._next(i)
+        if k < self.n and low[k] not in (",", "and", "or", "."):
+            return False
+        a = k + 1
+        while a < self.n and low[a] in ("and", "or", ","):
+            a += 1
+        return not (a < self.n and low[a] in self.lex.colour_bearing)
 
     def _food_sense(self, i: int) -> bool:
         """A colour word with a food/fruit sense right before a food noun ("orange wedge",
@@ -304,7 +451,7 @@ class _Extractor:
                 j -= 1  # "multi-colored" is one term; its first tokens are part of it
         while j >= 0:
             w = self.low[j]
-            if w in _HYPHENS:
+            if w in _HYPHENS or self.space[j]:
                 j -= 1
                 continue
             e = lex.colours.get(w)
@@ -314,10 +461,20 @@ class _Extractor:
                 or e is not None
                 and j in cand
                 and self._hue_compound_modifier(j, i, cand)
-                or w in ("very", "really", "all", "mostly", "entirely")
-                and (mods or not (j >= 1 and self.low[j - 1] == "in") and w in ("very", "really"))
-                or w in ("half", "partly", "partially")  # "half pink and half yellow"
+                or w in _DEGREE  # "all white", "half pink and half yellow"
             ):
+                mods.append(j)
+            elif (
+                j + 2 < self.n
+                and self.low[j + 1] in _HYPHENS
+                and j + 2 == (mods[-1] if mods else i)
+                and not self.doc[j].whitespace_
+                and not self.doc[j + 1].whitespace_
+                and self.doc[j].is_alpha
+                and j not in cand
+            ):
+                # a word glued to the colour word by a hyphen is part of it ("caramel-colored",
+                # "thin-striped", "jet-black")
                 mods.append(j)
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
                 if w.endswith("ly") and w not in ("only", "family", "early"):
@@ -357,9 +514,15 @@ class _Extractor:
                 prev = chains[-1][-1]
                 gap = [k for k in range(prev + 1, i) if modifier_of.get(k) != i]
                 same_kind = (cand[prev] in self.lex.colours) == (cand[i] in self.lex.colours)
-                joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap)
+                joiners_ok = all(self.low[k] in CHAIN_JOINERS for k in gap) or self._an_joins(
+                    gap, i
+                )
                 ends_with_with = bool(gap) and self.low[gap[-1]] == "with"
-                has_joiner = not gap or any(self.low[k] in _JOIN_WORDS for k in gap)
+                has_joiner = (
+                    not gap
+                    or any(self.low[k] in _JOIN_WORDS for k in gap)
+                    or self._an_joins(gap, i)
+                )
                 if same_kind and joiners_ok and len(gap) <= 3 and not ends_with_with and has_joiner:
                     chains[-1].append(i)
                     continue
@@ -379,11 +542,14 @@ class _Extractor:
         w = self.low[k]
         if w.endswith("ing"):
             return True
+        after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
+        if k + 2 < self.n and self.low[k + 1] in ("'s", "\u2019s"):
+            # "a white bird fly's in the air": a verb written with an apostrophe
+            return self.doc[k + 2].pos_ in after and self.doc[k + 2].pos_ != "PART"
         inflected = (w.endswith("s") and not w.endswith(("ss", "us", "is"))) or w.endswith("ed")
         if not inflected:
             return False
         nxt = self.doc[k + 1] if k + 1 < self.n else None
-        after = ("ADP", "ADV", "PART", "DET", "PRON", "PUNCT", "AUX")
         return nxt is None or nxt.pos_ in after or (object_follows and nxt.pos_ in _NOUN_POS)
 
     def _noun_run_head(self, start: int, comma: bool = False) -> tuple[int, bool] | None:
@@ -406,6 +572,9 @@ class _Extractor:
         last = None
         nouns: list[int] = []
         while k < self.n:
+            if self.space[k]:
+                k += 1  # a caption's double space
+                continue
             if k in self.mw_last:
                 e = self.mw_last[k]
                 nouns.append(e)
@@ -456,13 +625,17 @@ class _Extractor:
                 t.pos_ in ("ADJ", "NUM")
                 or w in _HYPHENS
                 or (
-                    t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG") and t.dep_ in ("amod", "compound")
+                    t.pos_ == "VERB"
+                    and t.tag_ in ("VBN", "VBG")
+                    and t.dep_ in ("amod", "compound")
+                    and w not in _NOT_ATTRIBUTIVE
                 )
                 or (
                     # "gold trimmed clock", "a blue lit bridge": a participle before the noun
                     last is None
                     and t.pos_ == "VERB"
                     and w.endswith(("ed", "ing", "lit"))
+                    and w not in _NOT_ATTRIBUTIVE
                     and self._is_noun(k + 1)
                 )
             ):
@@ -531,7 +704,7 @@ class _Extractor:
                 left = k
                 if t.pos_ == "DET" or t.tag_ == "PRP$":
                     break
-            elif w not in ("-", "–", "and", ",", "or", "/", "very"):
+            elif w not in ("-", "–", "and", ",", "or", "/") and w not in _DEGREE:
                 break
             k -= 1
         noun_span = (doc[left].idx, tok.idx + len(tok.text))
@@ -549,13 +722,25 @@ class _Extractor:
         elif det in ("two", "three", "four", "five", "these", "those", "several", "many"):
             plural = True
         head_end = tok.idx + self.cut.get(h, len(tok.text))
-        text_span = (text_span[0], head_end)
+        # a hyphenated word is one word: the head of "a blue t-shirt" is "t-shirt"
+        hs = h
+        while (
+            hs - 2 >= 0
+            and self.low[hs - 1] in _HYPHENS
+            and not doc[hs - 1].whitespace_
+            and not doc[hs - 2].whitespace_
+            and doc[hs - 2].is_alpha
+            and self.low[hs - 2] not in self.lex.colour_bearing
+        ):
+            hs -= 2
+        head_start = doc[hs].idx
+        text_span = (min(text_span[0], head_start), head_end)
         return ObjectRef(
             text=self.text[text_span[0] : text_span[1]],
             lemma=lemma,
-            head=self.text[tok.idx : head_end],
+            head=self.text[head_start:head_end],
             span=text_span,
-            head_span=(tok.idx, head_end),
+            head_span=(head_start, head_end),
             noun_span=(noun_span[0], head_end),
             plural=plural,
         )
@@ -680,6 +865,8 @@ class _Extractor:
             return None
         if self.low[k] in REL_PRONOUNS:
             return self._noun_before(k, limit=4)
+        if self.low[k] in ("one", "ones") and not aux:
+            return k  # "outside one is blue": anaphoric one
         if self._is_noun(k) and self.low[k] not in self.lex.colour_bearing:
             # "the bathroom is ...", "a wall painted green", "furnishings and accents in ..."
             # "a man and a dog are ..." stays with the nearest
@@ -742,6 +929,12 @@ class _Extractor:
         if p < 0:
             return None
         if low[p] == "in":
+            if low[p + 1] == "all":
+                # "in all white" is a garment colour when a person precedes ("a man playing
+                # tennis on a court in all white"; "a kitchen in all white" is not)
+                w = self._person_before(p, person=True)
+                if w is not None:
+                    return w.i
             q = p - 1
             while (
                 q >= 0
@@ -898,10 +1091,11 @@ class _Extractor:
         return tuple(terms)
 
     def _negated(self, chain: list[int], v: Token | None) -> bool:
-        toks = [self.doc[i] for i in chain] + ([v] if v is not None else [])
-        for t in toks:
-            if any(ch.dep_ == "neg" for ch in t.children):
-                return True
+        if self._neg_heads is None:  # tokens with a "neg" child, found once per caption
+            self._neg_heads = {t.head.i for t in self.doc if t.dep_ == "neg" and t.head.i != t.i}
+        toks = [*chain, v.i] if v is not None else chain
+        if any(i in self._neg_heads for i in toks):
+            return True
         first = chain[0]
         return first > 0 and self.low[first - 1] in ("not", "n't", "no", "never")
 
@@ -909,13 +1103,22 @@ class _Extractor:
     def _r4_r5_colored(self, chain, m_first, last) -> _Res | None:
         """R4 "X colored N" / "X-colored" / "X color"; R5 "in X color(s)"."""
         doc, low = self.doc, self.low
+        p = m_first - 1
+        while p >= 0 and low[p] in ("a", "an", "the", *_DEGREE):
+            p -= 1
         j = self._next(last)
-        if not (j < self.n and low[j] in COLORED_WORDS):
+        cn = self._colour_noun(j, after_in=p >= 0 and low[p] == "in")
+        if cn is None:
             return None
         cw = doc[j]
-        p = m_first - 1
-        while p >= 0 and low[p] in ("a", "an", "the", "all", "mostly", "mainly"):
-            p -= 1
+        j0, j = j, cn  # the colour noun's first and last token ("shade of color")
+        hr = (
+            None
+            if low[j0] in ("shade", "shades")
+            else self._noun_run_head(j + 1, comma=self._attributive(m_first))
+        )
+        if hr is not None:  # "a red colored kite", "in brown tone room"
+            return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         if p >= 0 and low[p] == "in":
             prep = doc[p]
             att = prep.head
@@ -929,9 +1132,6 @@ class _Extractor:
             if self._lem(att) == "be" or att.pos_ == "AUX":
                 return _Res("R5", obj, j, self._pred_start(att, p), j, verb=att)
             return _Res("R5", obj, j, p, j, verb=att)
-        hr = self._noun_run_head(j + 1, comma=self._attributive(m_first))
-        if hr is not None:
-            return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         # "weathered to a mint green color", "is a dark blue color": a colour noun phrase
         np_start = (
             m_first - 1 if m_first >= 1 and low[m_first - 1] in ("a", "an", "the") else m_first
@@ -947,6 +1147,24 @@ class _Extractor:
         if subj is not None and subj.pos_ in _NOUN_POS:
             return _Res("R4", subj.i, j, self._pred_start(vt, m_first), j, verb=vt)
         return _Res("R4", None, j, m_first, j)
+
+    def _colour_noun(self, j: int, after_in: bool = False) -> int | None:
+        """Last token of a colour noun starting at token j, or None: color/colored/colors
+        ("a red color", "red colored"), "accent color(s)", a tint, tone or hue ("a light green
+        tint", "brown tone"), a shade only as "shade(s) of color" or after "in" ("in red and
+        blue shade of color"); "of color(s)" after any of them is part of it."""
+        low = self.low
+        if j >= self.n:
+            return None
+        w = low[j]
+        if w in ("accent", "accents") and j + 1 < self.n and low[j + 1] in COLORED_WORDS:
+            j, w = j + 1, low[j + 1]
+        of_colour = j + 2 < self.n and low[j + 1] == "of" and low[j + 2] in COLORED_WORDS
+        if w in COLORED_WORDS:
+            return j
+        if w in TINT_WORDS or (w in ("shade", "shades") and (of_colour or after_in)):
+            return j + 2 if of_colour else j
+        return None
 
     def _r5_shades(self, m_first, last) -> _Res | None:
         """R5 "in (different) shades/hues/tones of X": the noun before "in"."""
@@ -1018,6 +1236,9 @@ class _Extractor:
         k = p - 1
         if not (self._is_noun(k) and self.low[k] not in self.lex.colour_bearing):
             return None
+        j = self._next(last)
+        if j + 1 < self.n and self.low[j] == "," and self.doc[j + 1].pos_ in ("VERB", "AUX"):
+            return _Res("R1", k, j, p, j, how="+pos")  # "two cats, orange and white, sit"
         return _Res("R1", k, last, p, last, how="+pos")
 
     def _r5_pp(self, m_first, last) -> _Res | None:
@@ -1046,11 +1267,90 @@ class _Extractor:
                 return _Res("R5", hr[0], hr[0], m_first - 1, hr[0], how="+pos")
         return self._colour_np(m_first, last, "R5")
 
-    def _r1_elided(self, last) -> _Res | None:
-        """R9: "a black and a white sheep" -- the first colour's noun is elided."""
+    def _r3_postnominal(self, chain, cand, m_first, last) -> _Res | None:
+        """R3 without a verb: a colour right after its noun, ending the clause or coordinated
+        with other adjectives ("a kitchen with the windows white and open", "looking at
+        something yellow and roundish", "a train yellow and black on the tracks", "the sky is
+        blue and the grass green"). The removal takes the joiner to a next adjective ("the
+        windows open")."""
+        low, doc = self.low, self.doc
+        k = m_first - 1
+        if k < 1:
+            return None
+        e = self.lex.colours.get(cand[chain[0]])
+        if len(chain) == 1 and e is not None and e.other_sense:
+            return None  # "whip cream", "spicy mustard": the food
+        if low[k] in self.lex.colour_bearing or not (
+            doc[k].pos_ in _NOUN_POS or self.gz[k] is not None or low[k] in _INDEFINITES
+        ):
+            return None
+        j = self._next(last)
+        if j >= self.n or (doc[j].pos_ == "PUNCT" and low[j] not in _HYPHENS) or low[j] in _PLACE:
+            return _Res("R3", k, last, m_first, last, how="+pos")
+        if low[j] not in ("and", ",", "or"):
+            return None
+        a = j + 1
+        if a < self.n and low[a] == "and":
+            a += 1  # ", and"
+        if a >= self.n or low[a] in self.lex.colour_bearing:
+            return None
+        if doc[a].pos_ == "ADJ" and not self._is_noun(a + 1):
+            return _Res("R3", k, last, m_first, a - 1, how="+pos")  # "white and open"
+        if doc[a].pos_ in ("DET", "NUM", "PRON", "AUX"):
+            return _Res("R3", k, last, m_first, last, how="+pos")  # "... white and a ..."
+        return None
+
+    def _bw_photo_of(self, chain, cand, m_first, last) -> bool:
+        """ "(a) black and white of a horse ..." opening a caption: the picture, its noun
+        elided; "of" goes with the colours at sparse (see :meth:`strays`)."""
+        if len(chain) != 2 or m_first != chain[0] or {cand[i] for i in chain} != {"black", "white"}:
+            return False
+        nxt = self._next(last)
+        start = m_first == 0 or (m_first == 1 and self.low[0] in ("a", "an", "the"))
+        return start and nxt < self.n and self.low[nxt] == "of"
+
+    def _bw_photo_pp(self, chain, cand, m_first, last) -> bool:
+        """ "in black and white" closing a clause describes the picture ("two stuffed animals
+        posed together in black and white", "a man walking down a sidewalk in black and
+        white"): exactly black and white after "in", no noun after them, and no reading as a
+        garment (tried before), a colouring verb ("decorated in", "painted in") or a copula
+        ("the room is in black and white" stays the room's colours)."""
+        low, doc = self.low, self.doc
+        if len(chain) != 2 or m_first != chain[0] or {cand[i] for i in chain} != {"black", "white"}:
+            return False
+        p = m_first - 1
+        if not (p >= 1 and low[p] == "in"):
+            return False
+        nxt = self._next(last)
+        if nxt < self.n and (self._is_noun(nxt) or low[nxt] in COLORED_WORDS | SHADE_WORDS):
+            return False
+        k = p - 1
+        while k >= 0 and doc[k].pos_ == "ADV":
+            k -= 1  # "posed together in"
+        if k < 0:
+            return False
+        t = doc[k]
+        lemma = self._lem(t).lower()
+        return not (
+            t.pos_ == "AUX"
+            or lemma in PRED_VERBS
+            or lemma in _IN_VERBS
+            or lemma in DRESS_VERBS
+            or lemma in WEAR_VERBS
+            or self._is_person(t)
+        )
+
+    def _r1_elided(self, m_first, last) -> _Res | None:
+        """R9: "a black and a white sheep", "a green and two red buses" -- the first colour's
+        noun is elided. The removal is the colour, the joiner and the second article ("black
+        and a"); before a number it is the first article, the colour and the joiner ("[a green
+        and] two red buses")."""
         low = self.low
         k = self._next(last)
-        if not (k + 2 < self.n and low[k] in ("and", "or") and low[k + 1] in ("a", "an")):
+        if not (k + 2 < self.n and low[k] in ("and", "or")):
+            return None
+        number = low[k + 1] in NUMBER_WORDS or low[k + 1].isdigit()
+        if not (low[k + 1] in ("a", "an") or number):
             return None
         j = k + 2
         while j < self.n and (
@@ -1064,8 +1364,13 @@ class _Extractor:
         hr = self._noun_run_head(j)
         if hr is None:
             return None
+        if number:
+            a = m_first - 1
+            if not (a >= 0 and low[a] in ("a", "an", "one")):
+                return None
+            return _Res("R9", hr[0], last, a, k, run_start=j, recovered=hr[1])
         # removal "black and a": the colour, the joiner and the second article
-        return _Res("R9", hr[0], last, 0, k + 1, run_start=j, recovered=hr[1])
+        return _Res("R9", hr[0], last, m_first, k + 1, run_start=j, recovered=hr[1])
 
     def _r9_other(self, m_first, last) -> _Res | None:
         """R9 in a parallel ellipsis: "one in a blue jacket the other white" -- the colour after
@@ -1078,7 +1383,22 @@ class _Extractor:
             return None
         if self._noun_run_head(self._next(last)) is not None:
             return None
-        return _Res("R9", self.prev_obj, last, m_first, last)
+        # "the other" carries nothing without its colour: the clause goes ("... the other
+        # white" -> "...")
+        return _Res("R9", self.prev_obj, last, self._clause_start(p), last)
+
+    def _clause_start(self, s: int) -> int:
+        """Start of an elliptical clause whose subject is the bare pronoun at token s ("one
+        is pink", "the other brown"): "the" before it and a joiner before that ("and",
+        ", and", ",") go with it."""
+        low = self.low
+        if s >= 1 and low[s - 1] == "the":
+            s -= 1
+        if s >= 1 and low[s - 1] in ("and", ",", "while", "but"):
+            s -= 1
+            if s >= 1 and low[s - 1] == "," and low[s] != ",":
+                s -= 1
+        return s
 
     def _r8_one(self, last, m_first: int = -1) -> _Res | None:
         """R8: "a brown one" -- anaphoric one; the lemma is the antecedent noun's. Only
@@ -1149,7 +1469,8 @@ class _Extractor:
         if subj is None:
             return None
         rule = "R5" if via_in else "R3"
-        return _Res(rule, subj, last, m_first, last, verb=self.doc[vi], how="+pos")
+        lemma = self._one(subj, subj).lemma if self.low[subj] in ("one", "ones") else None
+        return _Res(rule, subj, last, m_first, last, verb=self.doc[vi], how="+pos", lemma=lemma)
 
     def _resolve(
         self,
@@ -1185,13 +1506,35 @@ class _Extractor:
                     garment=True, replacement="clothes",
                 )  # fmt: skip
         if res is None and end_tok == last:
+            res = self._garment_compound(last)
+            if res is not None:
+                res.rem_start = m_first
+        if res is None and end_tok == last:
             res = self._r8_one(last, m_first)
             if res is not None:
                 res.rem_start = m_first
         if res is None and end_tok == last:
-            # R1 by position: a noun run right after the chain
+            # R1 by position: a noun run right after the chain (and after non-hue words: "black
+            # and white spotted cows")
             nxt = self._next(end_tok)
+            while nxt < self.n and nxt in cand and cand[nxt] not in lex.colours:
+                nxt = self._next(nxt)
             hr = self._noun_run_head(nxt, comma=self._attributive(m_first))
+            if (
+                hr is None
+                and self._attributive(m_first)
+                and nxt < self.n
+                and low[nxt] in ("and", "or", ",")
+            ):
+                # a colour coordinated with other adjectives before their noun ("with burgundy
+                # and floral furniture", "a pink and fuzzy hat")
+                a = nxt + 1
+                if a < self.n and low[a] == "and":
+                    a += 1
+                if a < self.n and self.doc[a].pos_ == "ADJ" and low[a] not in lex.colour_bearing:
+                    hr = self._noun_run_head(a)
+                    if hr is not None:
+                        nxt = a
             if hr is not None and low[hr[0]] not in PHOTO_WORDS | {"color", "colour"}:
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok, run_start=nxt, recovered=hr[1])
                 q = hr[0]
@@ -1205,11 +1548,15 @@ class _Extractor:
                     return None
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok)
         if res is None and end_tok == last:
-            res = self._r1_elided(last)
-            if res is not None:
-                res.rem_start = m_first
+            res = self._r1_elided(m_first, last)
         if res is None and end_tok == last:
             res = self._r9_other(m_first, last)
+        if res is None and end_tok == last and self._bw_photo_pp(chain, cand, m_first, last):
+            self.bw_photo = True
+            return None
+        if res is None and end_tok == last and self._bw_photo_of(chain, cand, m_first, last):
+            self.bw_photo = True
+            return None
         if res is None and end_tok == last:
             res = self._r5_pp(m_first, last)
         if res is None and end_tok == last:
@@ -1218,6 +1565,8 @@ class _Extractor:
             res = self._by_arcs(chain, cand, mods, m_first, end_tok)
         if res is None:
             res = self._r3_by_position(chain, m_first, end_tok)
+        if res is None and end_tok == last:
+            res = self._r3_postnominal(chain, cand, m_first, last)
         if res is None:
             return None
         if res.rule in ("R3", "R5") and res.obj is not None and res.obj < m_first:
@@ -1273,6 +1622,8 @@ class _Extractor:
             and head.i < first
         ):
             subj = self._subject_of(head)
+            if head.i >= 1 and self.low[head.i - 1] in ("one", "ones"):
+                subj = self.doc[head.i - 1]  # "bottles and one is dark blue": the bare one
             if self._is_participle(head):
                 # "walls painted beige": a participle modifies the noun right before it
                 pos = self._subject_by_position(head.i)
@@ -1347,11 +1698,19 @@ class _Extractor:
                 if e.other_sense:  # "navy planes", "rusty tracks": the other sense; it stays
                     self.nonsense.add(i)
                 return None
-        # ethnicity terms: "a black woman", "two white men" name a group, not a colour
+        # a food word predicated of a food is its flavour: "two are chocolate, three are
+        # glazed" (of doughnuts), "the frosting is chocolate"
+        if rule == "R3" and len(chain) == 1 and self._flavour_of_food(chain[0], cand, res):
+            self.log.append(f"{doc[first].text!r} at {doc[first].idx} is a flavour of a food")
+            self.nonsense.add(first)
+            return None
+        # ethnicity terms: "a black woman", "two white men" name a group, not a colour; a
+        # chain of two ("a white and black baby" of sheep) is a colour
         if (
             rule == "R1"
             and res.obj is not None
             and not mods.get(first)
+            and len(chain) == 1
             and {cand[i] for i in chain} <= ETHNIC_COLOURS
             and self._is_person(doc[res.obj])
         ):
@@ -1409,10 +1768,25 @@ class _Extractor:
                 and (after >= self.n or doc[after].pos_ == "PUNCT")
             ):
                 rem_start = b - 1 if low[b - 1] == "," else b
-        if rule == "R6":
+        if (
+            rule == "R3"
+            and res.obj is not None
+            and low[res.obj] in ("one", "ones")
+            and rem_start == res.obj + 1
+            and rem_start <= (v.i if v is not None else -1)
+        ):
+            # "donuts one is pink one is brown": a bare "one" is nothing without its
+            # predicate, the clause goes ("donuts, one is black" -> "donuts")
+            rem_start = self._clause_start(res.obj)
+        if rule == "R6" and not res.glued:
             rem_start, rem_end = m_first, end_tok
             while rem_start - 1 >= 0 and low[rem_start - 1] in ("all", "mostly", "entirely"):
                 rem_start -= 1  # "wearing all white" -> "wearing clothes"
+        if rem_end == last:
+            tail = self._glued_tail(last)
+            if tail is not None:  # "a green-eyed cat" -> "a cat", "a gold-trimmed clock"
+                rem_end = tail
+                end_tok = max(end_tok, tail)
         removal = [self._span(rem_start, rem_end)]
         final = rule
         if rule == "R1":
@@ -1474,7 +1848,11 @@ class _Extractor:
             ):
                 s -= 1
             gap = self.low[prev_end_tok + 1 : s]
-            if spans and len(gap) <= 2 and all(g in CHAIN_JOINERS for g in gap):
+            if spans and (
+                len(gap) <= 2
+                and all(g in CHAIN_JOINERS for g in gap)
+                or self._an_joins(list(range(prev_end_tok + 1, s)), s)
+            ):
                 spans[-1] = (spans[-1][0], self._span(i, i)[1])
             else:
                 spans.append(self._span(s, i))
@@ -1486,6 +1864,36 @@ class _Extractor:
             e_tok = next(k for k in range(self.n) if self.ends[k] == b)
             if s_tok >= 1 and self.low[s_tok - 1] == "in" and not self._is_noun(self._next(e_tok)):
                 a = self.doc[s_tok - 1].idx
+            nxt = self._next(e_tok)
+            if (
+                self.bw_photo
+                and nxt < self.n
+                and self.low[nxt] == "of"
+                and (s_tok == 0 or (s_tok == 1 and self.low[0] in ("a", "an", "the")))
+            ):
+                a, b = 0, self.ends[nxt]  # "[Black and white of] a person ..."
+            tail = self._glued_tail(e_tok)
+            if tail is not None:  # "a blue-illuminated mouse" -> "a mouse"
+                b = self.ends[tail]
+                e_tok = tail
+            nxt = self._next(e_tok)
+            if (
+                s_tok >= 1
+                and self.low[s_tok - 1] in ("a", "an")
+                and (
+                    nxt >= self.n
+                    or self.doc[nxt].tag_ == "VBG"
+                    or self.doc[nxt].pos_ in ("CCONJ", "PUNCT")
+                )
+                and not (
+                    nxt < self.n and (self._is_noun(nxt) or self.low[nxt] in lex.colour_bearing)
+                )
+            ):
+                # an elided noun ("an orange and a red having faces"): the article goes too,
+                # with the joiner before it
+                a = self.starts[s_tok - 1]
+                if s_tok >= 2 and self.low[s_tok - 2] in ("and", "or"):
+                    a = self.starts[s_tok - 2]
             out.append((a, b))
         # colour words glued inside one token by non-letters ("red\x00car"): remove the part
         pattern = _prefilter()
