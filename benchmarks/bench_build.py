@@ -74,4 +74,4 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(write_result("build", run()), indent=2))
+    print(write_result("build", run()))

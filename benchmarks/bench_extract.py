@@ -33,6 +33,13 @@ PIPE_SAMPLE = 5000
 NAIVE_SAMPLE = 1000
 
 
+GOLD_SETS = (
+    ("development", "gold_val2017", "drawn blind, then used during development (double-annotated)"),
+    ("heldout", "gold_val2017_heldout", "blind; its misses were then used to find failure classes"),
+    ("test", "gold_val2017_test", "blind final test set, measured once after development"),
+)
+
+
 def _gold_module():
     import importlib.util
 
@@ -120,9 +127,15 @@ def run() -> dict[str, Any]:
     file_identical = file_rows == json.loads(json.dumps(full_rows, ensure_ascii=False))
     review = [d for d in fast_d if d.levels.problems]
 
-    # 6. the independent gold set
-    gold = _gold_module().score_val2017(ex)
-    gold_misses = gold.pop("misses")
+    # 6. the gold sets (tests/fixtures/gold_val2017*/): the development set, the first blind
+    # held-out set (its misses were then used to fix failure classes) and the final blind test
+    # set (never looked at during development)
+    gm = _gold_module()
+    fixtures = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+    gold_sets = {}
+    for key, folder, role in GOLD_SETS:
+        scored = gm.score_val2017(ex, gm.read_val2017_gold(fixtures / folder / "gold.tsv"))
+        gold_sets[key] = {"folder": f"tests/fixtures/{folder}", "role": role, **scored}
 
     result = {
         "captions": n,
@@ -151,8 +164,7 @@ def run() -> dict[str, Any]:
             {"id": d.caption.id, "text": d.caption.text, "problems": list(d.levels.problems)}
             for d in review
         ],
-        "gold_val2017": gold,
-        "gold_val2017_misses": gold_misses,
+        "gold_sets": gold_sets,
     }
     if mismatches or not file_identical:
         raise AssertionError(
@@ -162,4 +174,4 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(write_result("extract", run()), indent=2))
+    print(write_result("extract", run()))
