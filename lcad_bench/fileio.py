@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -118,13 +119,18 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def surrogate_problem(text: str) -> str | None:
     """Where ``text`` holds a lone surrogate (``"\\ud800"`` from a JSON escape: not Unicode
     text, it cannot be encoded as UTF-8), or None."""
-    for i, ch in enumerate(text):
-        if 0xD800 <= ord(ch) <= 0xDFFF:
-            return f"lone surrogate U+{ord(ch):04X} at character {i} (not valid Unicode text)"
-    return None
+    m = _SURROGATE.search(text)
+    if m is None:
+        return None
+    return (
+        f"lone surrogate U+{ord(m.group()):04X} at character {m.start()} (not valid Unicode text)"
+    )
 
 
 def utf8_problem(data: bytes, exc: UnicodeDecodeError) -> str:
