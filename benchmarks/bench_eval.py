@@ -6,6 +6,9 @@
   and index, metrics, aggregation with bootstrap, parquet and results) versus the raw calls on the
   same in-memory inputs (the model's ``colorize`` and the metrics' ``score``). Target <= 1.15x
   for both wall and CPU.
+  Beside it, a hand-written loop (``hand_loop``: open, resize, L*/gray and masks, then the same
+  calls; no verification, storage or bookkeeping) shows what the harness costs over doing it
+  yourself; the target is judged on the raw calls.
 * **Peak RSS** of the whole ``lcad-bench evaluate --model gray`` process on the demo split
   (default metrics; those whose weights are missing are skipped): target <= 400 MB.
 * **Flat memory**: peak RSS of a full ``evaluate`` on 5,000 vs 500 images, each in a fresh
@@ -149,6 +152,56 @@ def raw_calls(split: Path, n: int, tmp: Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - c}
 
 
+def hand_loop(split: Path, n: int) -> dict[str, float]:
+    """What a researcher's own loop must do besides the raw calls: open each image file, bring it
+    to the protocol geometry, make the model's L* and gray inputs and the linked masks, then the
+    same ``colorize`` and ``score`` calls, in batches of BATCH. No verification (source sha256,
+    decoder checks), no stored GT or outputs, no cache, no bookkeeping."""
+    import numpy as np
+    from PIL import Image
+
+    from lcad_bench.evaluation.inputs import Prepared
+    from lcad_bench.evaluation.plan import Item
+    from lcad_bench.evaluation.suite import build_suite
+    from lcad_bench.imaging import luminance_and_gray, mask_to_eval_geometry, to_eval_geometry
+    from lcad_bench.models import ColorizationRequest, create_model
+    from lcad_bench.splits import load_split
+
+    s = load_split(split)
+    recs = s.records[:n]
+    model = create_model(MODEL)
+
+    def once(batch: list[Any], suite: Any) -> None:
+        preps, reqs = [], []
+        for r in batch:
+            with Image.open(s.image_file(r)) as im:
+                gt = np.asarray(to_eval_geometry(im.convert("RGB")))
+            lum, gray = luminance_and_gray(gt)
+            linked = r.linked_instances()
+            masks = (
+                np.stack([mask_to_eval_geometry(i.decode()) for i in linked]) if linked else None
+            )
+            pmap = {p.phrase_id: p for p in r.colour_phrases}
+            phrases = tuple(pmap[i.phrase_id].to_dict() | {"link": i.link} for i in linked)
+            preps.append(Prepared(gt, lum, gray, masks, phrases))
+            reqs.append(ColorizationRequest(
+                key=r.pair_id, pair_id=r.pair_id, level="complete", luminance=lum, gray=gray,
+                description=r.descriptions["complete"], masks=masks, phrases=phrases, seed=0,
+            ))  # fmt: skip
+        preds = model.colorize(reqs)
+        items = [
+            Item(r, "complete", 0, 0, r.descriptions["complete"], key=r.pair_id) for r in batch
+        ]
+        suite.per_sample(items, preds, [p.gt for p in preps], preps)
+
+    once(recs[:BATCH], build_suite(METRICS))  # warm-up
+    suite = build_suite(METRICS)
+    t, c = time.perf_counter(), time.process_time()
+    for k in range(0, n, BATCH):
+        once(recs[k : k + BATCH], suite)
+    return {"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - c}
+
+
 DEMO_CHILD = """
 import resource, subprocess, sys
 p = subprocess.run([sys.executable, "-m", "lcad_bench", "evaluate", "--model", "gray", "--split", sys.argv[1],
@@ -177,6 +230,7 @@ def run(sizes: tuple[int, int] = (500, 5000)) -> dict[str, Any]:
         t = Path(tmp)
         small = make_split(t / "small", small_n)
         raw = raw_calls(small, small_n, t)
+        hand = hand_loop(small, small_n)
         r_small = child_run(small, t / "run-small")
         demo = demo_gray_rss(t)
         r_big = None
@@ -193,7 +247,11 @@ def run(sizes: tuple[int, int] = (500, 5000)) -> dict[str, Any]:
         "harness": r_small,
         "harness_over_raw_wall": round(wall, 3),
         "harness_over_raw_cpu": round(cpu, 3),
+        "hand_loop": {k: round(v, 3) for k, v in hand.items()},
+        "harness_over_hand_loop_wall": round(r_small["seconds"] / hand["seconds"], 3),
+        "harness_over_hand_loop_cpu": round(r_small["cpu_seconds"] / hand["cpu_seconds"], 3),
         "target_overhead": TARGET_OVERHEAD,
+        "target_applies_to": "harness_over_raw_wall and harness_over_raw_cpu",
         "meets_overhead_target": wall <= TARGET_OVERHEAD and cpu <= TARGET_OVERHEAD,
         "demo_gray_evaluate": demo,
         "target_demo_rss_mb": TARGET_DEMO_RSS_MB,

@@ -200,11 +200,29 @@ def luminance_and_gray(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(rgb)
     if a.dtype != np.uint8:
         raise ValueError(f"expected uint8 RGB, got {a.dtype}")
-    y = _Y_LUT[0][a[..., 0]] + _Y_LUT[1][a[..., 1]] + _Y_LUT[2][a[..., 2]]
-    L = np.where(y > 0.008856, 116.0 * np.cbrt(y) - 16.0, 903.3 * y)
-    enc = np.where(y > 0.0031308, 1.055 * np.clip(y, 0, None) ** (1 / 2.4) - 0.055, 12.92 * y)
-    g = np.clip(np.rint(enc * 255.0), 0, 255).astype(np.uint8)
-    return L.astype(np.float32), np.repeat(g[..., None], 3, axis=-1)
+    # The same float64 operations per pixel as the textbook form (np.where over both branches),
+    # in place and with the rare linear branch patched afterwards: bit-identical, ~2x faster.
+    y = _Y_LUT[0].take(a[..., 0])
+    y += _Y_LUT[1].take(a[..., 1])
+    y += _Y_LUT[2].take(a[..., 2])  # Y >= 0: every table entry is
+    L = np.cbrt(y)
+    L *= 116.0
+    L -= 16.0
+    dark = y <= 0.008856
+    if dark.any():
+        L[dark] = 903.3 * y[dark]
+    enc = y ** (1 / 2.4)
+    enc *= 1.055
+    enc -= 0.055
+    dark = y <= 0.0031308
+    if dark.any():
+        enc[dark] = 12.92 * y[dark]
+    enc *= 255.0
+    np.rint(enc, out=enc)
+    np.clip(enc, 0, 255, out=enc)
+    gray = np.empty(a.shape[:-1] + (3,), np.uint8)
+    gray[...] = enc.astype(np.uint8)[..., None]
+    return L.astype(np.float32), gray
 
 
 # Decoding source images (docs/evaluating.md#failures): the one function builders and the runner

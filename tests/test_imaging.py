@@ -33,6 +33,26 @@ def test_luminance_and_gray_match_scikit_image():
     ]
 
 
+def test_luminance_and_gray_equal_the_textbook_formulas_bit_for_bit():
+    """The in-place implementation gives exactly the textbook piecewise sRGB -> Y -> L* and
+    Y -> sRGB gray (both branches of each piecewise function exercised: the dark corner of the
+    cube is enumerated, the rest sampled)."""
+    rng = np.random.default_rng(3)
+    dark = np.stack(np.meshgrid(*[np.arange(12)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    rgb = np.concatenate([dark, rng.integers(0, 256, (200_000, 3))]).astype(np.uint8)[None]
+    c = rgb.astype(np.float64) / 255.0
+    lin = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    y = lin[..., 0] * 0.212671 + lin[..., 1] * 0.715160 + lin[..., 2] * 0.072169
+    ref_L = np.where(y > 0.008856, 116.0 * np.cbrt(y) - 16.0, 903.3 * y).astype(np.float32)
+    enc = np.where(y > 0.0031308, 1.055 * y ** (1 / 2.4) - 0.055, 12.92 * y)
+    ref_g = np.clip(np.rint(enc * 255.0), 0, 255).astype(np.uint8)
+    L, gray = luminance_and_gray(rgb)
+    assert (y <= 0.0031308).sum() > 100 and (y > 0.008856).sum() > 100_000
+    assert np.array_equal(L, ref_L)
+    assert np.array_equal(gray, np.repeat(ref_g[..., None], 3, -1))
+    assert not np.shares_memory(gray[..., 0], gray[..., 1]) and gray.flags.c_contiguous
+
+
 def test_short_side_centre_crop():
     img = Image.fromarray(np.random.default_rng(1).integers(0, 256, (300, 500, 3), dtype=np.uint8))
     g = Geometry(500, 300)
