@@ -118,26 +118,33 @@ def describe_lines(
     summary {captions, phrases, levels, review}. Equal to ``[json.dumps(d.to_dict()) for d in
     describe_many(...)]``, only faster: a child forked before spaCy is loaded describes the
     captions that need no parse while this process loads the pipeline, then forked workers parse
-    and describe the rest (:func:`describe_many`)."""
+    and describe the rest, returning finished JSON lines."""
     from collections import Counter
 
     from lcad_bench.text.extract import get_extractor
+    from lcad_bench.text.pool import start_chunks
     from lcad_bench.text.rules import may_contain_colour
 
     parse_idx = [i for i, c in enumerate(captions) if may_contain_colour(c.text)]
-    todo = set(parse_idx)
-    other = [c for i, c in enumerate(captions) if i not in todo]
+    todo: dict[str, list[int]] = {}
+    for i in parse_idx:
+        todo.setdefault(captions[i].text, []).append(i)
+    other = [c for c in captions if c.text not in todo]
     child = _Background(_describe_unparsed, other, base_seed)
     extractor = get_extractor(pipeline)
-    parsed = describe_many([captions[i] for i in parse_idx], extractor, base_seed, n_process)
+    # the workers return finished JSON lines (a distinct text parsed once, described under each
+    # of its ids), so this process neither unpickles analyses nor serialises them
+    jobs = [(t, tuple(captions[i].id for i in idx)) for t, idx in todo.items()]
+    results = start_chunks(jobs, n_process, _describe_lines_chunk, (extractor, base_seed))
     lines: list[str | None] = [None] * len(captions)
     levels: Counter[str] = Counter()
     n_phrases = n_review = 0
-    for i, d in zip(parse_idx, parsed):
-        lines[i] = json.dumps(d.to_dict(), ensure_ascii=False)
-        levels[d.natural.level] += 1
-        n_phrases += len(d.analysis.phrases)
-        n_review += bool(d.levels.problems)
+    for (text, _ids), rows in zip(jobs, results):
+        for i, (line, level, phrases, review) in zip(todo[text], rows):
+            lines[i] = line
+            levels[level] += 1
+            n_phrases += phrases
+            n_review += review
     if progress is not None:
         progress.update(len(parse_idx))
     other_lines, other_levels = child.result()
@@ -218,6 +225,21 @@ def _describe_chunk(jobs: list[tuple[str, tuple[str, ...]]]) -> list[list[Descri
         a = extractor._analyse(doc, True)
         out.append([describe_one(Caption(cid, text), a, base_seed) for cid in ids])
     return out
+
+
+def _describe_lines_chunk(
+    jobs: list[tuple[str, tuple[str, ...]]],
+) -> list[list[tuple[str, str, int, bool]]]:
+    """Worker side of :func:`describe_lines`: :func:`_describe_chunk` turned into (JSON line,
+    natural level, number of phrases, sent to review) per caption id."""
+    return [
+        [
+            (json.dumps(d.to_dict(), ensure_ascii=False), d.natural.level,
+             len(d.analysis.phrases), bool(d.levels.problems))
+            for d in described
+        ]
+        for described in _describe_chunk(jobs)
+    ]  # fmt: skip
 
 
 def read_captions(path: str | Path) -> list[Caption]:
