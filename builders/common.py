@@ -179,12 +179,10 @@ def progress(total: int, desc: str, quiet: bool = False) -> Any:
 
 
 def refuse_existing_out(out: str | Path, overwrite: bool) -> None:
-    """Fail before any work when ``out`` exists and is not empty (``write_split`` checks again
-    when it writes)."""
-    from lcad_bench.errors import UsageError
+    """Fail before any work when ``out`` cannot take the split (the rule of
+    :func:`lcad_bench.splits.writer.refuse_out`, which ``write_split`` checks again when it
+    writes): a file (or a path under one) is exit 3, an existing non-empty folder without
+    ``overwrite`` exit 2."""
+    from lcad_bench.splits.writer import refuse_out
 
-    o = Path(out)
-    if o.exists() and (not o.is_dir() or any(o.iterdir())) and not overwrite:
-        raise UsageError(
-            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )
+    refuse_out(out, overwrite)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from lcad_bench.errors import InputFormatError, UsageError
+from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, UsageError
 from lcad_bench.fileio import file_sha256, make_temp_dir
 from lcad_bench.protocol import LEVELS
 from lcad_bench.splits.manifest import MANIFEST_FILE, Manifest, Shard
@@ -85,6 +85,33 @@ If you use this split, cite the sources above and lcad-bench.
 """
 
 
+class SplitOutError(LcadBenchError):
+    """``--out`` cannot hold a split folder (it, or a folder above it, is a file): exit 3."""
+
+    exit_code = ExitCode.MISSING
+
+
+def refuse_out(out: str | Path, overwrite: bool) -> None:
+    """The ``--out`` rule of every builder, checked before any work and again by
+    :func:`write_split`: ``out`` (and every existing folder above it) must be a folder or not
+    exist yet, else exit 3 even with ``overwrite`` (a file is never replaced); an existing,
+    non-empty folder needs ``overwrite`` (exit 2)."""
+    o = Path(out)
+    for p in (o, *o.parents):
+        if p.exists() or p.is_symlink():
+            if not p.is_dir():
+                what = "is not a folder" if p == o else f"is under {p}, which is not a folder"
+                raise SplitOutError(
+                    f"--out {o} {what} (a file); a split is a folder: choose another --out "
+                    "(--overwrite replaces only a folder)"
+                )
+            break
+    if o.is_dir() and any(o.iterdir()) and not overwrite:
+        raise UsageError(
+            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
+        )
+
+
 def write_split(
     out: str | Path,
     records: Sequence[PairRecord],
@@ -105,10 +132,7 @@ def write_split(
     from lcad_bench import __version__
 
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise UsageError(
-            f"{out} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )
+    refuse_out(out, overwrite)
     ids = [r.pair_id for r in records]
     dup = [k for k, n in Counter(ids).items() if n > 1]
     if dup:

@@ -158,3 +158,43 @@ def test_imagenet_reads_16bit_grayscale_scaled(tmp_path, cli):
     assert (
         d.grayscale and d.bits == 16 and np.array_equal(d.rgb[..., 0], (g16 >> 8).astype(np.uint8))
     )
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_out_that_is_a_file_is_exit_3_before_any_work_even_with_overwrite(tmp_path, under):
+    """`build demo --out FILE --overwrite` used to build everything, then fail in write_split
+    with a NotADirectoryError traceback (the work lost); a path under a file likewise."""
+    from rel_helpers import lcad_bench
+
+    f = tmp_path / "a-file"
+    f.write_text("keep me")
+    out = f / "split" if under else f
+    rc, _out, err = lcad_bench("build", "demo", "--out", str(out), "--overwrite", timeout=120)
+    assert rc == ExitCode.MISSING, err
+    assert "Traceback" not in err
+    assert f"--out {out} is " in err and "not a folder" in err and "choose another --out" in err
+    assert f.read_text() == "keep me"
+
+
+def test_out_file_checked_before_the_inputs_are_read(tmp_path, cli, capsys, monkeypatch):
+    root = tiny_coco(tmp_path / "c")
+    out = tmp_path / "out"
+    out.write_text("x")
+    import lcad_bench.builders.coco as coco
+
+    def never(*a, **k):
+        raise AssertionError("inputs read before the --out check")
+
+    monkeypatch.setattr(coco, "_load_inputs", never)
+    assert cli(coco_args(root, out, "--overwrite")) == ExitCode.MISSING
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_write_split_refuses_a_file_even_with_overwrite(tmp_path):
+    from lcad_bench.splits.writer import SplitOutError, write_split
+
+    f = tmp_path / "f"
+    f.write_text("keep me")
+    with pytest.raises(SplitOutError, match="not a folder") as ei:
+        write_split(f, [], None, overwrite=True)  # type: ignore[arg-type]
+    assert ei.value.exit_code == ExitCode.MISSING and f.read_text() == "keep me"
