@@ -141,6 +141,13 @@ class WeightsChecksumError(LcadBenchError):
     exit_code = ExitCode.VERIFY
 
 
+class WeightsWriteError(LcadBenchError):
+    """``weights import`` cannot read the file or write the cache folder (exit code 3); the
+    message names the path and the fix."""
+
+    exit_code = ExitCode.MISSING
+
+
 State = Literal["present", "missing", "mismatch"]
 
 
@@ -327,7 +334,12 @@ def import_file(path: str | Path) -> WeightStatus:
     src = Path(path).expanduser()
     if not src.is_file():
         raise MissingInputError(f"{src}: no such file")
-    digest = sha256_file(src)
+    try:
+        digest = sha256_file(src)
+    except OSError as exc:
+        raise WeightsWriteError(
+            f"{src}: cannot be read ({exc.strerror or exc}); fix its permissions or copy it elsewhere"
+        ) from exc
     wf = MANIFEST.get(src.name)
     if wf is None:
         matches = [w for w in MANIFEST.values() if digest_matches(w, digest)]
@@ -349,7 +361,14 @@ def import_file(path: str | Path) -> WeightStatus:
         )
     dst = target_path(wf)
     assert dst is not None
-    if dst.is_file() and digest_matches(wf, sha256_file(dst)):
-        return WeightStatus(wf, "present", dst, digest)
-    _copy_verified(src, dst, wf)
+    try:
+        if dst.is_file() and digest_matches(wf, sha256_file(dst)):
+            return WeightStatus(wf, "present", dst, digest)
+        _copy_verified(src, dst, wf)
+    except OSError as exc:
+        raise WeightsWriteError(
+            f"cannot install {wf.name} into {dst.parent}: {exc.strerror or exc}; make that folder "
+            "writable (it must be a folder, not a file) or set TORCH_HOME to a writable folder, "
+            "then rerun `lcad-bench weights import`; nothing was installed"
+        ) from exc
     return WeightStatus(wf, "present", dst, digest)
