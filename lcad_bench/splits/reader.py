@@ -56,18 +56,18 @@ class Split:
             if root is not None
             else f"the split folder {self.path}"
         )
-        rel = PurePath(rec.image_path)
-        if not rec.image_path or rel.is_absolute() or ".." in rel.parts or "\0" in rec.image_path:
-            raise InputFormatError(
-                f"{rec.pair_id}: image_path {rec.image_path!r} is not a plain relative path under {what}; "
-                "rebuild the split with --images pointing at the folder that holds the images"
-            )  # fmt: skip
-        f = base / rel
         if self._last_file is not None and self._last_file[0] == rec.image_path:
             return self._last_file[1]  # checked just now (the pairs of an image are consecutive)
         if base not in self._resolved:
             self._resolved[base] = base.resolve()
-        if not inside(f, self._resolved[base], root_resolved=True):
+        f = base / PurePath(rec.image_path)
+        problem = image_path_problem(rec.image_path, base, self._resolved[base])
+        if problem == NOT_PLAIN:
+            raise InputFormatError(
+                f"{rec.pair_id}: image_path {rec.image_path!r} is not a plain relative path under {what}; "
+                "rebuild the split with --images pointing at the folder that holds the images"
+            )  # fmt: skip
+        if problem is not None:
             raise InputFormatError(
                 f"{rec.pair_id}: image {f} resolves to {f.resolve()}, outside {what} (a symlink out of the root); "
                 "copy the file into the root or rebuild the split with --images pointing at a folder that holds it"
@@ -145,6 +145,30 @@ class Split:
                 f"{self.manifest.image_root} (move them there or rebuild with --images / --embed-images)"
             )
         return f
+
+
+NOT_PLAIN = "not a plain relative path"
+
+
+def image_path_problem(rel: str, root: Path, root_resolved: Path | None = None) -> str | None:
+    """The containment rule of image paths (None: ``rel`` may be read under ``root``): a path
+    that is empty, absolute, climbs with ``..`` or holds a NUL byte is :data:`NOT_PLAIN`; one
+    that resolves (through symlinks) outside ``root`` gives where it resolves to.
+    :meth:`Split.image_file` applies it at evaluation, the builders before they read an image,
+    so a split never names an image its evaluation would refuse. ``root_resolved``: ``root``
+    already resolved (saves resolving it per image)."""
+    p = PurePath(rel)
+    if not rel or p.is_absolute() or ".." in p.parts or "\0" in rel:
+        return NOT_PLAIN
+    f = root / p
+    resolved_root = root_resolved if root_resolved is not None else root.resolve()
+    if not inside(f, resolved_root, root_resolved=True):
+        try:
+            where = str(f.resolve())
+        except (OSError, RuntimeError):
+            where = "an unresolvable path"
+        return f"resolves to {where}, outside {root} (a symlink out of it)"
+    return None
 
 
 def inside(path: Path, root: Path, root_resolved: bool = False) -> bool:
