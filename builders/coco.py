@@ -4,8 +4,10 @@ Steps (``build_coco``):
 
 1. Read captions and instances JSON (a malformed or truncated file, or a missing top-level key,
    stops with the file and position). Per-item problems are skipped and counted (``--strict``
-   stops before writing): annotations without a string caption, duplicate caption/image ids,
-   captions of images not listed or whose file is missing, unreadable or non-RGB images.
+   stops before writing): malformed image, category or annotation entries (ids and sizes that
+   are not integers), annotations without a string caption, duplicate caption/image ids,
+   captions of images not listed, image files outside ``--images`` (the split's containment
+   rule) or missing, unreadable or non-RGB images.
 2. Caption stage: ``k`` is the 0-based index of a caption among its image's captions (sorted by
    annotation id), so pair ids ``<image_key>#<k>`` are stable. Captions without a lexicon word
    are dropped without parsing; the others are parsed once (forked workers for large inputs) and
@@ -17,8 +19,9 @@ Steps (``build_coco``):
    of them (``group``); a singular object links to the only one (``unique``) or, when there are
    several, to the largest (``largest``). Stuff segments (``--stuff``) link by their base name
    (``wall-brick`` -> wall) as ``stuff``.
-4. Saturation test at evaluation geometry (256, short side + centre crop): chroma p99 < 6 is
-   achromatic and dropped; a hue resultant >= 0.98 with p99 < 25 is kept and queued for review.
+4. Saturation test at evaluation geometry (256, short side + centre crop): chroma p99 <
+   ``ACHROMATIC_P99`` (6) is achromatic and dropped; a hue resultant >= 0.98 with p99 < 25 is
+   kept and queued for review.
 5. Natural level with annotations: mentions that map to a category; coverage over categories
    whose union mask covers >= 5% of the image.
 
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from lcad_bench.builders.coco_images import (
+    ANNOTATION_KEYS,
     ImageTask,
     RawAnnotation,
     ann_to_rle,
@@ -51,6 +55,7 @@ from lcad_bench.builders.coco_images import (
 )
 from lcad_bench.builders.common import (
     Problems,
+    as_int,
     progress,
     read_json,
     refuse_existing_out,
@@ -61,8 +66,15 @@ from lcad_bench.builders.common import (
 
 from lcad_bench.errors import InputFormatError, MissingInputError
 from lcad_bench.fileio import utc_now
-from lcad_bench.protocol import choose_partial, protocol_settings
-from lcad_bench.splits import Instance, Manifest, PairRecord, input_file, write_split
+from lcad_bench.protocol import ACHROMATIC_P99, choose_partial, protocol_settings
+from lcad_bench.splits import (
+    Instance,
+    Manifest,
+    PairRecord,
+    image_path_problem,
+    input_file,
+    write_split,
+)
 from lcad_bench.text import nouns as _nouns
 from lcad_bench.text.levels import controlled_levels, natural_level
 from lcad_bench.text.records import Analysis, ColorPhrase
@@ -164,15 +176,48 @@ def bare_phrase_text(p: ColorPhrase) -> str:
 # the build
 
 
-def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: Problems):
-    cap_data = read_json(captions, "COCO captions file, e.g. annotations/captions_val2017.json")
-    require_keys(
-        cap_data,
-        ("annotations",),
-        str(captions),
-        "Expected a COCO captions file (captions_*.json).",
-    )
-    # read once, annotations one at a time, polygons as float64 arrays (low peak memory)
+def _list_of(data: dict[str, Any], key: str, src: Path) -> list[Any]:
+    """A top-level array of a COCO file; anything else makes the file unusable as a whole."""
+    v = data.get(key, [])
+    if not isinstance(v, list):
+        raise InputFormatError(
+            f"{src}: {key!r} is a {type(v).__name__}, expected a JSON array; is this a COCO file?"
+        )
+    return v
+
+
+def image_info(im: Any, item: str, problems: Problems) -> ImageInfo | None:
+    """An ``images`` entry as an :class:`ImageInfo`, or None when it is malformed (skipped and
+    counted as ``malformed image entry``, named by ``item``): it needs an integer ``id``, a
+    string ``file_name`` that is Unicode text, and positive integer ``width`` and ``height``."""
+    if not problems.require(
+        im, ("id", "file_name", "width", "height"), item, "malformed image entry"
+    ):
+        return None
+    try:
+        iid, w, h = as_int(im["id"]), as_int(im["width"]), as_int(im["height"])
+        if not isinstance(im["file_name"], str) or not im["file_name"]:
+            raise ValueError(f"file_name {str(im['file_name'])[:40]!r} is not a file name")
+        if w < 1 or h < 1:
+            raise ValueError(f"size {w}x{h} is not positive")
+    except ValueError as exc:
+        problems.skip(item, "malformed image entry", str(exc))
+        return None
+    if bad := text_problem(im["file_name"]):
+        problems.skip(item, "invalid file name", bad)
+        return None
+    return ImageInfo(iid, im["file_name"], w, h)
+
+
+def load_instances(
+    instances: Path, problems: Problems, stuff: Path | None = None
+) -> tuple[dict[int, ImageInfo], dict[int, list[AnnInfo]]]:
+    """The images and the instance (and ``stuff``) annotations of COCO files, per image id, in
+    file order: the one reader of instances files (the coco builders and ``build import
+    --instances``). A file that is not JSON, lacks a top-level key or whose top-level value is
+    not an array stops with the file named; a bad item (malformed image, category or
+    annotation entry, unknown category, duplicate id) is skipped and counted, named by file and
+    index or id."""
     inst_data = read_instances(
         instances, "COCO instances file, e.g. annotations/instances_val2017.json"
     )
@@ -183,30 +228,20 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
         "Expected a COCO instances file (instances_*.json).",
     )
     images: dict[int, ImageInfo] = {}
-    for k, im in enumerate([*inst_data["images"], *cap_data.get("images", [])]):
-        src = instances if k < len(inst_data["images"]) else captions
-        if not problems.require(
-            im,
-            ("id", "file_name", "width", "height"),
-            f"{src.name}: images[{k}]",
-            "malformed image entry",
-        ):
+    for k, im in enumerate(_list_of(inst_data, "images", instances)):
+        info = image_info(im, f"{instances.name}: images[{k}]", problems)
+        if info is None:
             continue
-        iid = int(im["id"])
-        if iid in images:
-            if k < len(inst_data["images"]):  # a true duplicate inside the instances file
-                problems.skip(
-                    f"{src.name}: image id {iid}",
-                    "duplicate id",
-                    f"listed twice ({im['file_name']})",
-                )
+        if info.id in images:
+            problems.skip(
+                f"{instances.name}: image id {info.id}",
+                "duplicate id",
+                f"listed twice ({info.file_name})",
+            )
             continue
-        images[iid] = ImageInfo(iid, str(im["file_name"]), int(im["width"]), int(im["height"]))
-    cats = {}
-    for c in inst_data["categories"]:
-        cats[int(c["id"])] = str(c["name"])
-    anns: dict[int, list[AnnInfo]] = defaultdict(list)
-    seen_ann: set[int] = set()
+        images[info.id] = info
+    cats: dict[int, str] = {}
+    _categories(_list_of(inst_data, "categories", instances), instances, cats, problems)
     sources = [(inst_data, False, instances)]
     if stuff is not None:
         stuff_data = read_instances(stuff, "COCO-Stuff file, e.g. stuff_val2017.json")
@@ -216,24 +251,42 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
             str(stuff),
             "Expected a COCO-Stuff JSON (stuff_*.json).",
         )
-        for c in stuff_data["categories"]:
-            cats.setdefault(int(c["id"]), str(c["name"]))
+        _categories(_list_of(stuff_data, "categories", stuff), stuff, cats, problems, stuff=True)
         sources.append((stuff_data, True, stuff))
+    anns: dict[int, list[AnnInfo]] = defaultdict(list)
+    seen_ann: set[tuple[int, bool]] = set()
+    thing_memo: dict[int, set[int]] = {}
+
+    def thing_ids(image_id: int) -> set[int]:  # only asked once the instances are all read
+        if image_id not in thing_memo:
+            thing_memo[image_id] = {x.id for x in anns.get(image_id, ()) if not x.is_stuff}
+        return thing_memo[image_id]
+
     for data, is_stuff, src in sources:
-        data_anns = data["annotations"]
+        data_anns = _list_of(data, "annotations", src)
         for k, a in enumerate(data_anns):
-            if isinstance(data_anns, list):
-                data_anns[k] = None  # each decoded annotation is dropped once it is an AnnInfo
+            data_anns[k] = None  # each decoded annotation is dropped once it is an AnnInfo
             if not isinstance(a, RawAnnotation):  # read_instances left it as decoded
-                keys = ("id", "image_id", "category_id", "segmentation")
-                if not problems.require(
-                    a, keys, f"{src.name}: annotations[{k}]", "malformed instance annotation"
-                ):
+                item = f"{src.name}: annotations[{k}]"
+                if not problems.require(a, ANNOTATION_KEYS, item, "malformed instance annotation"):
                     continue
-                a = raw_annotation(a)
+                try:
+                    a = raw_annotation(a)
+                except (TypeError, ValueError) as exc:
+                    problems.skip(item, "malformed instance annotation", str(exc)[:120])
+                    continue
             aid = a.id
             if (aid, is_stuff) in seen_ann:
                 problems.skip(f"{src.name}: annotation id {aid}", "duplicate id")
+                continue
+            if is_stuff and aid in thing_ids(a.image_id):
+                # masks are keyed by annotation id per image: a shared id would give one
+                # segment the other's mask
+                problems.skip(
+                    f"{src.name}: annotation id {aid}",
+                    "duplicate id",
+                    f"also an instance annotation id of image {a.image_id}",
+                )
                 continue
             seen_ann.add((aid, is_stuff))
             name = cats.get(a.category_id)
@@ -248,17 +301,69 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
                 continue
             anns[a.image_id].append(AnnInfo(aid, a.category_id, name, a.bbox, a.area, a.iscrowd,
                                             a.segmentation, is_stuff))  # fmt: skip
-    caps: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    seen_cap: set[int] = set()
-    for k, a in enumerate(cap_data["annotations"]):
-        if not isinstance(a, dict) or not isinstance(a.get("caption"), str) or "image_id" not in a:
+    return images, anns
+
+
+def _categories(
+    entries: list[Any], src: Path, cats: dict[int, str], problems: Problems, stuff: bool = False
+) -> None:
+    """Add a file's ``categories`` (integer id -> string name) to ``cats``; a malformed entry
+    is skipped as ``malformed category``. An id listed twice in one file is a ``duplicate id``
+    (the first is kept); a stuff category never replaces an instance category of its id."""
+    own: set[int] = set()
+    for k, c in enumerate(entries):
+        item = f"{src.name}: categories[{k}]"
+        if not problems.require(c, ("id", "name"), item, "malformed category"):
+            continue
+        try:
+            cid = as_int(c["id"])
+            if not isinstance(c["name"], str) or not c["name"]:
+                raise ValueError(f"name {str(c['name'])[:40]!r} is not a category name")
+        except ValueError as exc:
+            problems.skip(item, "malformed category", str(exc))
+            continue
+        if cid in own:
             problems.skip(
-                f"{captions.name}: annotations[{k}]",
-                "malformed caption annotation",
-                "needs image_id and a string caption",
+                f"{src.name}: category id {cid}", "duplicate id", "listed twice; the first is kept"
             )
             continue
-        cid = int(a.get("id", k))
+        own.add(cid)
+        if stuff:
+            cats.setdefault(cid, c["name"])
+        else:
+            cats[cid] = c["name"]
+
+
+def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: Problems):
+    cap_data = read_json(captions, "COCO captions file, e.g. annotations/captions_val2017.json")
+    require_keys(
+        cap_data,
+        ("annotations",),
+        str(captions),
+        "Expected a COCO captions file (captions_*.json).",
+    )
+    cap_anns = _list_of(cap_data, "annotations", captions)
+    cap_images = _list_of(cap_data, "images", captions)
+    # read once, annotations one at a time, polygons as float64 arrays (low peak memory)
+    images, anns = load_instances(instances, problems, stuff)
+    for k, im in enumerate(cap_images):  # images only the captions file lists
+        info = image_info(im, f"{captions.name}: images[{k}]", problems)
+        if info is not None and info.id not in images:
+            images[info.id] = info
+    caps: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    seen_cap: set[int] = set()
+    for k, a in enumerate(cap_anns):
+        item = f"{captions.name}: annotations[{k}]"
+        if not isinstance(a, dict) or not isinstance(a.get("caption"), str) or "image_id" not in a:
+            problems.skip(
+                item, "malformed caption annotation", "needs image_id and a string caption"
+            )
+            continue
+        try:
+            cid, image_id = as_int(a.get("id", k)), as_int(a["image_id"])
+        except ValueError as exc:
+            problems.skip(item, "malformed caption annotation", f"id or image_id: {exc}")
+            continue
         if cid in seen_cap:
             problems.skip(
                 f"{captions.name}: caption id {cid}", "duplicate id", "caption listed twice"
@@ -268,7 +373,7 @@ def _load_inputs(captions: Path, instances: Path, stuff: Path | None, problems: 
         if bad_text := text_problem(a["caption"]):
             problems.skip(f"{captions.name}: caption id {cid}", "invalid caption text", bad_text)
             continue
-        caps[int(a["image_id"])].append((cid, a["caption"]))
+        caps[image_id].append((cid, a["caption"]))
     return images, anns, caps
 
 
@@ -358,7 +463,7 @@ def build_coco(
     # decode + checks, saturation test and mask encoding run in worker processes
     # (builders/coco_images.py); results come back in image order, so any --workers gives the
     # same split
-    order = sorted(kept)
+    order = _inside_images(sorted(kept), images, images_dir, problems)
     tasks = (
         ImageTask(iid, str(images_dir / images[iid].file_name), images[iid].width, images[iid].height,
                   tuple((a.id, a.segmentation) for a in anns.get(iid, ())))
@@ -382,7 +487,7 @@ def build_coco(
                 _excl(
                     f"image {iid} ({info.file_name})",
                     "achromatic ground truth",
-                    f"chroma p99 {res.chroma_p99:.2f} < 6",
+                    f"chroma p99 {res.chroma_p99:.2f} < {ACHROMATIC_P99:g}",
                 )
             )
             continue
@@ -477,6 +582,25 @@ def build_coco(
     )
     return write_split(out, records, manifest, description=__doc__.split("\n\n")[0], sources=sources,
                        license="cc-by-4.0", overwrite=overwrite)  # fmt: skip
+
+
+def _inside_images(
+    ids: list[int], images: dict[int, ImageInfo], images_dir: Path, problems: Problems
+) -> list[int]:
+    """The ``ids`` whose ``file_name`` lies under ``--images`` by the split's containment rule
+    (:func:`lcad_bench.splits.image_path_problem`: no absolute path, no ``..``, no symlink out
+    of the folder); the others are skipped as ``image outside --images`` before they are read,
+    so the split never names an image its evaluation would refuse."""
+    root = images_dir.resolve()
+    out = []
+    for iid in ids:
+        name = images[iid].file_name
+        problem = image_path_problem(name, images_dir, root)
+        if problem is not None:
+            problems.skip(f"image {iid} ({name})", "image outside --images", problem)
+            continue
+        out.append(iid)
+    return out
 
 
 def multi_instance_counts(records: Sequence[PairRecord], n_images: int) -> dict[str, Any]:
@@ -608,7 +732,65 @@ def _image_records(
     masks=None,
 ):
     h, w = info.height, info.width
-    # masks: (RLEs, failures) encoded by the image stage's workers (coco_images.encode_masks)
+    im = image_masks(info, image_anns, problems, masks)
+    table = synonym_table()
+
+    def cat_of_lemma(lemma: str) -> str | None:
+        return table.get(lemma.lower())
+
+    image_key = Path(info.file_name).stem
+    rel = str(img_path.relative_to(images_dir)) if image_bytes is None else None
+    base = {
+        "source": "coco", "image_key": image_key, "image_id": str(info.id), "image_path": rel,
+        "image_bytes": image_bytes, "image_sha256": checked.sha256, "width": w, "height": h,
+    }  # fmt: skip
+    if kind == "multi-instance":
+        rec = _multi_instance_record(
+            base, image_anns, im.rles, captions, im.eligible, im.stuff_by_base, cat_of_lemma,
+            im.large, flags, seed, problems, count_tokens,
+        )  # fmt: skip
+        return [] if rec is None else [rec]
+    out = []
+    for k, text, a in captions:
+        pair_id = f"{image_key}#{k}"
+        d = controlled_levels(a, pair_id, seed)
+        if d.problems:
+            # a generated text failed validation: the pair goes to review, not into the split
+            problems.flag(pair_id, "controlled text failed validation", "; ".join(d.problems))
+            continue
+        nl = natural_level(a, category_of=cat_of_lemma, large_categories=im.large)
+        out.append(PairRecord(
+            pair_id=pair_id, caption=text, caption_index=k, colour_phrases=a.phrases,
+            natural_level=nl.level, descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids,
+            instances=caption_instances(a.hue_phrases, im), instance_prompt=None, flags=tuple(flags),
+            extra={"level_coverage": nl.coverage}, **base,
+        ))  # fmt: skip
+    return out
+
+
+@dataclass
+class ImageMasks:
+    """An image's annotations ready for linking: the RLEs of those whose segmentation encodes
+    (by annotation id), eligible instances per category, stuff segments per base name and the
+    large categories (natural-level coverage)."""
+
+    anns: Sequence[AnnInfo]
+    rles: dict[int, dict[str, Any]]
+    eligible: dict[str, list[AnnInfo]]
+    stuff_by_base: dict[str, list[AnnInfo]]
+    large: set[str]
+
+
+def image_masks(
+    info: ImageInfo,
+    image_anns: Sequence[AnnInfo],
+    problems: Problems,
+    masks: tuple[dict[int, dict[str, Any]], dict[int, str]] | None = None,
+) -> ImageMasks:
+    """Encode an image's masks at its annotated size (``masks``: the (RLEs, failures) the image
+    stage's workers already encoded with :func:`encode_masks`); an annotation whose segmentation
+    does not encode is skipped and counted (``malformed segmentation``) and links nothing."""
+    h, w = info.height, info.width
     rles, bad = (
         masks
         if masks is not None
@@ -623,53 +805,35 @@ def _image_records(
             continue
         if a.is_stuff:
             stuff_by_base[a.category.split("-")[0]].append(a)
-    eligible = eligible_instances([a for a in image_anns if a.id in rles], h, w)
-    large = large_categories(image_anns, rles, h, w)
-    table = synonym_table()
-
-    def cat_of_lemma(lemma: str) -> str | None:
-        return table.get(lemma.lower())
-
-    image_key = Path(info.file_name).stem
-    rel = str(img_path.relative_to(images_dir)) if image_bytes is None else None
-    base = {
-        "source": "coco", "image_key": image_key, "image_id": str(info.id), "image_path": rel,
-        "image_bytes": image_bytes, "image_sha256": checked.sha256, "width": w, "height": h,
-    }  # fmt: skip
-    if kind == "multi-instance":
-        rec = _multi_instance_record(
-            base, image_anns, rles, captions, eligible, stuff_by_base, cat_of_lemma, large,
-            flags, seed, problems, count_tokens,
-        )  # fmt: skip
-        return [] if rec is None else [rec]
-    out = []
-    for k, text, a in captions:
-        pair_id = f"{image_key}#{k}"
-        d = controlled_levels(a, pair_id, seed)
-        if d.problems:
-            # a generated text failed validation: the pair goes to review, not into the split
-            problems.flag(pair_id, "controlled text failed validation", "; ".join(d.problems))
-            continue
-        links = link_phrases(a.hue_phrases, eligible, stuff_by_base)
-        nl = natural_level(a, category_of=cat_of_lemma, large_categories=large)
-        order = [p for p in a.hue_phrases if p.phrase_id in links]
-        chosen = [(p.phrase_id, *links[p.phrase_id]) for p in order]
-        out.append(PairRecord(
-            pair_id=pair_id, caption=text, caption_index=k, colour_phrases=a.phrases,
-            natural_level=nl.level, descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids,
-            instances=_instances(image_anns, rles, chosen), instance_prompt=None, flags=tuple(flags),
-            extra={"level_coverage": nl.coverage}, **base,
-        ))  # fmt: skip
-    return out
+    return ImageMasks(
+        image_anns,
+        rles,
+        eligible_instances([a for a in image_anns if a.id in rles], h, w),
+        stuff_by_base,
+        large_categories(image_anns, rles, h, w),
+    )
 
 
-def _instances(
+def caption_instances(phrases: Sequence[ColorPhrase], im: ImageMasks) -> tuple[Instance, ...]:
+    """The instances of a caption's record: its hue ``phrases`` linked by :func:`link_phrases`,
+    masks named in phrase order and each instance owned by the first phrase that links it
+    (:func:`instances_of`). The one rule of ``build coco-stuff`` and ``build import
+    --instances`` (docs/protocol.md#extended-coco-stuff)."""
+    links = link_phrases(phrases, im.eligible, im.stuff_by_base)
+    chosen = [(p.phrase_id, *links[p.phrase_id]) for p in phrases if p.phrase_id in links]
+    return instances_of(im.anns, im.rles, chosen)
+
+
+def instances_of(
     image_anns: Sequence[AnnInfo],
     rles: dict[int, dict[str, Any]],
     chosen: Sequence[tuple[int, str, list[AnnInfo]]],
 ) -> tuple[Instance, ...]:
-    """Every instance of the image, each linked phrase's instances carrying its phrase id, link
-    kind and mask name (``m00``, ``m01``, ... in ``chosen`` order)."""
+    """Every instance of the image (those whose mask encoded, in annotation order), each linked
+    phrase's instances carrying its phrase id, link kind and mask name (``m00``, ``m01``, ... in
+    ``chosen`` order). When two phrases link the same instance ("a red car ... a blue car" with
+    one car), the **first** in ``chosen`` owns it; the later phrase's mask name is carried by
+    no instance, so the phrase is not scored (docs/protocol.md#extended-coco-stuff)."""
     owner: dict[tuple[bool, int], tuple[int, str, str]] = {}
     for j, (pid, kind, insts) in enumerate(chosen):
         for inst in insts:
@@ -812,7 +976,7 @@ def _multi_instance_record(
     return PairRecord(
         pair_id=pair_id, caption=anchor[1], caption_index=anchor_k, colour_phrases=phrases,
         natural_level=nl.level, descriptions=descriptions, partial_kept_phrase_ids=tuple(sub),
-        instances=_instances(image_anns, rles, [(j, c.link, c.insts) for j, c in enumerate(chosen)]),
+        instances=instances_of(image_anns, rles, [(j, c.link, c.insts) for j, c in enumerate(chosen)]),
         instance_prompt=prompt, flags=tuple(rec_flags), extra=extra, **base,
     )  # fmt: skip
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lcad_bench.builders.common import CheckedImage, check_image
+from lcad_bench.builders.common import CheckedImage, as_int, check_image
 from lcad_bench.builders.jsonstream import read_json_object
 
 CHUNK_IMAGES = 8  # images per task sent to a worker
@@ -93,14 +93,16 @@ ANNOTATION_KEYS = ("id", "image_id", "category_id", "segmentation")
 def raw_annotation(ann: dict[str, Any]) -> RawAnnotation:
     """The builder's conversions of an annotation's fields (int ids, float bbox and area, bool
     crowd flag); polygons become float64 arrays (exact: JSON numbers are doubles either way, and
-    pycocotools converts each polygon with ``np.array(p, dtype=np.double)`` itself)."""
+    pycocotools converts each polygon with ``np.array(p, dtype=np.double)`` itself). A field
+    that cannot be converted (an id that is not an integer, a bbox that is not numbers) raises
+    ``ValueError``/``TypeError`` for the builder to report."""
     seg = ann["segmentation"]
     if isinstance(seg, list) and seg and all(type(p) is list for p in seg):
         # a polygon numpy cannot convert is left as decoded for the mask encoder to report
         with contextlib.suppress(ValueError, TypeError):
             seg = [np.asarray(p, dtype=np.float64) for p in seg]
     return RawAnnotation(
-        int(ann["id"]), int(ann["image_id"]), int(ann["category_id"]),
+        as_int(ann["id"]), as_int(ann["image_id"]), as_int(ann["category_id"]),
         tuple(float(x) for x in ann.get("bbox", (0, 0, 0, 0))), float(ann.get("area", 0.0)),
         bool(ann.get("iscrowd", 0)), seg,
     )  # fmt: skip

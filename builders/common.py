@@ -61,6 +61,21 @@ class Problems:
         return dict(Counter(e.reason for e in self.items))
 
 
+def as_int(value: Any) -> int:
+    """A JSON id or size as an int: an integer, an integral float (``3.0``) or a decimal
+    string (``"3"``); anything else (``"x"``, ``1.5``, ``true``, null, a list) is a
+    ``ValueError`` naming the value, never truncated."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise ValueError(f"{str(value)[:40]!r} is not an integer")
+
+
 def read_json(path: str | Path, what: str, object_pairs_hook: Any = None) -> Any:
     """Parse a JSON input; a missing, unreadable or malformed file is a clear error.
     ``object_pairs_hook`` is passed to :func:`json.loads`."""

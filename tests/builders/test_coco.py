@@ -132,6 +132,13 @@ def test_rebuild_same_content_hash_and_datasets(coco_mini, built, tmp_path):
     out, cs, _ = built
     again = build_coco("coco-stuff", *coco_mini, tmp_path / "again", quiet=True)
     assert again.content_hash == cs.content_hash
+    for s in (*(out / "cs" / "data").iterdir(),):  # byte-identical shards
+        assert (tmp_path / "again" / "data" / s.name).read_bytes() == s.read_bytes()
+    # docs/building.md#split-format: only created_at and the stage timing differ
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (out / "cs", tmp_path / "again"))
+    for m in (a, b):
+        del m["created_at"], m["counts"]["caption_stage_seconds"]
+    assert a == b
     ds = datasets.load_dataset(str(out / "cs"), split="test", cache_dir=str(tmp_path / "hf"))
     assert ds.num_rows == cs.counts["pairs"]
 
@@ -258,7 +265,66 @@ BAD_CASES = {
         ),
         "duplicate id",
     ),
-}
+    # malformed items of the instances/captions files were ValueError/KeyError tracebacks
+    "image width not a number": (
+        lambda root: _mutate(root, ("instances.json", lambda d: d["images"][1].update(width="x"))),
+        "malformed image entry",
+    ),
+    "category without id": (
+        lambda root: _mutate(
+            root, ("instances.json", lambda d: d["categories"].append({"name": "bus"}))
+        ),
+        "malformed category",
+    ),
+    "caption image_id not an integer": (
+        _add_caption({"id": 997, "image_id": "x", "caption": "a blue bus"}),
+        "malformed caption annotation",
+    ),
+    "caption image_id a fraction": (
+        _add_caption({"id": 996, "image_id": 1.5, "caption": "a blue bus"}),
+        "malformed caption annotation",
+    ),
+    "annotation category_id not an integer": (
+        lambda root: _mutate(root, ("instances.json", lambda d: d["annotations"].append(
+            {"id": 555, "image_id": 1, "category_id": "x", "segmentation": [[1, 1, 5, 1, 5, 5]]}
+        ))),
+        "malformed instance annotation",
+    ),
+    "unknown category": (
+        lambda root: _mutate(root, ("instances.json", lambda d: d["annotations"].append(
+            {"id": 556, "image_id": 1, "category_id": 99, "segmentation": [[1, 1, 5, 1, 5, 5]]}
+        ))),
+        "unknown category",
+    ),
+    # image paths that leave --images (the split's containment rule)
+    "file_name climbing out with ..": (
+        lambda root: _move_out(root, lambda f: "../outside/" + f.name),
+        "image outside --images",
+    ),
+    "absolute file_name": (
+        lambda root: _move_out(root, lambda f: str(f)),
+        "image outside --images",
+    ),
+    "file_name a symlink out of --images": (
+        lambda root: _move_out(root, None),
+        "image outside --images",
+    ),
+}  # fmt: skip
+
+
+def _move_out(root, name_of):
+    """Move image 2 to ``root/outside/`` (a readable colourful image, so only the path is
+    wrong) and name it by ``name_of(new path)`` in both files, or keep its name and leave a
+    symlink to it in ``images/`` (``name_of`` None)."""
+    src = root / "images" / "000000000002.jpg"
+    dst = root / "outside" / src.name
+    dst.parent.mkdir()
+    src.rename(dst)
+    if name_of is None:
+        src.symlink_to(dst)
+        return
+    for fn in ("instances.json", "captions.json"):
+        _mutate(root, (fn, lambda d: d["images"][1].update(file_name=name_of(dst))))
 
 
 def _save_as(root, im):
@@ -303,3 +369,45 @@ def test_missing_inputs(tmp_path, capsys):
     (root / "instances.json").unlink()
     assert _build(root, tmp_path / "o") == ExitCode.MISSING
     assert "instances.json: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["images", "annotations", "categories"])
+def test_instances_key_that_is_not_an_array_is_a_clear_error(tmp_path, capsys, key):
+    root = _tiny_coco(tmp_path / "c")
+    _mutate(root, ("instances.json", lambda d: d.update({key: {"1": d[key][0]}})))
+    assert _build(root, tmp_path / "o") == ExitCode.VERIFY
+    err = capsys.readouterr().err
+    assert f"instances.json: {key!r} is a dict, expected a JSON array" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_stuff_annotation_sharing_an_instance_id_is_skipped_not_swapped(tmp_path):
+    """Masks are keyed by annotation id per image: a stuff segment with the id of the image's
+    car replaced the car's mask by its own, silently."""
+    root = _tiny_coco(tmp_path / "c")
+    stuff = {
+        "categories": [{"id": 171, "name": "wall-brick"}],
+        "annotations": [{"id": 101, "image_id": 1, "category_id": 171, "iscrowd": 0, "area": 100.0,
+                         "bbox": [0, 0, 10, 10], "segmentation": [[0, 0, 10, 0, 10, 10, 0, 10]]}],
+    }  # fmt: skip
+    (root / "stuff.json").write_text(json.dumps(stuff))
+    assert _build(root, tmp_path / "o", "--stuff", str(root / "stuff.json")) == 0
+    s = load_split(tmp_path / "o")
+    assert [(e.item, e.reason) for e in s.manifest.exclusions] == [
+        ("stuff.json: annotation id 101", "duplicate id")
+    ]
+    car = s.records[0].instances[0]
+    assert car.instance_id == 101 and car.category == "car"
+    assert car.decode()[5:30, 10:40].all() and car.decode().sum() == 25 * 30
+
+
+def test_achromatic_threshold_has_one_owner():
+    """The exclusion detail quotes the protocol constant, not a second hard-coded 6."""
+    import inspect
+
+    import lcad_bench.builders.coco as coco
+
+    from lcad_bench import protocol
+
+    assert coco.ACHROMATIC_P99 is protocol.ACHROMATIC_P99
+    assert "< 6" not in inspect.getsource(coco.build_coco)
