@@ -41,7 +41,14 @@ from lcad_bench.builders.common import (
 from lcad_bench.errors import InputFormatError, MissingInputError
 from lcad_bench.fileio import utc_now
 from lcad_bench.protocol import protocol_settings
-from lcad_bench.splits import Instance, Manifest, PairRecord, input_file, write_split
+from lcad_bench.splits import (
+    Instance,
+    Manifest,
+    PairRecord,
+    image_path_problem,
+    input_file,
+    write_split,
+)
 
 BUILDER_VERSION = "1"
 CLIP_WORD_LIMIT = 75
@@ -206,23 +213,17 @@ def _entries(key: str, m: re.Match[str], caps: list[tuple[int, str]], fmt: Forma
 
 
 class CocoInstances:
-    """COCO ``instances_*.json`` annotations and the noun -> category table."""
+    """COCO ``instances_*.json`` annotations, read, checked and linked by the coco-stuff
+    builder's functions (one owner: :func:`lcad_bench.builders.coco.load_instances`,
+    :func:`~lcad_bench.builders.coco.image_masks`, :func:`~lcad_bench.builders.coco.caption_instances`);
+    bad items are skipped and counted in ``problems`` like the coco builders'."""
 
-    def __init__(self, path: Path) -> None:
-        from lcad_bench.builders.common import read_json
+    def __init__(self, path: Path, problems: Problems) -> None:
+        from lcad_bench.builders.coco import load_instances
 
-        d = read_json(path, "COCO instances file")
-        if not isinstance(d, dict) or not all(
-            k in d for k in ("images", "annotations", "categories")
-        ):
-            raise InputFormatError(
-                f"{path}: not a COCO instances file (needs 'images', 'annotations', 'categories')"
-            )
-        self.cats = {c["id"]: c["name"] for c in d["categories"]}
-        self.images = {im["id"]: im for im in d["images"]}
-        self.anns: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for a in d["annotations"]:
-            self.anns[a["image_id"]].append(a)
+        self.problems = problems
+        self.images, self.anns = load_instances(Path(path), problems)
+        self._masks: dict[int, Any] = {}
 
     def category_of(self, text: str) -> str | None:
         """Category of an object lemma or text ("fire hydrant", "man" -> "person"), from the
@@ -232,35 +233,17 @@ class CocoInstances:
         return synonym_table().get(text.lower())
 
     def instances(self, coco_id: int, analysis: Any) -> tuple[tuple[Instance, ...], set[str]]:
-        """The image's instances linked to ``analysis``'s hue phrases (the coco-stuff linker and
-        rule: group / unique / largest), and its large categories."""
-        from lcad_bench.builders.coco import (
-            AnnInfo,
-            ann_to_rle,
-            eligible_instances,
-            large_categories,
-            link_phrases,
-        )
+        """The image's instances linked to ``analysis``'s hue phrases (the coco-stuff rule and
+        code: group / unique / largest, the first phrase owns a shared instance), and its large
+        categories. Masks are encoded once per image (a malformed one is reported once)."""
+        from lcad_bench.builders.coco import caption_instances, image_masks
 
-        im = self.images[coco_id]
-        h, w = im["height"], im["width"]
-        anns = [
-            AnnInfo(int(a["id"]), int(a["category_id"]), self.cats[a["category_id"]],
-                    tuple(float(x) for x in a.get("bbox", (0, 0, 0, 0))), float(a.get("area", 0.0)),  # type: ignore[arg-type]
-                    bool(a.get("iscrowd", 0)), a["segmentation"])
-            for a in sorted(self.anns.get(coco_id, []), key=lambda a: a["id"])
-        ]  # fmt: skip
-        rles = {a.id: ann_to_rle(a.segmentation, h, w) for a in anns}
-        links = link_phrases(analysis.hue_phrases, eligible_instances(anns, h, w))
-        order = [p.phrase_id for p in analysis.hue_phrases if p.phrase_id in links]
-        names = {pid: f"m{j:02d}" for j, pid in enumerate(order)}
-        owner = {inst.id: (pid, kind) for pid, (kind, insts) in links.items() for inst in insts}
-        out = []
-        for a in anns:
-            pid, kind = owner.get(a.id, (None, None))
-            out.append(Instance(a.id, a.category, a.category_id, a.bbox, rles[a.id], a.area, a.iscrowd, pid, kind,
-                                names.get(pid) if pid is not None else None))  # fmt: skip
-        return tuple(out), large_categories(anns, rles, h, w)
+        if coco_id not in self._masks:
+            self._masks[coco_id] = image_masks(
+                self.images[coco_id], self.anns.get(coco_id, []), self.problems
+            )
+        im = self._masks[coco_id]
+        return caption_instances(analysis.hue_phrases, im), im.large
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,13 +296,23 @@ def build_import(
         )
     coco = None
     if instances is not None:
-        coco = CocoInstances(Path(instances))
+        coco = CocoInstances(Path(instances), problems)
         inputs.append(input_file("instances", instances))
 
     # images: resolve and check once each
+    # an image key names one file: a later entry naming another file under the same key
+    # ("1.jpg" and "1.png") is skipped, so every pair of a key carries that file's checksum
     by_image: dict[str, list[Entry]] = defaultdict(list)
+    one_file: list[Entry] = []
     for e in entries:
+        first = by_image[e.image_key][:1]
+        if first and first[0].rel_path != e.rel_path:
+            problems.skip(printable(e.key), "duplicate id",
+                          f"image key {e.image_key!r} already names {first[0].rel_path}, this key names "
+                          f"{e.rel_path}; the first is kept")  # fmt: skip
+            continue
         by_image[e.image_key].append(e)
+        one_file.append(e)
     checked: dict[str, CheckedImage] = {}
     missing_by_source: Counter[str] = Counter()
     missing_pairs = 0
@@ -328,6 +321,10 @@ def build_import(
         for key in sorted(by_image):
             bar.update(1)
             e0 = by_image[key][0]
+            outside = image_path_problem(e0.rel_path, root, root)  # the split's containment rule
+            if outside is not None:
+                problems.skip(printable(e0.rel_path), "image outside --images", outside)
+                continue
             res = check_image(root / e0.rel_path)
             if isinstance(res, CheckedImage):
                 checked[key] = res
@@ -347,7 +344,7 @@ def build_import(
             f"missing images: {sum(missing_by_source.values())} ({missing_pairs} pairs), by source: {dict(missing_by_source)}",
             file=sys.stderr,
         )
-    kept = sorted((e for e in entries if e.image_key in checked), key=lambda e: (e.image_key, e.k))
+    kept = sorted((e for e in one_file if e.image_key in checked), key=lambda e: (e.image_key, e.k))
 
     ex = get_extractor(spacy_model)
     bar = progress(len(kept), "captions", quiet)
@@ -357,11 +354,21 @@ def build_import(
         bar.close()
     records: list[PairRecord] = []
     no_annotation = 0
+    wrong_size: set[str] = set()
     for e, a in zip(kept, analyses):
         img = checked[e.image_key]
         pair_id = f"{e.image_key}#{e.k}"
         insts: tuple[Instance, ...] = ()
-        if coco is not None and e.coco_id is not None and e.coco_id in coco.images:
+        info = coco.images.get(e.coco_id) if coco is not None and e.coco_id is not None else None
+        if info is not None and (info.width, info.height) != (img.width, img.height):
+            # the annotations describe another picture: their masks would not fit this one
+            if e.image_key not in wrong_size:
+                wrong_size.add(e.image_key)
+                problems.skip(printable(e.rel_path), "size mismatch",
+                              f"file is {img.width}x{img.height}, the instances file says "
+                              f"{info.width}x{info.height} for image id {info.id}")  # fmt: skip
+            continue
+        if coco is not None and info is not None:
             insts, large = coco.instances(e.coco_id, a)
             nl = natural_level(a, coco.category_of, large)
         else:

@@ -263,3 +263,134 @@ def test_reimport_gives_the_same_content_hash_and_reviews_broken_texts(tmp_path,
     typo = a.records[1]
     assert typo.descriptions["sparse"] is None and "controlled_text_review" in typo.flags
     assert [r.item for r in a.manifest.review] == ["000000414340#1"]
+
+
+# ---------------------------------------------------------------------------------------------
+# --instances: the coco-stuff builder's reader and linker (one owner), bad items skipped
+
+
+def _one_car(tmp_path, save_png, extra_anns=(), size=(60, 40)):
+    """val2017/000000000001.jpg (40 x 60) with one car; the instances file (image ``size``)."""
+    root = tmp_path / "val2017"
+    save_png(root / "000000000001.jpg", 1)
+    im = {"id": 1, "width": size[0], "height": size[1], "file_name": "000000000001.jpg"}
+    inst = {
+        "images": [im],
+        "categories": [{"id": 3, "name": "car"}],
+        "annotations": [
+            {"id": 10, "image_id": 1, "category_id": 3, "bbox": [0, 0, 20, 20], "area": 400.0,
+             "iscrowd": 0, "segmentation": [[0, 0, 20, 0, 20, 20, 0, 20]]},
+            *extra_anns,
+        ],
+    }  # fmt: skip
+    return root, _write(tmp_path / "instances.json", inst), im
+
+
+def test_shared_instance_has_the_same_owner_as_in_coco_stuff(tmp_path, save_png):
+    """ "a red car ... a blue car" with one car: both links reach the car; coco-stuff gave it to
+    the first phrase (red), ``build import --instances`` gave it to the last (blue)."""
+    from lcad_bench.builders.coco import build_coco
+    from lcad_bench.builders.importers import build_import
+
+    caption = "a red car parked next to a blue car"
+    root, ipath, im = _one_car(tmp_path, save_png)
+    caps = _write(tmp_path / "captions.json", {
+        "images": [im], "annotations": [{"id": 5, "image_id": 1, "caption": caption}],
+    })  # fmt: skip
+    build_coco("coco-stuff", caps, ipath, root, tmp_path / "cs", quiet=True, workers=1)
+    man = _write(tmp_path / "e.json", {"000000000001.jpg_0": caption})
+    build_import("coco-lc-extended", man, root, tmp_path / "imp", instances=ipath, quiet=True)
+    (cs,) = load_split(tmp_path / "cs").records
+    (imp,) = load_split(tmp_path / "imp").records
+
+    def owners(r):
+        return [(i.instance_id, i.phrase_id, i.link, i.mask_name) for i in r.instances]
+
+    assert owners(cs) == owners(imp) == [(10, 0, "unique", "m00")]
+    assert [p.canonical for p in imp.colour_phrases if p.phrase_id == 0] == [("red",)]
+
+
+@pytest.mark.parametrize(
+    ("ann", "reason"),
+    [
+        ({"id": 11, "image_id": 1, "category_id": 99, "segmentation": [[0, 0, 5, 0, 5, 5]]},
+         "unknown category"),
+        ({"id": 11, "image_id": 1, "category_id": 3, "segmentation": 5}, "malformed segmentation"),
+        ({"id": 11, "image_id": 1, "category_id": 3, "segmentation": {"size": [40, 60]}},
+         "malformed segmentation"),
+        ({"id": 11, "image_id": 1, "category_id": "x", "segmentation": [[0, 0, 5, 0, 5, 5]]},
+         "malformed instance annotation"),
+        ({"id": 11, "image_id": 1, "segmentation": [[0, 0, 5, 0, 5, 5]]},
+         "malformed instance annotation"),
+    ],
+)  # fmt: skip
+def test_bad_instance_annotations_are_counted_skips(tmp_path, cli, capsys, save_png, ann, reason):
+    """An unknown category_id or a malformed segmentation was a KeyError/TypeError traceback."""
+    root, ipath, _ = _one_car(tmp_path, save_png, extra_anns=[ann])
+    man = _write(tmp_path / "e.json", {"000000000001.jpg_0": "a red car on the road"})
+    args = ("--instances", str(ipath))
+    assert _run(cli, "coco-lc-extended", man, root, tmp_path / "s", *args) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    s = load_split(tmp_path / "s")
+    assert [e.reason for e in s.manifest.exclusions] == [reason]
+    assert s.manifest.exclusions[0].item in (
+        "instances.json: annotation id 11", "annotation id 11 (image 1)", "instances.json: annotations[1]",
+    )  # fmt: skip
+    assert [(i.instance_id, i.mask_name) for i in s.records[0].instances] == [(10, "m00")]
+    assert _run(cli, "coco-lc-extended", man, root, tmp_path / "strict", "--strict", *args) == 4
+    assert reason in capsys.readouterr().err and not (tmp_path / "strict").exists()
+
+
+def test_instances_of_another_size_are_a_counted_skip(tmp_path, cli, capsys, save_png):
+    """Masks rasterised at the annotated size would not fit an image of another size."""
+    root, ipath, _ = _one_car(tmp_path, save_png, size=(640, 480))
+    save_png(root / "000000000002.jpg", 2)
+    man = _write(tmp_path / "e.json", {
+        "000000000001.jpg_0": "a red car on the road", "000000000002.jpg_0": "a blue car",
+    })  # fmt: skip
+    assert _run(cli, "coco-lc-extended", man, root, tmp_path / "s", "--instances", str(ipath)) == 0
+    s = load_split(tmp_path / "s")
+    assert [(e.item, e.reason) for e in s.manifest.exclusions] == [
+        ("000000000001.jpg", "size mismatch")
+    ]
+    assert [r.pair_id for r in s.records] == ["000000000002#0"]
+
+
+def test_two_files_under_one_image_key_are_refused_not_mixed(tmp_path, cli, save_png):
+    """ "1.jpg" and "1.png" share image key "1": each record used to get its own path with the
+    first file's sha256 (and here both pair ids were "1#0": the build failed at the end)."""
+    root = tmp_path / "val2017"
+    save_png(root / "000000000001.jpg", 1)
+    save_png(root / "000000000001.png", 2)
+    man = _write(tmp_path / "c.json", {
+        "000000000001.jpg": ["a red car"], "000000000001.png": ["a blue car", "a green car"],
+    })  # fmt: skip
+    assert _run(cli, "lcad-captions", man, root, tmp_path / "s") == 0
+    s = load_split(tmp_path / "s")
+    assert [r.caption for r in s.records] == ["a red car"]
+    assert [(e.reason, e.item) for e in s.manifest.exclusions] == [
+        ("duplicate id", "000000000001.png"), ("duplicate id", "000000000001.png"),
+    ]  # fmt: skip
+    for r in s.records:
+        s.verify_image(r)  # every record's file has the recorded sha256
+
+
+@pytest.mark.parametrize("case", ["dotdot", "symlink"])
+def test_image_outside_images_is_a_counted_skip(tmp_path, cli, save_png, case):
+    """A key whose file lies outside --images was read and written into the split, where the
+    evaluation refused every such pair."""
+    root = tmp_path / "val2017"
+    save_png(root / "000000000001.jpg", 1)
+    save_png(tmp_path / "outside" / "000000000002.jpg", 2)
+    if case == "dotdot":
+        key = "../outside/000000000002.jpg"
+    else:
+        key = "000000000002.jpg"
+        (root / key).symlink_to(tmp_path / "outside" / key)
+    man = _write(tmp_path / "c.json", {"000000000001.jpg": ["a red car"], key: ["a blue car"]})
+    assert _run(cli, "lcad-captions", man, root, tmp_path / "s") == 0
+    s = load_split(tmp_path / "s")
+    assert [(e.item, e.reason) for e in s.manifest.exclusions] == [(key, "image outside --images")]
+    assert [r.caption for r in s.records] == ["a red car"]
+    assert _run(cli, "lcad-captions", man, root, tmp_path / "strict", "--strict") == 4
