@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lcad_bench.builders.coco import phrase_text  # the one instance-prompt rule
 from lcad_bench.builders.common import refuse_existing_out
 
 from lcad_bench.errors import InputFormatError
@@ -118,17 +119,6 @@ def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float]:
     )
 
 
-def prompt_phrase(phrase: Any) -> str:
-    """``the <modifiers> <colours joined by " and "> <object>`` (docs/protocol.md#multi-instance)."""
-    words = [
-        "the",
-        *phrase.modifiers,
-        " and ".join(phrase.terms),
-        phrase.object.text if phrase.object else "",
-    ]
-    return " ".join(w for w in words if w)
-
-
 def _png_bytes(rgb: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -196,7 +186,7 @@ def build_records(
                 image_bytes=png if embed_images else None, image_sha256=sha, width=w, height=h,
                 caption=caption, caption_index=k, colour_phrases=a.phrases, natural_level=natural_level(a).level,
                 descriptions=d.as_dict(), partial_kept_phrase_ids=d.kept_phrase_ids, instances=tuple(instances),
-                instance_prompt=", ".join(prompt_phrase(p) for p in linked_phrases) if len(linked_phrases) >= 2 else None,
+                instance_prompt=", ".join(phrase_text(p) for p in linked_phrases) if len(linked_phrases) >= 2 else None,
                 flags=("bw_photo_mention",) if a.bw_photo_mention else (),
                 extra={"credit": im.get("credit", ""), "loader": im["loader"], "mask_kept_fraction": kept},
             ))  # fmt: skip

@@ -135,3 +135,15 @@ def test_rebuild_gives_the_same_content_hash(demo, tmp_path):
 
     _, m = demo
     assert build_demo(tmp_path / "again").content_hash == m.content_hash
+
+
+def test_instance_prompt_follows_the_protocol_rule(extractor):
+    """docs/protocol.md#multi-instance: canonical colour names, `ish` dropped, object
+    lower-cased; the demo had its own rule ("the ish reddish Motorcycle")."""
+    from lcad_bench.builders.demo import build_records, demo_spec
+
+    spec = demo_spec()
+    (im,) = [dict(i) for i in spec["images"] if i["key"] == "demo_motorcycle"]
+    im["captions"] = ["A reddish Motorcycle with a greyish seat"]
+    (r,) = build_records({**spec, "images": [im]}, extractor)[0]
+    assert r.instance_prompt == "the red motorcycle, the gray seat"
