@@ -41,7 +41,14 @@ from lcad_bench.builders.common import (
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
 from lcad_bench.fileio import utc_now
 from lcad_bench.protocol import protocol_settings
-from lcad_bench.splits import Exclusion, Manifest, PairRecord, input_file, write_split
+from lcad_bench.splits import (
+    Exclusion,
+    Manifest,
+    PairRecord,
+    image_path_problem,
+    input_file,
+    write_split,
+)
 
 BUILDER_VERSION = "1"
 SPLIT_NAME = "imagenet_sparse"
@@ -247,6 +254,10 @@ def build_imagenet(
         for f, key, syn, name in todo:
             bar.update(1)
             item = str(f.relative_to(root))
+            outside = image_path_problem(item, root, root)  # a symlink out of --images
+            if outside is not None:
+                problems.skip(item, "image outside --images", outside)
+                continue
             checked = check_image(f, allow_gray=True)
             if not isinstance(checked, CheckedImage):
                 problems.skip(item, *checked)

@@ -238,7 +238,9 @@ def test_bad_csv_header(tmp_path, cli, save_png):
 
 # 16-bit grayscale is not a bad input for ImageNet (grayscale sources are accepted): it is scaled
 # like 8-bit gray, see tests/reliability/test_images.py::test_imagenet_reads_16bit_grayscale_scaled
-@pytest.mark.parametrize("case", ["cmyk", "palette", "rgba", "unreadable", "duplicate", "no_label"])
+@pytest.mark.parametrize(
+    "case", ["cmyk", "palette", "rgba", "unreadable", "duplicate", "no_label", "symlink_out"]
+)
 def test_bad_inputs_skipped_or_strict(tmp_path, cli, bad_images, case, save_png):
     root = tmp_path / "imgs"
     save_png(root / "n01440764_tench.png", 1)
@@ -249,6 +251,11 @@ def test_bad_inputs_skipped_or_strict(tmp_path, cli, bad_images, case, save_png)
     elif case == "no_label":
         save_png(root / "holiday_photo.png", 3)
         reason = "missing label"
+    elif case == "symlink_out":  # read, then refused by the evaluation of every such pair
+        save_png(tmp_path / "elsewhere" / "n02089078_black-and-tan_coonhound.png", 3)
+        link = root / "n02089078_black-and-tan_coonhound.png"
+        link.symlink_to(tmp_path / "elsewhere" / link.name)
+        reason = "image outside --images"
     else:
         bad_images[case](root / "n02089078_black-and-tan_coonhound.png")
         reason = "unreadable image" if case == "unreadable" else "non-RGB image"
