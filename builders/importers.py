@@ -13,7 +13,9 @@ lcad-captions       ``{"<id>.jpg": [caption, ...]}`` (L-CAD / L-CoDe)     ``<id>
 
 Text is kept verbatim. Images resolve under ``--images ROOT``: ``ROOT/<file>``; for coco-lc-multi
 ``coco_<id>.jpg`` -> ``ROOT/<id>.jpg`` and other sources ``ROOT/<source>/<file>``. Missing or bad
-images are skipped and counted (``--strict`` stops before writing). The manifest file's sha256 is
+images, images outside ROOT (the split's containment rule) and keys naming a second file under
+one image key are skipped and counted (``--strict`` stops before writing). ``--instances`` is
+read, masked and linked by the coco builder's functions (:class:`CocoInstances`). The manifest file's sha256 is
 recorded and compared with the published prefixes; a mismatch only warns (edited copies are allowed).
 """
 
