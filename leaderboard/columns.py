@@ -9,6 +9,7 @@ inside :func:`column_config`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -17,8 +18,8 @@ from lcad_bench.metrics import catalogue
 from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import LEVELS
 
-__all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_label", "merge_metadata",
-           "metric_info", "order_metrics", "parse_column"]  # fmt: skip
+__all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_direction", "column_label",
+           "finite_or_none", "merge_metadata", "metric_info", "order_metrics", "parse_column"]  # fmt: skip
 
 SEP = " · "  # joins metric and level in a table column name: "psnr · complete", "psnr · sparse − complete"
 CI_SUFFIX = "95% CI"
@@ -119,6 +120,23 @@ def parse_column(col: str) -> tuple[str, str, bool, bool] | None:
     is_diff = " − " in rest
     level = rest.split(" − ")[0]
     return metric, level, is_diff, is_ci
+
+
+def column_direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
+    """``higher_is_better`` of the metric of a value / difference column (None: information only,
+    an unknown metric or not a metric column)."""
+    p = parse_column(col)
+    info = infos.get(p[0]) if p else None
+    return None if info is None else info.higher_is_better
+
+
+def finite_or_none(v: Any) -> float | None:
+    """A table cell as a finite float, else None (missing, NaN, infinite or not a number)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def column_label(col: str, infos: Mapping[str, ColumnInfo]) -> str:

@@ -19,7 +19,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from lcad_bench.leaderboard.columns import AVG_RANK, LEVELS, SEP, ColumnInfo, parse_column
+from lcad_bench.leaderboard.columns import (
+    AVG_RANK,
+    LEVELS,
+    SEP,
+    ColumnInfo,
+    column_direction,
+    finite_or_none,
+    parse_column,
+)
 from lcad_bench.leaderboard.safe import latex_escape, md_escape
 from lcad_bench.leaderboard.tables import (
     hi_column,
@@ -38,24 +46,10 @@ from lcad_bench.protocol import (
 FORMATS = ("markdown", "latex", "csv")
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _decimals(col: str, infos: Mapping[str, ColumnInfo]) -> int:
     p = parse_column(col)
     info = infos.get(p[0]) if p else None
     return info.decimals if info else 3
-
-
-def _direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
-    p = parse_column(col)
-    info = infos.get(p[0]) if p else None
-    return None if info is None else info.higher_is_better
 
 
 def _header(col: str, infos: Mapping[str, ColumnInfo]) -> tuple[str, str]:
@@ -68,7 +62,7 @@ def _header(col: str, infos: Mapping[str, ColumnInfo]) -> tuple[str, str]:
 def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo]) -> set[int]:
     """Index labels of the best value of ``col`` among ranked rows (ties: all of them); none
     for a column without direction or with fewer than two ranked values."""
-    hib = _direction(col, infos)
+    hib = column_direction(col, infos)
     if hib is None:
         return set()
     ranked = frame[frame["rank"].notna()] if "rank" in frame.columns else frame
@@ -80,13 +74,13 @@ def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo]) ->
 
 
 def _fmt(v: Any, d: int) -> str:
-    f = _num(v)
+    f = finite_or_none(v)
     return "–" if f is None else f"{f:.{d}f}"
 
 
 def _pm(frame: pd.DataFrame, i: Any, col: str) -> float | None:
-    lo = _num(frame.at[i, lo_column(col)]) if lo_column(col) in frame.columns else None
-    hi = _num(frame.at[i, hi_column(col)]) if hi_column(col) in frame.columns else None
+    lo = finite_or_none(frame.at[i, lo_column(col)]) if lo_column(col) in frame.columns else None
+    hi = finite_or_none(frame.at[i, hi_column(col)]) if hi_column(col) in frame.columns else None
     return None if lo is None or hi is None else (hi - lo) / 2
 
 
@@ -146,7 +140,7 @@ def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, Co
         for c in columns:
             d = _decimals(c, infos)
             t = _fmt(r[c], d).replace("–", "--")
-            if t != "--" and _num(r[c]) is not None and float(r[c]) < 0:
+            if t != "--" and finite_or_none(r[c]) is not None and float(r[c]) < 0:
                 t = "$-$" + t.lstrip("-")
             pm = _pm(frame, i, c) if ci else None
             if pm is not None and t != "--":
@@ -201,7 +195,7 @@ def _csv_text(v: Any) -> str:
 
 
 def _csv_num(v: Any) -> str:
-    f = _num(v)
+    f = finite_or_none(v)
     return "" if f is None else repr(f)
 
 

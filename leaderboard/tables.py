@@ -29,7 +29,9 @@ from lcad_bench.leaderboard.columns import (
     LEVELS,
     SEP,
     ColumnInfo,
+    column_direction,
     column_label,
+    finite_or_none,
     order_metrics,
     parse_column,
 )
@@ -228,14 +230,6 @@ def _ci_text(lo: Any, hi: Any, decimals: int) -> str:
     return f"[{float(lo):.{decimals}f}, {float(hi):.{decimals}f}]"
 
 
-def _direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
-    p = parse_column(col)
-    if p is None:
-        return None
-    info = infos.get(p[0])
-    return None if info is None else info.higher_is_better
-
-
 def _n_text(n: set[tuple[int, int]]) -> str:
     if not n:
         return "no pairs"
@@ -369,28 +363,30 @@ def group_table(
     avg_set = set(avg_rank_metrics) if avg_rank_metrics is not None else None
     rank_cols = [
         col for col in value_cols
-        if _direction(col, infos) is not None and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
+        if column_direction(col, infos) is not None and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
     ]  # fmt: skip
     frame[AVG_RANK] = float("nan")
     if rank_cols and rankable.any():
         ranks = []
         for col in rank_cols:
             key = pd.to_numeric(frame.loc[rankable, col], errors="coerce")
-            ranks.append(key.rank(ascending=not _direction(col, infos), method="average"))
+            ranks.append(key.rank(ascending=not column_direction(col, infos), method="average"))
         frame.loc[rankable, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1, skipna=True)
         notes.append(f"Average rank over {len(rank_cols)} ranked columns (1 = best in each).")
-    if sort_by not in frame.columns or (sort_by != AVG_RANK and _direction(sort_by, infos) is None):
+    if sort_by not in frame.columns or (
+        sort_by != AVG_RANK and column_direction(sort_by, infos) is None
+    ):
         sort_by = AVG_RANK if rank_cols else next(iter(value_cols), AVG_RANK)
     if sort_by == AVG_RANK:
         key, ascending = pd.to_numeric(frame[AVG_RANK], errors="coerce"), True
     else:
         key = pd.to_numeric(frame[sort_by], errors="coerce")
-        ascending = _direction(sort_by, infos) is False
+        ascending = column_direction(sort_by, infos) is False
     frame["_group"] = (~rankable).astype(int)
     frame["_key"] = key if ascending else -key
     frame["_missing"] = key.isna()
     frame = frame.sort_values(["_group", "_missing", "_key", "run"], kind="stable")
-    has_dir = sort_by == AVG_RANK or _direction(sort_by, infos) is not None
+    has_dir = sort_by == AVG_RANK or column_direction(sort_by, infos) is not None
     give = (frame["_group"] == 0) & ~frame["_missing"] & has_dir
     frame["rank"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if give.any():
@@ -402,11 +398,8 @@ def group_table(
 
 
 def _float(v: Any) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return float("nan")
-    return f
+    f = finite_or_none(v)
+    return float("nan") if f is None else f
 
 
 def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
