@@ -19,7 +19,7 @@ from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import LEVELS
 
 __all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_direction", "column_label",
-           "finite_or_none", "merge_metadata", "metric_info", "order_metrics", "parse_column"]  # fmt: skip
+           "finite_or_none", "is_difference", "merge_metadata", "metric_info", "order_metrics", "parse_column", "ranks_column"]  # fmt: skip
 
 SEP = " · "  # joins metric and level in a table column name: "psnr · complete", "psnr · sparse − complete"
 CI_SUFFIX = "95% CI"
@@ -128,6 +128,20 @@ def column_direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
     p = parse_column(col)
     info = infos.get(p[0]) if p else None
     return None if info is None else info.higher_is_better
+
+
+def is_difference(col: str) -> bool:
+    """True for a paired-difference column (``metric · level − complete``)."""
+    p = parse_column(col)
+    return p is not None and p[2]
+
+
+def ranks_column(col: str, infos: Mapping[str, ColumnInfo]) -> bool:
+    """True when ``col`` may be ranked (and its best value marked): a value column of a metric
+    with a direction. A paired difference ``level − complete`` never is: a difference of 0 is
+    also what a model that ignores the text gets, so "closest to 0" is not "best"."""
+    p = parse_column(col)
+    return p is not None and not p[2] and not p[3] and column_direction(col, infos) is not None
 
 
 def finite_or_none(v: Any) -> float | None:

@@ -15,7 +15,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,7 @@ from lcad_bench.leaderboard.columns import (
     column_direction,
     finite_or_none,
     parse_column,
+    ranks_column,
 )
 from lcad_bench.leaderboard.safe import latex_escape, md_escape
 from lcad_bench.leaderboard.tables import (
@@ -59,12 +60,14 @@ def _header(col: str, infos: Mapping[str, ColumnInfo]) -> tuple[str, str]:
     return (info.label if info else metric), (f"Δ {rest}" if " − " in rest else rest)
 
 
-def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo]) -> set[int]:
+def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo],
+              unranked: Collection[str] = ()) -> set[int]:  # fmt: skip
     """Index labels of the best value of ``col`` among ranked rows (ties: all of them); none
-    for a column without direction or with fewer than two ranked values."""
-    hib = column_direction(col, infos)
-    if hib is None:
+    for a column that is not ranked (no direction, a paired difference, or one of ``unranked``:
+    the table's ``GroupTable.unranked``) or with fewer than two ranked values."""
+    if col in unranked or not ranks_column(col, infos):
         return set()
+    hib = column_direction(col, infos)
     ranked = frame[frame["rank"].notna()] if "rank" in frame.columns else frame
     vals = pd.to_numeric(ranked[col], errors="coerce").dropna()
     if len(vals) < 2:
@@ -91,13 +94,13 @@ def _rank_text(v: Any) -> str:
 
 
 def to_markdown(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], *,
-                ci: bool = False, caption: str = "") -> str:  # fmt: skip
+                ci: bool = False, caption: str = "", unranked: Collection[str] = ()) -> str:  # fmt: skip
     """A GitHub-flavoured Markdown table (best ranked value in bold, ± half the 95% interval)."""
     heads = ["#", "run"] + [" ".join(_header(c, infos)) for c in columns]
     if AVG_RANK in frame.columns and frame[AVG_RANK].notna().any():
         heads.insert(2, "avg rank")
     lines = ["| " + " | ".join(md_escape(h) for h in heads) + " |", "|" + "---|" * len(heads)]
-    bold = {c: best_rows(frame, c, infos) for c in columns}
+    bold = {c: best_rows(frame, c, infos, unranked) for c in columns}
     for i, r in frame.iterrows():
         cells = [_rank_text(r.get("rank")), md_escape(r["run"])]
         if len(heads) == len(columns) + 3:
@@ -115,7 +118,7 @@ def to_markdown(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str,
 
 
 def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], *, ci: bool = False,
-             caption: str = "", label: str = "tab:lcad-bench") -> str:  # fmt: skip
+             caption: str = "", label: str = "tab:lcad-bench", unranked: Collection[str] = ()) -> str:  # fmt: skip
     """A booktabs table: one column group per metric with its levels below, best ranked value
     in bold, optional ``±`` half the 95% bootstrap interval (an approximation: the interval need
     not be symmetric; the caption says so). Needs ``\\usepackage{booktabs}``."""
@@ -133,7 +136,7 @@ def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, Co
         rules.append(rf"\cmidrule(lr){{{k}-{k + len(cs) - 1}}}")
         k += len(cs)
     sub = ["\\#", "Method"] + [latex_escape(_header(c, infos)[1]) for c in columns]
-    bold = {c: best_rows(frame, c, infos) for c in columns}
+    bold = {c: best_rows(frame, c, infos, unranked) for c in columns}
     body = []
     for i, r in frame.iterrows():
         cells = [_rank_text(r.get("rank")), latex_escape(r["run"])]

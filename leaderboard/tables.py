@@ -32,13 +32,16 @@ from lcad_bench.leaderboard.columns import (
     column_direction,
     column_label,
     finite_or_none,
+    is_difference,
     order_metrics,
     parse_column,
+    ranks_column,
 )
 from lcad_bench.leaderboard.paired import BASELINE, pairable, paired_levels
 
 from lcad_bench.protocol import PROTOCOL_VERSION
 
+DIFF_NOT_RANKED = "a difference of 0 is also what a model that ignores the text gets"
 ID_COLUMNS = ["rank", "run", AVG_RANK, "oracle", "failed", "run_id"]
 CONTEXT_COLUMNS = ["model", "level", "citation", "status", "run_id"]
 
@@ -217,6 +220,7 @@ class GroupTable:
     sort_column: str
     value_columns: list[str]
     notes: list[str] = field(default_factory=list)
+    unranked: dict[str, str] = field(default_factory=dict)  # value columns never ranked -> why
 
 
 def _ci_text(lo: Any, hi: Any, decimals: int) -> str:
@@ -361,9 +365,14 @@ def group_table(
     frame = pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
     rankable = pd.Series(ranked, index=frame.index) & (rank_oracle | ~frame["oracle"].astype(bool))
     avg_set = set(avg_rank_metrics) if avg_rank_metrics is not None else None
+    unranked = {col: DIFF_NOT_RANKED for col in value_cols if is_difference(col)}
+    if unranked:
+        notes.append(
+            f"Δ columns (level − {BASELINE}) are shown, never ranked nor marked best: {DIFF_NOT_RANKED}."
+        )
     rank_cols = [
         col for col in value_cols
-        if column_direction(col, infos) is not None and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
+        if col not in unranked and ranks_column(col, infos) and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
     ]  # fmt: skip
     frame[AVG_RANK] = float("nan")
     if rank_cols and rankable.any():
@@ -375,7 +384,7 @@ def group_table(
         notes.append(f"Average rank over {len(rank_cols)} ranked columns (1 = best in each).")
     if sort_by not in frame.columns or (
         sort_by != AVG_RANK and column_direction(sort_by, infos) is None
-    ):
+    ):  # a Δ column may sort the table (in its metric's direction); it gives no rank
         sort_by = AVG_RANK if rank_cols else next(iter(value_cols), AVG_RANK)
     if sort_by == AVG_RANK:
         key, ascending = pd.to_numeric(frame[AVG_RANK], errors="coerce"), True
@@ -386,7 +395,7 @@ def group_table(
     frame["_key"] = key if ascending else -key
     frame["_missing"] = key.isna()
     frame = frame.sort_values(["_group", "_missing", "_key", "run"], kind="stable")
-    has_dir = sort_by == AVG_RANK or column_direction(sort_by, infos) is not None
+    has_dir = sort_by == AVG_RANK or (sort_by not in unranked and ranks_column(sort_by, infos))
     give = (frame["_group"] == 0) & ~frame["_missing"] & has_dir
     frame["rank"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if give.any():
@@ -394,7 +403,7 @@ def group_table(
     frame = frame.drop(columns=["_group", "_key", "_missing"]).reset_index(drop=True)
     lead = [c for c in ID_COLUMNS if c in frame.columns]
     frame = frame[lead + [c for c in frame.columns if c not in lead]]
-    return GroupTable(frame, sort_by, value_cols, notes)
+    return GroupTable(frame, sort_by, value_cols, notes, unranked)
 
 
 def _float(v: Any) -> float:
@@ -405,6 +414,9 @@ def _float(v: Any) -> float:
 def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
     """One sentence naming the top ranked run (plain text: run labels are untrusted)."""
     f = table.frame
+    if table.sort_column in table.unranked:
+        label = column_label(table.sort_column, infos)
+        return f"Sorted by {label}, not ranked: {table.unranked[table.sort_column]}."
     top = f[f["rank"] == 1] if "rank" in f.columns else f.iloc[0:0]
     if top.empty:
         return "No ranked run for this selection."

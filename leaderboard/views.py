@@ -319,10 +319,12 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         cap = f"{g.title}; split {choice.label}; " + " ".join(t.notes)
         parts_md.append(
             f"### {md_escape(g.title)}\n\n"
-            + export.to_markdown(f, t.value_columns, infos, ci=with_ci, caption=cap)
+            + export.to_markdown(
+                f, t.value_columns, infos, ci=with_ci, caption=cap, unranked=t.unranked
+            )
         )
         parts_tex.append(export.to_latex(f, t.value_columns, infos, ci=with_ci, caption=cap,
-                                         label=f"tab:lcad-bench-{len(parts_tex) + 1}"))  # fmt: skip
+                                         label=f"tab:lcad-bench-{len(parts_tex) + 1}", unranked=t.unranked))  # fmt: skip
         csv = export.to_csv(f, t.value_columns, infos)
         parts_csv.append(csv if not parts_csv else csv.split("\n", 1)[1])
     tex = "\n".join(parts_tex) + export.bibtex_comment([s for s in splits if isinstance(s, dict)])

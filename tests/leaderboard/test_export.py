@@ -37,13 +37,14 @@ def test_latex_table_is_paper_ready(table):
     )
     rows = [line for line in tex.splitlines() if r"$\cdot$" in line]
     assert len(rows) == 3 and rows[0].startswith("1 & text-tint $\\cdot$ ")
-    # best among ranked rows in bold (the unranked oracle's 30.00 is not): PSNR 25 > 20, LPIPS 0.2 < 0.3,
-    # and the smaller PSNR drop (gray: 0.00 against −3.50)
+    # best among ranked rows in bold (the unranked oracle's 30.00 is not): PSNR 25 > 20, LPIPS 0.2 < 0.3;
+    # a Δ column is never bold (gray's 0.00 drop is what ignoring the text gives)
     assert r"\textbf{25.00\,{\scriptsize$\pm$3.00}}" in rows[0] and r"\textbf{0.2000" in rows[0]
     assert (
         r"$-$3.50\,{\scriptsize$\pm$1.50}" in rows[0]
-        and r"\textbf{0.00\,{\scriptsize$\pm$0.00}}" in rows[1]
+        and r"& 0.00\,{\scriptsize$\pm$0.00}" in rows[1]
     )
+    assert r"\textbf" not in rows[1]
     assert r"\textbf" not in rows[2] and "30.00" in rows[2]
     assert "half the width of the 95\\% bootstrap interval" in tex
     # rr + 4 value columns: every body line has 6 cells; the top line spans two per metric

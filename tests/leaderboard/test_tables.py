@@ -25,6 +25,8 @@ from lcad_bench.leaderboard.tables import (
 
 from lcad_bench.evaluation.aggregate import bootstrap_ci
 
+LEVEL_ORDER = ["complete", "partial", "sparse", "none"]
+
 
 @pytest.fixture(scope="module")
 def board(board_dir):
@@ -371,3 +373,76 @@ def test_preference_chart_spec():
     assert (
         spec["layer"][1]["mark"]["type"] == "rule" and spec["height"] == 160
     )  # at least 160 px, 26 a bar
+
+
+# ------------------------------------------------------------------------------------------
+# ranking rules on hand-made groups (review findings)
+
+
+def _cells(values, kinds=None, ns=None):
+    """Board cells of full runs at the current protocol: ``values[run][metric][level] = mean``;
+    ``kinds[metric]`` (default per_pair) and ``ns[run][metric]`` (default 3) as summarize writes."""
+    from lcad_bench.leaderboard.summarize import COLUMNS
+
+    from lcad_bench.protocol import PROTOCOL_VERSION
+
+    rows = []
+    for run, per in values.items():
+        for metric, lv in per.items():
+            for level, v in lv.items():
+                n = (ns or {}).get(run, {}).get(metric, 3)
+                rows.append({"run_id": run, "model": run, "split": "s", "split_hash": "a" * 64, "scheme": "controlled",
+                             "level": level, "metric": metric, "value": v, "ci_low": v, "ci_high": v, "n": n,
+                             "reported": False, "oracle": False, "partial": "", "luminance_replaced": False,
+                             "protocol_version": PROTOCOL_VERSION, "protocol_fp": "f" * 12, "rankable": True,
+                             "kind": (kinds or {}).get(metric, "per_pair")})  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _pairs(values):
+    """pairs.parquet rows: every pair (3 pairs on 3 images) has the cell's value."""
+    rows = []
+    for run, per in values.items():
+        levels = {lv for lvs in per.values() for lv in lvs}
+        for level in levels:
+            for i in range(3):
+                row = {"run_id": run, "level": level, "pair_id": f"p{i}", "image_key": f"img{i}", "n_seeds": 1,
+                       "n_failed": 0}  # fmt: skip
+                for metric, lv in per.items():
+                    row[metric] = lv.get(level, float("nan"))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+INFOS = {m: metric_info(m) for m in ("psnr", "lpips", "fid")}
+
+
+def test_a_difference_to_complete_is_never_ranked_nor_bold():
+    """Review finding 1: A degrades 20/19/18/17, B (ignores the text) is 16 everywhere. Ranking
+    the Δ columns made B (Δ 0) first; only the value at complete is ranked."""
+    from lcad_bench.leaderboard import export
+
+    vals = {"A": {"psnr": dict(zip(LEVEL_ORDER, (20.0, 19.0, 18.0, 17.0)))},
+            "B": {"psnr": dict.fromkeys(LEVEL_ORDER, 16.0)}}  # fmt: skip
+    t = group_table(
+        _cells(vals), _pairs(vals), INFOS, ["A", "B"], metrics=["psnr"], levels=LEVEL_ORDER
+    )
+    f = t.frame.set_index("run_id")
+    assert (
+        f.loc["B", "psnr · sparse − complete"] == 0.0
+        and f.loc["A", "psnr · sparse − complete"] == -2.0
+    )
+    assert f.loc["A", "rank"] == 1 and f.loc["B", "rank"] == 2
+    assert f.loc["A", AVG_RANK] == 1.0 and f.loc["B", AVG_RANK] == 2.0
+    assert any("Δ columns (level − complete) are shown, never ranked" in n for n in t.notes)
+    assert "Average rank over 1 ranked columns (1 = best in each)." in t.notes
+    # sorting by a Δ column orders the table but gives no rank
+    by_diff = group_table(_cells(vals), _pairs(vals), INFOS, ["A", "B"], metrics=["psnr"], levels=LEVEL_ORDER,
+                          sort_by="psnr · none − complete")  # fmt: skip
+    assert by_diff.frame["run_id"].tolist() == ["B", "A"] and by_diff.frame["rank"].isna().all()
+    assert best_line(by_diff, INFOS).startswith("Sorted by PSNR ↑ · Δ none − complete, not ranked")
+    # exports mark no best value in a Δ column
+    md = export.to_markdown(t.frame, t.value_columns, INFOS).splitlines()
+    a_row = next(line for line in md if line.startswith("| 1 | A"))
+    b_row = next(line for line in md if line.startswith("| 2 | B"))
+    assert "**20.00**" in a_row and "**" not in b_row
