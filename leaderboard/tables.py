@@ -375,13 +375,21 @@ def group_table(
         if col not in unranked and ranks_column(col, infos) and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
     ]  # fmt: skip
     frame[AVG_RANK] = float("nan")
+    vals = frame.loc[rankable, rank_cols].apply(pd.to_numeric, errors="coerce")
+    rank_cols = [col for col in rank_cols if vals[col].notna().any()]  # a column no ranked run has
     if rank_cols and rankable.any():
-        ranks = []
-        for col in rank_cols:
-            key = pd.to_numeric(frame.loc[rankable, col], errors="coerce")
-            ranks.append(key.rank(ascending=not column_direction(col, infos), method="average"))
-        frame.loc[rankable, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1, skipna=True)
+        # only runs with a value in every ranked column get an average rank: a missing metric
+        # must neither help (fewer, better ranks) nor hurt
+        full = vals[rank_cols].notna().all(axis=1)
+        ranks = [vals.loc[full, col].rank(ascending=not column_direction(col, infos), method="average")
+                 for col in rank_cols]  # fmt: skip
+        if full.any():
+            frame.loc[full[full].index, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1)
         notes.append(f"Average rank over {len(rank_cols)} ranked columns (1 = best in each).")
+        lacking = full[~full].index
+        if len(lacking):
+            notes.append(f"No average rank (a ranked column has no value): {', '.join(map(str, frame.loc[lacking, 'run']))}; "
+                         "sort by a column to rank them on it.")  # fmt: skip
     if sort_by not in frame.columns or (
         sort_by != AVG_RANK and column_direction(sort_by, infos) is None
     ):  # a Δ column may sort the table (in its metric's direction); it gives no rank

@@ -446,3 +446,26 @@ def test_a_difference_to_complete_is_never_ranked_nor_bold():
     a_row = next(line for line in md if line.startswith("| 1 | A"))
     b_row = next(line for line in md if line.startswith("| 2 | B"))
     assert "**20.00**" in a_row and "**" not in b_row
+
+
+def test_a_missing_metric_never_improves_the_average_rank():
+    """Review finding 2: A has only PSNR (the best), B wins LPIPS and FID. With missing ranks
+    skipped A's average rank was 1.0 and it ranked first; now only runs with every ranked
+    column get an average rank, A is shown unranked and named in a note."""
+    vals = {"A": {"psnr": {"complete": 30.0}},
+            "B": {"psnr": {"complete": 25.0}, "lpips": {"complete": 0.1}, "fid": {"complete": 10.0}},
+            "C": {"psnr": {"complete": 20.0}, "lpips": {"complete": 0.2}, "fid": {"complete": 20.0}}}  # fmt: skip
+    t = group_table(_cells(vals, kinds={"fid": "distribution"}), None, INFOS, ["A", "B", "C"],
+                    metrics=["psnr", "lpips", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    f = t.frame
+    assert f["run_id"].tolist() == ["B", "C", "A"]
+    assert f["rank"].tolist()[:2] == [1, 2] and pd.isna(f["rank"].iloc[2])
+    assert f[AVG_RANK].tolist()[:2] == [1.0, 2.0] and pd.isna(f[AVG_RANK].iloc[2])
+    assert (
+        "No average rank (a ranked column has no value): A; sort by a column to rank them on it."
+        in t.notes
+    )
+    by_psnr = group_table(_cells(vals, kinds={"fid": "distribution"}), None, INFOS, ["A", "B", "C"],
+                          metrics=["psnr", "lpips", "fid"], levels=["complete"], paired=False,
+                          sort_by="psnr · complete").frame  # fmt: skip
+    assert by_psnr["run_id"].tolist() == ["A", "B", "C"] and by_psnr["rank"].tolist() == [1, 2, 3]
