@@ -286,6 +286,7 @@ def group_table(
     have_pairs = set(pairs["run_id"].astype(str)) if use_pairs else set()
     unpaired_metrics: list[str] = []
     paired_ns: dict[str, list[str]] = {}  # the pairs compared -> the metrics compared on them
+    sample_n: dict[str, list[float]] = {}  # distribution-metric column -> its sample count per run
     for m in metrics:
         info = infos.get(m)
         can_pair = (
@@ -335,6 +336,8 @@ def group_table(
             if sel.empty:
                 continue
             col = value_column(m, lv)
+            if (sel["kind"] == "distribution").any():
+                sample_n[col] = [_float(sel["n"].get(r)) for r in run_ids]
             cols[col] = [_float(sel["value"].get(r)) for r in run_ids]
             cols[lo_column(col)] = [_float(sel["ci_low"].get(r)) for r in run_ids]
             cols[hi_column(col)] = [_float(sel["ci_high"].get(r)) for r in run_ids]
@@ -370,6 +373,16 @@ def group_table(
         notes.append(
             f"Δ columns (level − {BASELINE}) are shown, never ranked nor marked best: {DIFF_NOT_RANKED}."
         )
+    for col, ns in sample_n.items():  # FID: comparable only at equal N (docs/protocol.md#fid)
+        have = pd.Series(ns, index=frame.index)[rankable & frame[col].notna()]
+        if have.isna().any() or have.nunique() > 1:
+            n_txt = "/".join(sorted({str(int(x)) if x == x else "?" for x in have}))
+            unranked[col] = (
+                f"its runs differ in sample count (N = {n_txt}); it is comparable only at equal N"
+            )
+            notes.append(
+                f"{column_label(col, infos)} is shown, not ranked: {unranked[col]} (docs/protocol.md#fid)."
+            )
     rank_cols = [
         col for col in value_cols
         if col not in unranked and ranks_column(col, infos) and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]

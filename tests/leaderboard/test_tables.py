@@ -469,3 +469,29 @@ def test_a_missing_metric_never_improves_the_average_rank():
                           metrics=["psnr", "lpips", "fid"], levels=["complete"], paired=False,
                           sort_by="psnr · complete").frame  # fmt: skip
     assert by_psnr["run_id"].tolist() == ["A", "B", "C"] and by_psnr["rank"].tolist() == [1, 2, 3]
+
+
+def test_fid_at_different_sample_counts_is_shown_not_ranked():
+    """Review finding 13: docs/protocol.md#fid compares FID only at equal N. Within a group
+    whose runs differ in FID's sample count the FID column is shown, never ranked or bold, and
+    the note says why; at equal N it is ranked as before."""
+    from lcad_bench.leaderboard import export
+
+    vals = {"B": {"psnr": {"complete": 20.0}, "fid": {"complete": 10.0}},
+            "C": {"psnr": {"complete": 25.0}, "fid": {"complete": 20.0}}}  # fmt: skip
+    kinds = {"fid": "distribution"}
+    t = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 8}}), None, INFOS, ["B", "C"],
+                    metrics=["psnr", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    assert t.frame["run_id"].tolist() == ["C", "B"] and t.frame[AVG_RANK].tolist() == [1.0, 2.0]
+    assert "Average rank over 1 ranked columns (1 = best in each)." in t.notes
+    assert "FID ↓ · complete is shown, not ranked: its runs differ in sample count (N = 4/8); it is comparable only " \
+           "at equal N (docs/protocol.md#fid)." in t.notes  # fmt: skip
+    assert set(t.unranked) == {"fid · complete"}
+    by_fid = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 8}}), None, INFOS, ["B", "C"],
+                         metrics=["psnr", "fid"], levels=["complete"], paired=False, sort_by="fid · complete")  # fmt: skip
+    assert by_fid.frame["run_id"].tolist() == ["B", "C"] and by_fid.frame["rank"].isna().all()
+    md = export.to_markdown(t.frame, t.value_columns, INFOS, unranked=t.unranked)
+    assert "**10.00**" not in md and "**25.00**" in md
+    same = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 4}}), None, INFOS, ["B", "C"],
+                       metrics=["psnr", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    assert not same.unranked and same.frame[AVG_RANK].tolist() == [1.5, 1.5]
