@@ -210,7 +210,7 @@ def column_config(
         else:
             text += "Higher is better." if info.higher_is_better else "Lower is better."
         if is_diff:
-            text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group."
+            text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group that has the metric."
         cfg[col] = st.column_config.NumberColumn(
             label(col),
             help=md_escape(text.strip()),

@@ -8,10 +8,13 @@
   another protocol version (never ranked). Ranks are given within a group only.
 * :func:`group_table` pivots a group to rows = runs, columns = metric x level. Per-level columns
   are **paired** by default (:mod:`.paired`: the complete value and each level's paired
-  difference to complete, on the pairs defined at both levels for every run of the group);
+  difference to complete, on the pairs defined at both levels for every run of the group that has
+  the metric; a run without it shows "—", named in a note);
   ``paired=False`` shows the per-level means of ``results.json`` (each level on its own pairs).
   Oracle / upper-bound models are labelled and not ranked unless asked; an average-rank column
-  summarises the ranked columns.
+  summarises the ranked columns, for the runs with a value in each. Never ranked: Δ columns (a Δ
+  of 0 is what ignoring the text gives), information-only columns, and a distribution metric (FID)
+  whose runs differ in sample count (``GroupTable.unranked`` says why).
 * Reported numbers are context rows (:func:`context_table`), never ranked.
 """
 
@@ -365,6 +368,16 @@ def group_table(
         names = ", ".join(infos[m].display_name if m in infos else m for m in unpaired_metrics)
         notes.append(f"Not paired (no per-pair values for every run, or a distribution metric): {names}: "
                      "each level on all its pairs, as in results.json.")  # fmt: skip
+    lacking: dict[str, list[str]] = {}  # runs without a value (shown "—") -> the columns
+    for col in value_cols:
+        v = pd.Series(cols[col], index=base.index)
+        if v.notna().any() and v.isna().any():
+            who = ", ".join(map(str, base.loc[v.isna(), "run"]))
+            lacking.setdefault(who, []).append(column_label(col, infos))
+    for who, labs in lacking.items():
+        notes.append(
+            f"No value (—) for {who} in {', '.join(labs)}; the other runs are compared without them."
+        )
     frame = pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
     rankable = pd.Series(ranked, index=frame.index) & (rank_oracle | ~frame["oracle"].astype(bool))
     avg_set = set(avg_rank_metrics) if avg_rank_metrics is not None else None

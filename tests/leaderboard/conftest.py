@@ -257,6 +257,12 @@ def make_run_fn():
     return make_run
 
 
+@pytest.fixture(scope="session")
+def fixture_values():
+    """model -> metric -> level -> per-pair values of the fixture runs (:data:`VALUES`)."""
+    return VALUES
+
+
 def _plain(text: str) -> str:
     """Text as a Markdown element renders it: the app backslash-escapes untrusted text."""
     import re

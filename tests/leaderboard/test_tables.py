@@ -495,3 +495,32 @@ def test_fid_at_different_sample_counts_is_shown_not_ranked():
     same = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 4}}), None, INFOS, ["B", "C"],
                        metrics=["psnr", "fid"], levels=["complete"], paired=False)  # fmt: skip
     assert not same.unranked and same.frame[AVG_RANK].tolist() == [1.5, 1.5]
+
+
+def test_a_run_without_a_metric_does_not_blank_the_paired_column(
+    tmp_path, make_run_fn, fixture_values
+):
+    """Review finding 3: text-tint has no LPIPS at all. The paired pair set was the intersection
+    over every run, so it was empty and LPIPS read "—" for gray too; now it is built from the
+    runs that have the metric, and the run without it is "—" with a note."""
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(
+        root,
+        "text-tint",
+        values={m: v for m, v in fixture_values["text-tint"].items() if m != "lpips"},
+    )
+    assert summarize([root], tmp_path / "board").warnings == []
+    b = load_board(tmp_path / "board")
+    ids = sorted(b.runs)
+    gray, tint = (next(r for r in ids if r.startswith(m)) for m in ("gray", "text-tint"))
+    t = group_table(b.frame, b.pairs, b.infos, ids, metrics=["psnr", "lpips"], levels=["complete", "sparse"],
+                    labels=b.labels)  # fmt: skip
+    f = t.frame.set_index("run_id")
+    assert f.loc[gray, "lpips · complete"] == pytest.approx(0.30)
+    assert f.loc[gray, "lpips · sparse − complete"] == pytest.approx(0.0)
+    assert pd.isna(f.loc[tint, "lpips · complete"]) and f.loc[tint, "psnr · complete"] == 25.0
+    assert any(n.startswith(f"No value (—) for {b.labels[tint]} in LPIPS (AlexNet) ↓ · complete, "
+                            "LPIPS (AlexNet) ↓ · Δ sparse − complete") for n in t.notes)  # fmt: skip
+    assert "Pairs compared (PSNR, LPIPS (AlexNet)): complete: 4 pairs (3 images); sparse − complete: 4 pairs " \
+           "(3 images)" in t.notes  # fmt: skip
