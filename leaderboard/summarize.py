@@ -9,7 +9,9 @@ The board folder holds
   (:data:`PAIR_BASE` + one float column per metric);
 * ``metrics.json``: display metadata per metric (``lcad_bench.metrics.base.ColumnInfo``);
 * ``runs.json``: one entry per run (details for the run page, the absolute path of the run
-  folder for the sample viewer, the failed samples) and the warnings of the summary.
+  folder and its samples table with the sha256 results.json records for it, which the sample
+  viewer and user studies check before showing a sample; the failed samples) and the warnings of
+  the summary.
 
 A value outside the range its metric declares (a hit rate of 1.4) is a bug in the run: it is
 left out with a warning, never shown.
@@ -45,7 +47,7 @@ from lcad_bench.metrics import catalogue
 from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import PROTOCOL_VERSION
 
-BOARD_SCHEMA_VERSION = 2
+BOARD_SCHEMA_VERSION = 3  # 3: runs.json records each run's samples_sha256
 MAX_JSON_BYTES = 64 * 1024 * 1024
 BOARD_FILE, PAIRS_FILE, METRICS_FILE, RUNS_FILE = (
     "leaderboard.parquet", "pairs.parquet", "metrics.json", "runs.json",
@@ -186,8 +188,13 @@ def _results_rows(
                             "n_failed": None, "kind": "distribution"})  # fmt: skip
     run_dir = Path(source).parent
     samples = res.samples.get("path") if isinstance(res.samples, dict) else None
+    samples_sha = res.samples.get("sha256") if isinstance(res.samples, dict) else None
     found = safe_join(run_dir, samples)
     if found is None or not found.is_file():
+        samples = None
+    elif not (isinstance(samples_sha, str) and samples_sha):
+        warnings.append(f"{source}: records no sha256 of its samples table {samples}; the sample viewer and user "
+                        "studies leave the run out (rerun `lcad-bench evaluate` with the same --out)")  # fmt: skip
         samples = None
     entry = {
         "run_id": res.run_id,
@@ -206,6 +213,7 @@ def _results_rows(
         "source": source,
         "run_dir": str(run_dir),
         "samples": samples,
+        "samples_sha256": samples_sha if samples else None,
         "date": res.created_at,
         "failures": {"count": int(res.counts.get("failed", 0) or 0), "listed": []},
         "details": {

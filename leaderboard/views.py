@@ -172,23 +172,29 @@ def _split_widget(choices: list[SplitChoice], key: str, param: str = "split") ->
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _samples(run_dir: str, rel: str, sig: Any) -> tuple[pd.DataFrame | None, str | None]:
-    return load_samples({"run_id": run_dir, "run_dir": run_dir, "samples": rel})
+def _samples(
+    run_id: str, run_dir: str, rel: str, sha: Any, sig: Any
+) -> tuple[pd.DataFrame | None, str | None]:
+    return load_samples(
+        {"run_id": run_id, "run_dir": run_dir, "samples": rel, "samples_sha256": sha}
+    )
 
 
 def run_samples(entry: dict[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
+    """A run's samples table, checked against the sha256 the board recorded (cached until the
+    file changes)."""
     run_dir, rel = entry.get("run_dir"), entry.get("samples")
     if not run_dir or not rel:
         return load_samples(entry)
     p = safe_join(run_dir, rel)
     try:
-        sig = p.stat().st_mtime_ns if p is not None else None
+        sig = (p.stat().st_mtime_ns, p.stat().st_size) if p is not None else None
     except OSError:
         sig = None
-    df, warn = _samples(str(run_dir), str(rel), sig)
-    if warn:
-        warn = warn.replace(str(run_dir) + ":", f"{entry.get('run_id')}:", 1)
-    return df, warn
+    sha = entry.get("samples_sha256")
+    return _samples(
+        str(entry.get("run_id")), str(run_dir), str(rel), sha if isinstance(sha, str) else None, sig
+    )
 
 
 # ------------------------------------------------------------------------------------------

@@ -209,4 +209,57 @@ def test_board_with_corrupt_samples_and_images(tmp_path, make_run_fn, monkeypatc
     (run_dir / "samples.parquet").write_bytes(b"garbage")
     at2 = _app_ok(monkeypatch, b, app_path)
     at2.switch_page("app_pages/samples.py").run()
-    assert not at2.exception and any("unreadable" in plain(w.value) for w in at2.warning)
+    assert not at2.exception and any("the board is stale" in plain(w.value) for w in at2.warning)
+
+
+def test_samples_changed_after_summarize_are_not_shown(
+    tmp_path, make_run_fn, monkeypatch, app_path, fixture_values
+):
+    """Review finding 4: runs.json records the samples table's sha256 (from results.json); a
+    table rewritten since (the run evaluated again into the same folder) is not shown: the
+    viewer says the board is stale instead of showing samples that do not match its numbers."""
+    from lcad_bench.leaderboard.samples import load_samples
+
+    root = tmp_path / "runs"
+    d = make_run_fn(root, "oracle")
+    recorded = json.loads((d / "results.json").read_text())["samples"]["sha256"]
+    summarize([root], tmp_path / "board")
+    (entry,) = json.loads((tmp_path / "board" / "runs.json").read_text())["runs"]
+    assert entry["samples_sha256"] == recorded
+    df, warn = load_samples(entry)
+    assert warn is None and df.loc[df["level"] == "complete", "psnr"].tolist() == [
+        29.0,
+        31.0,
+        28.0,
+        32.0,
+    ]
+    other = {m: {lv: (None if v is None else [x + 1 for x in v]) for lv, v in per.items()}
+             for m, per in fixture_values["oracle"].items()}  # fmt: skip
+    make_run_fn(
+        root, "oracle", values=other
+    )  # the same folder, other samples; not summarized again
+    df, warn = load_samples(entry)
+    assert df is None and "has changed since the board was written" in warn
+    assert warn.endswith("the board is stale; rerun `lcad-bench summarize`")
+    old_board = {
+        k: v for k, v in entry.items() if k != "samples_sha256"
+    }  # a board without the hash
+    df, warn = load_samples(old_board)
+    assert df is None and "records no sha256" in warn
+    at = _app_ok(monkeypatch, tmp_path / "board", app_path)
+    at.switch_page("app_pages/samples.py").run()
+    assert not at.exception and not at.get("image")
+    assert any(
+        "the board is stale; rerun `lcad-bench summarize`" in plain(w.value) for w in at.warning
+    )
+    assert not [d for d in at.dataframe if "psnr" in d.value.columns]  # nor its per-sample metrics
+
+
+def test_results_without_samples_sha256_has_no_samples_on_the_board(tmp_path, make_run_fn):
+    d = make_run_fn(tmp_path / "runs", "oracle")
+    obj = json.loads((d / "results.json").read_text())
+    del obj["samples"]["sha256"]
+    (d / "results.json").write_text(json.dumps(obj))
+    s = summarize([d], tmp_path / "board")
+    assert s.runs[0]["samples"] is None and s.runs[0]["samples_sha256"] is None
+    assert any("records no sha256 of its samples table" in w for w in s.warnings)
