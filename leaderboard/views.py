@@ -93,7 +93,7 @@ def _db_signature(url: str) -> Any:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _study_cells(
     url: str, db_sig: Any, board_key: str, board_sig: Any
-) -> tuple[pd.DataFrame, dict[str, Any], str | None]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     from lcad_bench.leaderboard.studies import study_cells
 
     from lcad_bench.errors import LcadBenchError
@@ -102,10 +102,10 @@ def _study_cells(
     board = _load_board(board_key, board_sig)
     try:
         responses = StudyStore(url).frame()
-        rows, infos = study_cells(responses, board.frame)
+        rows, infos, warnings = study_cells(responses, board.frame)
     except LcadBenchError as exc:
-        return pd.DataFrame(), {}, str(exc)
-    return rows, infos, None
+        return pd.DataFrame(), {}, [f"study results left out: {exc}"]
+    return rows, infos, warnings
 
 
 def board_cells(board: Board) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -116,9 +116,9 @@ def board_cells(board: Board) -> tuple[pd.DataFrame, dict[str, Any]]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         return board.frame, dict(board.infos)
     p = board_path()
-    rows, infos, err = _study_cells(url, _db_signature(url), str(p), signature(p))
-    if err:
-        st.warning(md_escape(f"study results left out: {err}"), icon="⚠️")
+    rows, infos, warnings = _study_cells(url, _db_signature(url), str(p), signature(p))
+    for w in warnings:
+        st.warning(md_escape(w), icon="⚠️")
     if rows.empty:
         return board.frame, dict(board.infos)
     return pd.concat([board.frame, rows], ignore_index=True), {**board.infos, **infos}
@@ -834,8 +834,11 @@ def _image_of(board: Board, method: str, item: Any, gt_run: str) -> Any:
 
 
 def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
-    """The set-up form (organisers only): fixes the configuration once; raters join by link."""
-    from lcad_bench.errors import LcadBenchError
+    """The set-up form (organisers only): fixes the configuration once; raters join by link.
+    The runs must share one split content and protocol (``studies.study_runs_problem``)."""
+    from lcad_bench.leaderboard.studies import study_runs_problem
+
+    from lcad_bench.errors import LcadBenchError, UsageError
     from lcad_bench.study.design import CRITERIA, StudyConfig
 
     labels = labels_of(board)
@@ -862,6 +865,9 @@ def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
         cfg = StudyConfig(
             sid.strip(), tuple(chosen), criterion, "2afc", tuple(levels), n_items, seed, catch
         )
+        problem = study_runs_problem(cfg.runs, board.frame)
+        if problem:
+            raise UsageError(f"cannot set up study {cfg.study_id!r}: {problem}")
         if store.study_config(cfg.study_id) is not None:
             raise LcadBenchError(
                 f"study {cfg.study_id!r} exists already: raters join it by its link; choose another id for a new set-up"
@@ -890,6 +896,8 @@ def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
 
 
 def page_study() -> None:
+    from lcad_bench.leaderboard.studies import study_runs_problem
+
     from lcad_bench.errors import LcadBenchError
     from lcad_bench.study.design import CRITERIA, GRAY, Session, draw_items, hash_rater, rater_order
 
@@ -926,6 +934,10 @@ def page_study() -> None:
     raw = st.text_input("Your rater id (stored only as a salted hash)", key="st_rater")
     if not raw.strip():
         st.info("Enter your rater id to start.")
+        return
+    problem = study_runs_problem(cfg.runs, board.frame)
+    if problem:
+        st.error(md_escape(f"Study {sid} cannot run on this board: {problem}."))
         return
     try:
         salt = store.ensure_study(cfg)

@@ -49,7 +49,8 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _shown(v: Any) -> list[str]:
+def shown_methods(v: Any) -> list[str]:
+    """The methods of a response's ``shown_methods`` (stored as JSON text), [] when unreadable."""
     if isinstance(v, list):
         return [str(x) for x in v]
     try:
@@ -78,7 +79,7 @@ def preference_table(df: pd.DataFrame) -> pd.DataFrame:
         shown: dict[str, int] = {}
         won: dict[str, int] = {}
         for s, ch in zip(g["shown_methods"], g["choice"]):
-            for m in _shown(s):
+            for m in shown_methods(s):
                 shown[m] = shown.get(m, 0) + 1
             won[str(ch)] = won.get(str(ch), 0) + 1
         for m in sorted(shown):
@@ -104,7 +105,7 @@ def comparisons(df: pd.DataFrame) -> list[tuple[str, str]]:
     """(winner, loser) per pairwise judgement."""
     out = []
     for s, ch in zip(df["shown_methods"], df["choice"]):
-        ms = _shown(s)
+        ms = shown_methods(s)
         if len(ms) != 2 or ch not in ms:
             continue
         out.append((str(ch), ms[1] if ms[0] == ch else ms[0]))
@@ -223,7 +224,7 @@ def mos_table(df: pd.DataFrame, b: int = 1000, seed: int = 0) -> pd.DataFrame:
     f = df[(df["design"] == "likert") & df["score"].notna()].copy()
     if f.empty:
         return pd.DataFrame(columns=["criterion", "method", "mos", "ci_low", "ci_high", "n"])
-    f["method"] = [(_shown(s) or [None])[0] for s in f["shown_methods"]]
+    f["method"] = [(shown_methods(s) or [None])[0] for s in f["shown_methods"]]
     f["unit"] = f["pair_id"].astype(str) + "|" + f["level"].astype(str)
     rng = np.random.default_rng(seed)
     for (crit, m), g in f.groupby(["criterion", "method"]):
@@ -304,8 +305,8 @@ def by_level_table(df: pd.DataFrame, b: int = 200, seed: int = 0) -> pd.DataFram
         parts = [(lv, gg) for lv, gg in g.groupby("level")] + [(ALL_LEVELS, g)]
         for lv, gg in parts:
             pref = preference_table(gg)
-            n_methods = len({m for x in gg["shown_methods"] for m in _shown(x)})
-            together = all(len(set(_shown(s))) >= n_methods for s in gg["shown_methods"])
+            n_methods = len({m for x in gg["shown_methods"] for m in shown_methods(x)})
+            together = all(len(set(shown_methods(s))) >= n_methods for s in gg["shown_methods"])
             bt = (
                 bradley_terry_table(gg, b=b, seed=seed)
                 if not together
@@ -331,7 +332,7 @@ def analyze(df: pd.DataFrame, b: int = 200, seed: int = 0) -> dict[str, Any]:
         kept = g[~g["rater_id"].isin(excluded)]
         real = kept[~kept["is_catch"].astype(bool)]
         pairwise = real[real["design"] == "2afc"]
-        methods_per_item = [tuple(sorted(_shown(s))) for s in pairwise["shown_methods"]]
+        methods_per_item = [tuple(sorted(shown_methods(s))) for s in pairwise["shown_methods"]]
         all_methods = sorted({m for t in methods_per_item for m in t})
         all_together = bool(methods_per_item) and all(
             len(t) == len(all_methods) for t in methods_per_item

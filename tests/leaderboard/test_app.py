@@ -443,3 +443,31 @@ def test_empty_board_folder_shows_hint(monkeypatch, app_path, tmp_path, plain):
     ):
         at.switch_page(page).run()
         assert not at.exception, page
+
+
+def test_a_study_of_runs_on_two_splits_is_refused_at_set_up(
+    monkeypatch, make_run_fn, app_path, tmp_path, plain
+):
+    """Review finding 5: the two runs share pair ids and descriptions but not the split content;
+    "Create study" gives a clear error and stores nothing."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    from lcad_bench.study.store import StudyStore
+
+    root = tmp_path / "runs"
+    gray = make_run_fn(root, "gray").name
+    other = make_run_fn(root, "text-tint", split="tiny-other-content").name
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    at.switch_page("app_pages/study.py").run()
+    at.text_input(key="st_id").input("mixed")
+    at.multiselect(key="st_runs").set_value([gray, other])
+    at.button[0].click().run()
+    assert not at.exception and not at.success
+    (err,) = [plain(e.value) for e in at.error]
+    assert err.startswith(
+        "cannot set up study 'mixed': the runs are on different split contents (tiny · aaaaaaaa"
+    )
+    assert StudyStore(f"sqlite:///{tmp_path / 'study.db'}").study_config("mixed") is None

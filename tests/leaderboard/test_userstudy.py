@@ -244,3 +244,42 @@ def test_study_column_facts():
     assert study_column("s1", "realism", "bt").label == "BT score (s1, realism) ↑"
     with pytest.raises(UsageError):
         study_column("s1", "realism", "mos")
+
+
+def test_draw_items_refuses_runs_that_describe_a_pair_differently():
+    """Review finding 5: runs from different splits can share pair ids; the same pair at the
+    same level must have the same description in every run of a study."""
+    from lcad_bench.errors import InputFormatError
+
+    avail = _available()
+    avail["r3"][("p2", "sparse")] = "a blue car"
+    with pytest.raises(InputFormatError, match=r"runs r1 and r3 describe pair p2 at level sparse differently "
+                                               r"\('desc 2 sparse' vs 'a blue car'\)"):  # fmt: skip
+        draw_items(StudyConfig("s", ("r1", "r2", "r3"), levels=("complete", "sparse")), avail)
+
+
+def test_study_of_runs_on_two_splits_is_left_out_of_the_board(tmp_path, make_run_fn):
+    """Review finding 5: a study whose runs are on different split contents gives no board
+    columns and a warning (study_cells); study_runs_problem names the splits."""
+    from lcad_bench.leaderboard.board import load_board
+    from lcad_bench.leaderboard.studies import study_cells, study_runs_problem
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    a = make_run_fn(root, "gray").name
+    b = make_run_fn(root, "text-tint", split="tiny-other-content").name
+    c = make_run_fn(root, "oracle").name
+    summarize([root], tmp_path / "board")
+    frame = load_board(tmp_path / "board").frame
+    problem = study_runs_problem([a, b], frame)
+    assert problem.startswith(
+        f"the runs are on different split contents (tiny · aaaaaaaa: {a}; tiny · bbbbbbbb: {b})"
+    )
+    assert study_runs_problem([a, c], frame) is None
+    assert "not reproduced runs of this board" in study_runs_problem([a, "nope"], frame)
+    store = StudyStore(f"sqlite:///{tmp_path / 'study.db'}")
+    _fill(store, "mixed", [(a, b, a), (a, b, b), (b, a, a)])
+    _fill(store, "same", [(a, c, c), (a, c, c), (c, a, a)])
+    rows, infos, warnings = study_cells(store.frame(), frame, b=20)
+    assert set(rows["metric"]) == {"study:same:correspondence:win"}
+    assert warnings == [f"study mixed is left out of the leaderboard: {problem}"]
