@@ -684,6 +684,7 @@ def _method_label(board: Board, labels: dict[str, str]) -> Any:
 
 
 def page_study_results() -> None:
+    from lcad_bench.errors import LcadBenchError
     from lcad_bench.study.stats import analyze
     from lcad_bench.study.store import default_url
 
@@ -697,8 +698,11 @@ def page_study_results() -> None:
             )
         )
         return
-    store = _store(board)
-    df = store.frame()
+    try:
+        df = _store(board).frame()
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     if df.empty:
         st.info("No responses recorded yet.")
         return
@@ -806,15 +810,21 @@ def _available(board: Board, rids: list[str]) -> dict[str, dict[tuple[str, str],
 
 def _answer(store: Any, sid: str, rater: str, item: Any, criterion: str, choice: str) -> None:
     shown = st.session_state.get("study_shown_at", {}).get(item.item_id)
+    from lcad_bench.errors import LcadBenchError
+
     rt = int(round((time.monotonic() - shown) * 1000)) if shown is not None else None
-    store.record(
-        study_id=sid,
-        rater_id=rater,
-        item=item,
-        criterion=criterion,
-        choice=choice,
-        response_time_ms=rt,
-    )
+    try:
+        store.record(
+            study_id=sid,
+            rater_id=rater,
+            item=item,
+            criterion=criterion,
+            choice=choice,
+            response_time_ms=rt,
+        )
+    except LcadBenchError as exc:  # shown at the top of the page on the rerun
+        st.session_state["study_error"] = f"your answer was not recorded: {exc}"
+        return
     st.session_state["study_last"] = item.item_id
 
 
@@ -904,8 +914,14 @@ def page_study() -> None:
     st.title("Run a user study")
     board = get_board()
     runs = sorted(r for r, e in board.runs.items() if e.get("run_dir") and e.get("samples"))
-    store = _store(board)
-    ids = store.study_ids()
+    if st.session_state.get("study_error"):
+        st.error(md_escape(st.session_state.pop("study_error")))
+    try:
+        store = _store(board)
+        ids = store.study_ids()
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     wanted = urlstate.get("study") or st.session_state.get("st_join")
     if wanted not in ids:
         if wanted:
@@ -922,7 +938,11 @@ def page_study() -> None:
         return
     sid = str(wanted)
     urlstate.sync({"study": (sid, None)})
-    cfg = store.study_config(sid)
+    try:
+        cfg = store.study_config(sid)
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     if cfg is None:
         st.error(
             md_escape(
@@ -943,10 +963,10 @@ def page_study() -> None:
         salt = store.ensure_study(cfg)
         rater = hash_rater(raw, salt)
         items = rater_order(draw_items(cfg, _available(board, list(cfg.runs))), rater, cfg.seed)
+        answered = store.answered(cfg.study_id, rater)
     except LcadBenchError as exc:
         st.error(md_escape(str(exc)))
         return
-    answered = store.answered(cfg.study_id, rater)
     done = sum(1 for it in items if it.item_id in answered)
     st.progress(done / len(items), text=f"{done} of {len(items)} answered")
     item = Session(cfg, rater, items).next_item(answered)

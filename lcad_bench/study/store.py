@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
+from lcad_bench.errors import InputFormatError, LcadBenchError, MissingInputError, UsageError
 from lcad_bench.fileio import utc_now
 from lcad_bench.study.design import (
     RESPONSE_COLUMNS,
@@ -21,6 +22,11 @@ from lcad_bench.study.design import (
     StudyItem,
     hash_rater,
 )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
 
 
 def default_url(board: str | Path) -> str:
@@ -43,6 +49,10 @@ class StudyStore:
             ) from exc
         self.sa = sa
         self.url = url
+        try:
+            self.shown_url = sa.engine.make_url(url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001  (not a URL: create_engine says so below)
+            self.shown_url = url
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -79,17 +89,32 @@ class StudyStore:
         try:
             md.create_all(self.engine)
         except Exception as exc:  # noqa: BLE001
-            raise MissingInputError(f"cannot open the study database {url!r}: {exc}") from exc
+            raise MissingInputError(
+                f"cannot open the study database {self.shown_url!r}: {_first_line(exc)}; check the file or "
+                "point --db / $LCAD_BENCH_STUDY_DB at another database"
+            ) from exc
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Database errors (a damaged file, a table of another layout) as an InputFormatError
+        naming the database."""
+        try:
+            yield
+        except self.sa.exc.SQLAlchemyError as exc:
+            raise InputFormatError(
+                f"study database {self.shown_url!r}: cannot {what} ({_first_line(exc)}); check the file or "
+                "point --db / $LCAD_BENCH_STUDY_DB at another database"
+            ) from exc
 
     def ensure_study(self, config: StudyConfig) -> str:
         """Register a study (or check it matches); returns its salt."""
         sa = self.sa
-        with self.engine.begin() as con:
+        with self._reading("register the study"), self.engine.begin() as con:
             row = con.execute(
                 sa.select(self.studies).where(self.studies.c.study_id == config.study_id)
             ).first()
             if row is not None:
-                if StudyConfig.from_json(row.config) != config:
+                if self._config(config.study_id, row.config) != config:
                     raise UsageError(
                         f"study {config.study_id!r} already exists with another configuration; choose a new study id"
                     )
@@ -107,18 +132,26 @@ class StudyStore:
 
     def study_config(self, study_id: str) -> StudyConfig | None:
         sa = self.sa
-        with self.engine.connect() as con:
+        with self._reading("read the study set-up"), self.engine.connect() as con:
             row = con.execute(
                 sa.select(self.studies.c.config).where(self.studies.c.study_id == study_id)
             ).first()
-        return None if row is None else StudyConfig.from_json(row.config)
+        return None if row is None else self._config(study_id, row.config)
+
+    def _config(self, study_id: str, text: str) -> StudyConfig:
+        try:
+            return StudyConfig.from_json(text)
+        except (TypeError, ValueError, AttributeError, LcadBenchError) as exc:
+            raise InputFormatError(
+                f"study database {self.shown_url!r}: the set-up of study {study_id!r} is unreadable ({exc})"
+            ) from exc
 
     def record(self, *, study_id: str, rater_id: str, item: StudyItem, criterion: str, choice: str | None = None,
                score: float | None = None, response_time_ms: int | None = None, design: str = "2afc") -> None:  # fmt: skip
         """Store one response (``rater_id`` must already be hashed)."""
         if design == "2afc" and choice not in item.shown:
             raise UsageError(f"choice {choice!r} is not one of the shown methods {item.shown}")
-        with self.engine.begin() as con:
+        with self._reading("record the response"), self.engine.begin() as con:
             con.execute(self.responses.insert().values(
                 study_id=study_id, protocol_version=STUDY_PROTOCOL_VERSION, rater_id=rater_id, item_id=item.item_id,
                 pair_id=item.pair_id, scheme=item.scheme, level=item.level, criterion=criterion, design=design,
@@ -129,14 +162,14 @@ class StudyStore:
     def insert_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
         rows = [dict(r) for r in rows]
         if rows:
-            with self.engine.begin() as con:
+            with self._reading("store the responses"), self.engine.begin() as con:
                 con.execute(self.responses.insert(), rows)
         return len(rows)
 
     def answered(self, study_id: str, rater_id: str) -> set[str]:
         sa = self.sa
         r = self.responses
-        with self.engine.connect() as con:
+        with self._reading("read the answered items"), self.engine.connect() as con:
             res = con.execute(
                 sa.select(r.c.item_id).where(r.c.study_id == study_id, r.c.rater_id == rater_id)
             )
@@ -149,13 +182,13 @@ class StudyStore:
         q = sa.select(*[r.c[c] for c in RESPONSE_COLUMNS]).order_by(r.c.id)
         if study_id:
             q = q.where(r.c.study_id == study_id)
-        with self.engine.connect() as con:
+        with self._reading("read the responses"), self.engine.connect() as con:
             rows = [dict(row._mapping) for row in con.execute(q)]
         return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
 
     def study_ids(self) -> list[str]:
         sa = self.sa
-        with self.engine.connect() as con:
+        with self._reading("list the studies"), self.engine.connect() as con:
             a = {row[0] for row in con.execute(sa.select(self.studies.c.study_id))}
             b = {row[0] for row in con.execute(sa.select(self.responses.c.study_id).distinct())}
         return sorted(a | b)

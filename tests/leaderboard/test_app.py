@@ -471,3 +471,30 @@ def test_a_study_of_runs_on_two_splits_is_refused_at_set_up(
         "cannot set up study 'mixed': the runs are on different split contents (tiny · aaaaaaaa"
     )
     assert StudyStore(f"sqlite:///{tmp_path / 'study.db'}").study_config("mixed") is None
+
+
+@pytest.mark.parametrize("kind", ["junk", "other-layout"])
+def test_study_pages_with_an_unreadable_database(
+    monkeypatch, board_dir, app_path, tmp_path, plain, kind
+):
+    """Review finding 6: a study.db that is not a database, or whose responses table has another
+    layout, gives an error naming the database on both study pages, never a traceback."""
+    import sqlite3
+
+    db = tmp_path / "study.db"
+    if kind == "junk":
+        db.write_bytes(b"this is not a database\n" * 64)
+    else:
+        with sqlite3.connect(db) as con:
+            con.execute("CREATE TABLE responses (x INTEGER)")
+            con.execute("CREATE TABLE studies (y INTEGER)")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(board_dir))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{db}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    assert not at.exception and any("study database" in plain(w.value) for w in at.warning)
+    assert frames(at, "rank")  # the leaderboard itself is shown
+    for page in ("app_pages/study_results.py", "app_pages/study.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        (err,) = [plain(e.value) for e in at.error]
+        assert "study database" in err and str(db) in err and "LCAD_BENCH_STUDY_DB" in err, err
