@@ -132,6 +132,38 @@ def _levels_of(res: Results) -> list[str]:
     )
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def invalid_fields(res: Results) -> str | None:
+    """What in a schema-valid results file has the wrong shape for the board (the untyped blocks
+    ``split`` and ``protocol``), or None: ``split.limit`` an integer >= 1 or null,
+    ``split.shard`` ``[i, n]`` with 0 <= i < n or null, ``protocol.levels`` a list of level
+    names or absent (docs/protocol.md#results-file)."""
+    limit, shard, levels = (
+        res.split.get("limit"),
+        res.split.get("shard"),
+        res.protocol.get("levels"),
+    )
+    if limit is not None and not (_is_int(limit) and limit >= 1):
+        return f"split.limit: expected an integer >= 1 or null, got {json.dumps(limit)[:60]}"
+    if shard is not None and not (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(map(_is_int, shard))
+        and 0 <= shard[0] < shard[1]
+    ):
+        return (
+            f"split.shard: expected [i, n] with 0 <= i < n, or null, got {json.dumps(shard)[:60]}"
+        )
+    if levels is not None and not (
+        isinstance(levels, list) and all(isinstance(x, str) for x in levels)
+    ):
+        return f"protocol.levels: expected a list of level names, got {json.dumps(levels)[:60]}"
+    return None
+
+
 def _results_rows(
     res: Results, source: str, warnings: list[str]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -341,6 +373,10 @@ def collect(paths: Sequence[str | Path]) -> Summary:
             res = Results.model_validate(obj)
         except ValidationError as exc:
             s.warnings.append(f"{src}: invalid results file ({_short(exc)}); left out")
+            continue
+        bad = invalid_fields(res)
+        if bad:
+            s.warnings.append(f"{src}: invalid results file ({bad}); left out")
             continue
         if not res.aggregates and not res.distribution_metrics:
             s.warnings.append(f"{src}: results file has no aggregates (partial run?); left out")

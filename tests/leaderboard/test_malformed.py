@@ -263,3 +263,50 @@ def test_results_without_samples_sha256_has_no_samples_on_the_board(tmp_path, ma
     s = summarize([d], tmp_path / "board")
     assert s.runs[0]["samples"] is None and s.runs[0]["samples_sha256"] is None
     assert any("records no sha256 of its samples table" in w for w in s.warnings)
+
+
+def test_malformed_split_and_protocol_blocks_are_left_out(tmp_path, make_run_fn):
+    """Review finding 7: results.json's split and protocol blocks are untyped; a wrong shard,
+    limit or level list was a TypeError in summarize. Now a warning names the file and field."""
+    d = make_run_fn(tmp_path / "x", "gray")
+    base = json.loads((d / "results.json").read_text())
+    cases = {"shard3": ("split", "shard", 3), "shardbool": ("split", "shard", [True, 2]),
+             "shardrange": ("split", "shard", [2, 2]), "limit": ("split", "limit", "20"),
+             "levels": ("protocol", "levels", "complete")}  # fmt: skip
+    root = tmp_path / "runs"
+    _good(make_run_fn, root)
+    for name, (block, key, value) in cases.items():
+        obj = json.loads(json.dumps(base))
+        obj["run_id"] = f"bad-{name}"
+        obj[block][key] = value
+        shutil.copytree(d, root / name)  # with its samples table: read as far as the bad field
+        (root / name / "results.json").write_text(json.dumps(obj))
+    s = summarize([root], tmp_path / "board")
+    _only_oracle(s)
+    for name, (block, key, value) in cases.items():
+        assert any(f"{name}/results.json: invalid results file ({block}.{key}: expected" in w and
+                   f"got {json.dumps(value)}); left out" in w for w in s.warnings), name  # fmt: skip
+
+
+def test_summarize_cli_with_a_malformed_shard_is_not_a_crash(tmp_path, make_run_fn):
+    """The same through the command line: exit 0 with the good run, a warning naming the file,
+    no "unexpected error" (exit 1) and no traceback."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "runs"
+    _good(make_run_fn, root)
+    d = make_run_fn(tmp_path / "x", "gray")
+    obj = json.loads((d / "results.json").read_text())
+    obj["split"]["shard"] = 3
+    shutil.copytree(d, root / "bad")
+    (root / "bad" / "results.json").write_text(json.dumps(obj))
+    r = subprocess.run([sys.executable, "-m", "lcad_bench", "summarize", str(root), "--out", str(tmp_path / "board")],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "unexpected error" not in r.stderr
+    assert (
+        f"warning: {root / 'bad' / 'results.json'}: invalid results file (split.shard: expected [i, n]"
+        in r.stderr
+    )
+    assert "1 runs (0 reported)" in r.stdout
