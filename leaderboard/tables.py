@@ -46,7 +46,7 @@ from lcad_bench.protocol import PROTOCOL_VERSION
 
 DIFF_NOT_RANKED = "a difference of 0 is also what a model that ignores the text gets"
 ID_COLUMNS = ["rank", "run", AVG_RANK, "oracle", "failed", "run_id"]
-CONTEXT_COLUMNS = ["model", "level", "citation", "status", "run_id"]
+CONTEXT_COLUMNS = ["model", "scheme", "level", "citation", "status", "run_id"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -471,7 +471,9 @@ def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
 
 def context_table(ctx: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]], metrics: Sequence[str],
                   levels: Sequence[str]) -> pd.DataFrame:  # fmt: skip
-    """Reported numbers of a split: one row per source x method x level (context, never ranked)."""
+    """Reported numbers of a split: one row per source x method (model, version, scheme) x level
+    (context, never ranked). A reported file holds each of these once (``reported.ReportedFile``),
+    so the pivot below never has two values for a cell."""
     if ctx.empty:
         return pd.DataFrame(columns=CONTEXT_COLUMNS)
     f = ctx[ctx["level"].isin(list(levels)) & ctx["metric"].isin(list(metrics))]
@@ -481,9 +483,17 @@ def context_table(ctx: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]], metr
         index=["run_id", "level"], columns="metric", values="value", aggfunc="first"
     )
     piv = piv[[m for m in order_metrics(metrics) if m in piv.columns]].reset_index()
+
+    def model(r: str) -> str:
+        e = runs.get(r, {})
+        v = e.get("model_version")
+        return str(e.get("model", r)) + (f" {v}" if v else "")
+
+    scheme = ctx.drop_duplicates("run_id").set_index("run_id")["scheme"]
     out = pd.DataFrame(
         {
-            "model": [str(runs.get(r, {}).get("model", r)) for r in piv["run_id"]],
+            "model": [model(r) for r in piv["run_id"]],
+            "scheme": [str(scheme.get(r, "")) for r in piv["run_id"]],
             "level": piv["level"],
         }
     )

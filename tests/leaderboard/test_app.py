@@ -277,7 +277,9 @@ def test_run_details(at, run_ids, plain):
     assert [plain(x.value) for x in at.warning] == ["fid_small_n"]
     at.sidebar.selectbox(key="rd_run").set_value(run_ids["text-tint@limit2"]).run()
     assert plain(at.warning[0].value) == "Not in the main ranking: limit 2"
-    at.sidebar.selectbox(key="rd_run").set_value("reported:example-2099-tab1:PaperNet").run()
+    at.sidebar.selectbox(key="rd_run").set_value(
+        "reported:example-2099-tab1:PaperNet:natural"
+    ).run()
     ref = frames(at, "field")[0].set_index("field")["value"]
     assert "A fictitious paper for tests" in ref["source"] and ref["where"] == "Table 1"
 

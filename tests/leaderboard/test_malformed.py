@@ -310,3 +310,51 @@ def test_summarize_cli_with_a_malformed_shard_is_not_a_crash(tmp_path, make_run_
         in r.stderr
     )
     assert "1 runs (0 reported)" in r.stdout
+
+
+def _reported():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "lb_conftest", Path(__file__).with_name("conftest.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return json.loads(json.dumps(mod.REPORTED))
+
+
+def test_reported_entries_of_one_model_in_several_versions_and_schemes_are_all_shown(
+    tmp_path, make_run_fn
+):
+    """Review finding 8: the run id of a reported method was reported:<id>:<model>, so entries
+    of one model in two schemes (or versions) shared it and the context table's pivot kept only
+    the first. The id now holds version and scheme; every entry is a row."""
+    from lcad_bench.leaderboard.tables import context_table
+
+    rep = _reported()
+    e = rep["entries"][0]
+    rep["entries"] = [e, {**e, "scheme": "controlled", "metrics": {"psnr": 25.0}},
+                      {**e, "model_version": "v2", "metrics": {"psnr": 27.5}}]  # fmt: skip
+    s = _summarize_with(tmp_path, make_run_fn, "paper.reported.json", json.dumps(rep))
+    assert s.warnings == []
+    ids = sorted(r["run_id"] for r in s.runs if r["reported"])
+    assert ids == ["reported:example-2099-tab1:PaperNet:controlled", "reported:example-2099-tab1:PaperNet:natural",
+                   "reported:example-2099-tab1:PaperNet@v2:natural"]  # fmt: skip
+    b = load_board(tmp_path / "board")
+    ctx = context_table(b.frame[b.frame["reported"]], b.runs, ["psnr"], ["complete"])
+    got = sorted(zip(ctx["model"], ctx["scheme"], ctx["psnr · reported"]))
+    assert got == [
+        ("PaperNet", "controlled", 25.0),
+        ("PaperNet", "natural", 26.5),
+        ("PaperNet v2", "natural", 27.5),
+    ]
+
+
+def test_reported_file_repeating_an_entry_is_refused(tmp_path, make_run_fn):
+    rep = _reported()
+    rep["entries"].append({**rep["entries"][0], "metrics": {"fid": 3.0}, "ci": {}})
+    s = _summarize_with(tmp_path, make_run_fn, "paper.reported.json", json.dumps(rep))
+    _only_oracle(s)
+    assert any("paper.reported.json: invalid reported-results file" in w and "entries 0 and 1 repeat model "
+               "'PaperNet', version None, scheme 'natural', level 'complete'" in w for w in s.warnings)  # fmt: skip
