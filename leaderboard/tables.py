@@ -125,6 +125,14 @@ class Group:
     ranked: bool
     run_ids: tuple[str, ...]
     note: str = ""
+    current: bool = True  # at the current protocol version
+    partial: str = ""  # the partial reasons its runs share ("" for full runs)
+    luminance_replaced: bool = False
+
+    @property
+    def full(self) -> bool:
+        """Full runs at the current protocol (the groups shown without "partial runs")."""
+        return self.current and not self.partial
 
 
 def _run_facts(df: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +184,16 @@ def comparison_groups(repro: pd.DataFrame) -> list[Group]:
         out.append(
             (
                 order + (str(fp),),
-                Group(key, title, ranked, tuple(sorted(g["run_id"].astype(str))), note),
+                Group(
+                    key,
+                    title,
+                    ranked,
+                    tuple(sorted(g["run_id"].astype(str))),
+                    note,
+                    bool(cur),
+                    str(part),
+                    bool(lum),
+                ),  # fmt: skip
             )
         )
     return [g for _, g in sorted(out, key=lambda t: t[0])]

@@ -259,8 +259,9 @@ def page_leaderboard() -> None:
     groups = comparison_groups(
         repro[repro["model"].isin(chosen_models)] if chosen_models else repro
     )
+    hidden = [g for g in groups if not g.full] if not other else []
     if not other:
-        groups = [g for g in groups if g.title.startswith("Full runs")][:2] or groups[:1]
+        groups = [g for g in groups if g.full]
     labels = labels_of(board)
     auto = [m for m in metrics if not m.startswith("study:")]
     sort_key = st.session_state.get("lb_sort") or urlstate.get("sort")
@@ -277,7 +278,11 @@ def page_leaderboard() -> None:
         "Sort by", options, key="lb_sort", format_func=lambda c: column_label(c, infos)
     )
     if not tables:
-        st.info("No reproduced run on this split for this selection.")
+        st.info(
+            "No full run at the current protocol on this split: tick 'Show partial runs and other protocol versions'."
+            if hidden
+            else "No reproduced run on this split for this selection."
+        )
     for g, t in tables:
         st.subheader(md_escape(g.title))
         st.markdown(md_escape(best_line(t, infos)))
@@ -373,7 +378,7 @@ def page_charts() -> None:
     choice = _split_widget(choices, "ch_split")
     repro, _ = split_rows(frame, choice)
     groups = comparison_groups(repro)
-    full = [g for g in groups if g.title.startswith("Full runs")]
+    full = [g for g in groups if g.full]
     if len(full) > 1:  # a degradation chart compares no ranks: both L* groups may share it
         both = tuple(sorted(r for g in full for r in g.run_ids))
         groups = [Group("full-all", "All full runs (own and replaced L*)", False, both), *groups]

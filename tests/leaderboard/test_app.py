@@ -500,3 +500,34 @@ def test_study_pages_with_an_unreadable_database(
         assert not at.exception, page
         (err,) = [plain(e.value) for e in at.error]
         assert "study database" in err and str(db) in err and "LCAD_BENCH_STUDY_DB" in err, err
+
+
+def test_unticking_partial_runs_keeps_every_full_group(
+    monkeypatch, make_run_fn, app_path, tmp_path, plain
+):
+    """Review finding 9: with two protocol settings at the current version there are three groups
+    of full runs; unticking "Show partial runs and other protocol versions" kept the first two
+    titles starting "Full runs" and hid the third (the L*-replaced runs). Groups are now chosen
+    by their fields (current protocol, not partial)."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(root, "text-tint", protocol={"eval_resolution": 512})
+    make_run_fn(root, "l-paste")
+    make_run_fn(root, "text-tint", limit=2)
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    full = [t for t in (plain(h.value) for h in at.subheader) if t.startswith("Full runs")]
+    assert len(full) == 3 and any("replaced" in t for t in full)
+    at.sidebar.checkbox(key="lb_other").uncheck().run()
+    shown = [plain(h.value) for h in at.subheader if plain(h.value) != "Export"]
+    assert shown == full
+    assert {r.split(" · ")[0] for f in frames(at, "rank") for r in f["run"]} == {
+        "gray",
+        "text-tint",
+        "l-paste",
+    }
+    assert all(len(f) == 1 for f in frames(at, "rank"))  # the --limit run is hidden
