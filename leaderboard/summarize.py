@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +310,29 @@ def _failures(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _walk(root: Path, warnings: list[str]) -> list[Path]:
+    """The results.json files and other *.json files under ``root``. A folder with a
+    results.json is a run folder: nothing below it is read (its outputs/, gt/ and other files
+    are the run's own); a results.json found below one is named in a warning."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames.sort()
+        if RESULTS_FILE not in filenames:
+            found.extend(
+                here / f for f in sorted(filenames) if f.endswith(".json") and (here / f).is_file()
+            )
+            continue
+        found.append(here / RESULTS_FILE)
+        dirnames[:] = []  # a run folder: its subfolders are the run's own files
+        nested = sorted(Path(sub) / RESULTS_FILE for sub, _, files in os.walk(here)
+                        if sub != dirpath and RESULTS_FILE in files)  # fmt: skip
+        for f in nested:
+            warnings.append(f"{f}: inside the run folder {here}, whose results.json was read; not read "
+                            "(summarize it on its own, or move it out of the run folder)")  # fmt: skip
+    return found
+
+
 def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
     """results.json files and other *.json files (maybe reported files) under the inputs."""
     out: list[Path] = []
@@ -316,19 +340,10 @@ def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
         if p.is_file():
             out.append(p)
         elif p.is_dir():
-            if (p / "results.json").is_file():
-                out.append(p / "results.json")
-            else:
-                found = sorted(
-                    q
-                    for q in p.rglob("*.json")
-                    if q.is_file() and "outputs" not in q.relative_to(p).parts
-                )
-                if not found:
-                    warnings.append(
-                        f"{p}: no results.json or reported-results file found; left out"
-                    )
-                out.extend(found)
+            found = _walk(p, warnings)
+            if not found:
+                warnings.append(f"{p}: no results.json or reported-results file found; left out")
+            out.extend(found)
         else:
             warnings.append(f"{p}: does not exist; left out")
     return list(dict.fromkeys(x.resolve() for x in out))

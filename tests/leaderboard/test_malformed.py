@@ -358,3 +358,19 @@ def test_reported_file_repeating_an_entry_is_refused(tmp_path, make_run_fn):
     _only_oracle(s)
     assert any("paper.reported.json: invalid reported-results file" in w and "entries 0 and 1 repeat model "
                "'PaperNet', version None, scheme 'natural', level 'complete'" in w for w in s.warnings)  # fmt: skip
+
+
+def test_a_folder_named_outputs_is_searched_outside_run_folders(tmp_path, make_run_fn):
+    """Review finding 10: every path with a folder named "outputs" was skipped, so runs kept
+    under experiments/outputs/ vanished without a word. Only a run folder's own files are
+    skipped now (nothing below a folder with results.json is read), and a results.json found
+    there is named in a warning."""
+    root = tmp_path / "experiments"
+    make_run_fn(root / "outputs", "gray")
+    oracle = make_run_fn(root, "oracle")
+    shutil.copytree(make_run_fn(tmp_path / "x", "text-tint"), oracle / "old" / "text-tint")
+    s = summarize([root], tmp_path / "board")
+    assert sorted(r["model"] for r in s.runs) == ["gray", "oracle"]
+    assert s.warnings == [f"{(oracle / 'old' / 'text-tint' / 'results.json').resolve()}: inside the run folder "
+                          f"{oracle.resolve()}, whose results.json was read; not read (summarize it on its own, "
+                          "or move it out of the run folder)"]  # fmt: skip
