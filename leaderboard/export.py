@@ -162,33 +162,37 @@ def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, Co
     ])  # fmt: skip
 
 
-def to_csv(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo]) -> str:
-    """Tidy CSV: one line per run x column with the value and its 95% interval."""
+CSV_COLUMNS = ["group", "rank", "run", "run_id", "column", "metric", "level", "difference_to", "value", "ci_low",
+               "ci_high"]  # fmt: skip
+
+
+def to_csv(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], group: str = "",
+           header: bool = True) -> str:  # fmt: skip
+    """Tidy CSV: one line per run x column with its comparison group (ranks hold within a
+    group only), the value and its 95% interval."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            "rank",
-            "run",
-            "run_id",
-            "column",
-            "metric",
-            "level",
-            "difference_to",
-            "value",
-            "ci_low",
-            "ci_high",
-        ]
-    )
+    if header:
+        w.writerow(CSV_COLUMNS)
     for _, r in frame.iterrows():
         for c in columns:
             metric, rest = c.split(SEP, 1)
             level, _, base = rest.partition(" − ")
             lo = r.get(lo_column(c))
             hi = r.get(hi_column(c))
-            w.writerow([_rank_text(r.get("rank")), _csv_text(r["run"]), _csv_text(r.get("run_id", "")), c, metric,
-                        level, base, _csv_num(r[c]), _csv_num(lo), _csv_num(hi)])  # fmt: skip
+            w.writerow([_csv_text(group), _rank_text(r.get("rank")), _csv_text(r["run"]), _csv_text(r.get("run_id", "")),
+                        c, metric, level, base, _csv_num(r[c]), _csv_num(lo), _csv_num(hi)])  # fmt: skip
     return buf.getvalue()
+
+
+def groups_to_csv(
+    tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], infos: Mapping[str, ColumnInfo]
+) -> str:
+    """Several group tables ``(group title, frame, value columns)`` as one tidy CSV (one header)."""
+    return "".join(
+        to_csv(f, cols, infos, group=title, header=i == 0)
+        for i, (title, f, cols) in enumerate(tables)
+    )
 
 
 def _csv_text(v: Any) -> str:

@@ -324,7 +324,9 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         for _, t in tables
         for r in t.frame["run_id"]
     ]
-    parts_md, parts_tex, parts_csv = [], [], []
+    parts_md: list[str] = []
+    parts_tex: list[str] = []
+    parts_csv: list[tuple[str, pd.DataFrame, list[str]]] = []
     for g, t in tables:
         f = t.frame
         cap = f"{g.title}; split {choice.label}; " + " ".join(t.notes)
@@ -336,8 +338,7 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         )
         parts_tex.append(export.to_latex(f, t.value_columns, infos, ci=with_ci, caption=cap,
                                          label=f"tab:lcad-bench-{len(parts_tex) + 1}", unranked=t.unranked))  # fmt: skip
-        csv = export.to_csv(f, t.value_columns, infos)
-        parts_csv.append(csv if not parts_csv else csv.split("\n", 1)[1])
+        parts_csv.append((g.title, f, t.value_columns))
     tex = "\n".join(parts_tex) + export.bibtex_comment([s for s in splits if isinstance(s, dict)])
     st.subheader("Export")
     c = st.columns(4)
@@ -354,7 +355,11 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         key="dl_md",
     )
     c[3].download_button(
-        "CSV", "".join(parts_csv), file_name="leaderboard.csv", mime="text/csv", key="dl_csv"
+        "CSV",
+        export.groups_to_csv(parts_csv, infos),
+        file_name="leaderboard.csv",
+        mime="text/csv",
+        key="dl_csv",
     )
     st.caption("The URL of this page holds the filters: copy it to share this view.")
 

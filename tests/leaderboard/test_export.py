@@ -160,3 +160,29 @@ def test_latex_export_compiles(table, tmp_path):
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_csv_of_several_groups_names_each_row_s_group(board_dir):
+    """Review finding 11: the board's CSV concatenated every group's rows without saying which
+    group a row (and its rank) belongs to; each row now has a ``group`` column."""
+    b = load_board(board_dir)
+    repro, _ = split_rows(b.frame, split_choices(b.frame)[0])
+    parts = []
+    for g in comparison_groups(repro):
+        t = group_table(
+            repro,
+            b.pairs,
+            b.infos,
+            g.run_ids,
+            metrics=["psnr"],
+            levels=["complete"],
+            labels=b.labels,
+        )
+        parts.append((g.title, t.frame, t.value_columns))
+    text = export.groups_to_csv(parts, b.infos)
+    assert text.count("group,rank,run,run_id,column") == 1
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["group"], r["rank"], r["run"].split(" · ")[0]) for r in rows] == [
+        ("Full runs · model's own L*", "1", "text-tint"), ("Full runs · model's own L*", "2", "gray"),
+        ("Full runs · model's own L*", "", "oracle"), ("Full runs · output L* replaced by the input's", "1", "l-paste"),
+        ("Partial runs (limit 2) · model's own L*", "1", "text-tint")]  # fmt: skip
