@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,29 +112,34 @@ def comparisons(df: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
-def is_connected(methods: Sequence[str], pairs: Iterable[tuple[str, str]]) -> bool:
-    adj: dict[str, set[str]] = {m: set() for m in methods}
-    for a, b in pairs:
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
-    if not adj:
-        return False
-    start = next(iter(adj))
-    seen, stack = {start}, [start]
-    while stack:
-        for nb in adj[stack.pop()]:
-            if nb not in seen:
-                seen.add(nb)
-                stack.append(nb)
-    return len(seen) == len(adj)
+def mle_problem(methods: Sequence[str], wins: np.ndarray) -> str | None:
+    """Why the Bradley-Terry MLE does not exist for ``wins[i, j]`` (times method i beat method
+    j), or None. It exists exactly when the directed graph "i beat j at least once" is strongly
+    connected (Hunter 2004, Assumption 1: for every split of the methods into two non-empty
+    groups, some method of the second beats some method of the first at least once); checked
+    with ``scipy.sparse.csgraph.connected_components``."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    beats = csr_matrix((wins > 0).astype(np.int8))
+    if connected_components(beats, directed=True, connection="weak")[0] > 1:
+        return "the comparison graph is not connected: some methods were never compared, even indirectly"
+    n, label = connected_components(beats, directed=True, connection="strong")
+    if n == 1:
+        return None
+    src, dst = beats.nonzero()
+    beats_outside = {int(label[a]) for a, b in zip(src, dst) if label[a] != label[b]}
+    losers = sorted(m for i, m in enumerate(methods) if int(label[i]) not in beats_outside)
+    return (f"{', '.join(losers)} never beat any other method: the graph 'i beat j' is not strongly connected "
+            "(Hunter 2004, Assumption 1), so the Bradley-Terry MLE does not exist")  # fmt: skip
 
 
 def bradley_terry(comps: Sequence[tuple[str, str]], methods: Sequence[str] | None = None,
                   max_iter: int = 10_000, tol: float = 1e-10) -> dict[str, float]:  # fmt: skip
     """Bradley-Terry log-strengths by the MM algorithm (Hunter 2004); the first method is 0.
 
-    ``comps`` are (winner, loser) pairs. Needs a connected comparison graph in which every method
-    wins and loses at least once (otherwise the MLE does not exist)."""
+    ``comps`` are (winner, loser) pairs. The fit is refused (``UsageError``) when the MLE does not
+    exist: :func:`mle_problem` (the "beats" graph must be strongly connected)."""
     ms = list(methods) if methods else sorted({x for c in comps for x in c})
     idx = {m: i for i, m in enumerate(ms)}
     k = len(ms)
@@ -143,14 +148,11 @@ def bradley_terry(comps: Sequence[tuple[str, str]], methods: Sequence[str] | Non
     wins = np.zeros((k, k))
     for w, lo in comps:
         wins[idx[w], idx[lo]] += 1
-    if not is_connected(ms, [(a, b) for a, b in comps]):
-        raise UsageError(
-            "the comparison graph is not connected: some methods were never compared, even indirectly"
-        )
+    problem = mle_problem(ms, wins)
+    if problem:
+        raise UsageError(problem)
     n = wins + wins.T
     w = wins.sum(axis=1)
-    if (w == 0).any() or (wins.sum(axis=0) == 0).any():
-        raise UsageError("a method never won or never lost: the Bradley-Terry MLE does not exist")
     p = np.ones(k)
     for _ in range(max_iter):
         denom = (n / (p[:, None] + p[None, :])).sum(axis=1)
@@ -295,7 +297,7 @@ def by_level_table(df: pd.DataFrame, b: int = 200, seed: int = 0) -> pd.DataFram
     """Per criterion x level (and over all levels, ``level == "all"``) x method: win rate
     (chosen / shown) with its Wilson 95% interval, and the Bradley-Terry log-strength with a 95%
     bootstrap interval over raters where it is defined (methods not all shown together in every
-    item, a connected comparison graph, every method winning and losing). Catch trials and
+    item, a strongly connected "beats" graph: :func:`mle_problem`). Catch trials and
     Likert rows are left out; pass the rows of kept raters."""
     f = df[(df["design"] == "2afc") & ~df["is_catch"].astype(bool)]
     rows: list[dict[str, Any]] = []

@@ -47,8 +47,21 @@ def test_bradley_terry_known_solution():
 def test_bradley_terry_refuses_disconnected_or_degenerate():
     with pytest.raises(UsageError, match="not connected"):
         bradley_terry([("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")])
-    with pytest.raises(UsageError, match="never won or never lost"):
+    with pytest.raises(UsageError, match="b never beat any other method"):
         bradley_terry([("a", "b"), ("a", "b")])
+
+
+def test_bradley_terry_needs_a_strongly_connected_beats_graph():
+    """Review finding 12: every method wins and loses once and the graph is connected, yet
+    {c, d} never beat {a, b}: Hunter (2004), Assumption 1 fails and the MLE does not exist (the
+    strengths of a, b diverge). The old check (connected, every method wins and loses) let
+    the fit run; it is refused now, naming the group that never beats the others."""
+    comps = [("a", "b"), ("b", "a"), ("c", "d"), ("d", "c"), ("a", "c"), ("b", "d")]
+    with pytest.raises(UsageError, match=r"c, d never beat any other method: the graph 'i beat j' is not strongly "
+                                         r"connected \(Hunter 2004, Assumption 1\)"):  # fmt: skip
+        bradley_terry(comps)
+    bt = bradley_terry([*comps, ("d", "a")])  # one win of the second group: the MLE exists
+    assert bt["a"] == 0.0 and all(math.isfinite(v) for v in bt.values())
 
 
 def test_krippendorff_alpha_nominal_known_value():
