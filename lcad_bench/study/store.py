@@ -15,7 +15,9 @@ import pandas as pd
 
 from lcad_bench.errors import InputFormatError, LcadBenchError, MissingInputError, UsageError
 from lcad_bench.fileio import utc_now
+from lcad_bench.protocol import LEVELS
 from lcad_bench.study.design import (
+    CRITERIA,
     RESPONSE_COLUMNS,
     STUDY_PROTOCOL_VERSION,
     StudyConfig,
@@ -166,6 +168,15 @@ class StudyStore:
                 con.execute(self.responses.insert(), rows)
         return len(rows)
 
+    def response_keys(self, study_id: str) -> set[tuple[str, str]]:
+        """(rater id, item id) of every response stored for a study."""
+        r = self.responses
+        with self._reading("read the responses"), self.engine.connect() as con:
+            res = con.execute(
+                self.sa.select(r.c.rater_id, r.c.item_id).where(r.c.study_id == study_id)
+            )
+            return {(row.rater_id, row.item_id) for row in res}
+
     def answered(self, study_id: str, rater_id: str) -> set[str]:
         sa = self.sa
         r = self.responses
@@ -194,36 +205,84 @@ class StudyStore:
         return sorted(a | b)
 
 
+LIKERT_COLUMNS = ("rater", "pair_id", "level", "method", "score")
+
+
 def import_likert(
     store: StudyStore, path: str | Path, study_id: str, salt: str | None = None
 ) -> int:
     """Import Likert/MOS ratings from CSV (columns: rater, pair_id, level, method, score [1-5],
-    optional criterion, response_time_ms). Rater ids are hashed on import."""
+    optional criterion (default ``realism``), response_time_ms). Every row is checked before
+    anything is stored: non-empty rater, pair_id and method, a protocol level, a study
+    criterion, a score in 1-5, a whole non-negative response time, no rating repeated in the
+    file or already stored; a bad row is an ``InputFormatError`` naming the file and its line.
+    Rater ids are hashed on import."""
     p = Path(path)
     if not p.is_file():
         raise MissingInputError(f"{p}: no such file")
-    df = pd.read_csv(p, dtype=str)
-    need = {"rater", "pair_id", "level", "method", "score"}
-    if not need <= set(df.columns):
-        raise InputFormatError(f"{p}: needs columns {sorted(need)}, has {list(df.columns)}")
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (
+        ValueError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+    ) as exc:  # EmptyDataError is a ValueError
+        raise InputFormatError(f"{p}: not a readable CSV file ({str(exc)[:160]})") from exc
+    if not set(LIKERT_COLUMNS) <= set(df.columns):
+        raise InputFormatError(
+            f"{p}: needs columns {sorted(LIKERT_COLUMNS)}, has {list(df.columns)}"
+        )
     salt = salt or os.environ.get("LCAD_BENCH_STUDY_SALT") or secrets.token_hex(16)
+    stored = store.response_keys(study_id)
+    seen: dict[tuple[str, str], int] = {}
     rows = []
-    for i, r in df.iterrows():
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2  # the header is line 1
+        v = {
+            k: str(r.get(k, "")).strip() for k in (*LIKERT_COLUMNS, "criterion", "response_time_ms")
+        }
+
+        def bad(msg: str, line: int = line) -> InputFormatError:
+            return InputFormatError(f"{p}: row {line}: {msg}")
+
+        for k in ("rater", "pair_id", "method"):
+            if not v[k]:
+                raise bad(f"empty {k}")
+        if v["level"] not in LEVELS:
+            raise bad(f"level {v['level']!r}: expected one of {list(LEVELS)}")
+        crit = v["criterion"] or "realism"
+        if crit not in CRITERIA:
+            raise bad(f"criterion {crit!r}: expected one of {sorted(CRITERIA)}")
         try:
-            score = float(r["score"])
+            score = float(v["score"])
         except ValueError as exc:
-            raise InputFormatError(
-                f"{p}: row {i + 2}: score {r['score']!r} is not a number"
-            ) from exc
-        if not 1 <= score <= 5:
-            raise InputFormatError(f"{p}: row {i + 2}: score {score} outside 1-5")
-        crit = r.get("criterion") if isinstance(r.get("criterion"), str) else "realism"
-        rt = r.get("response_time_ms")
+            raise bad(f"score {v['score']!r} is not a number") from exc
+        if not 1 <= score <= 5:  # NaN fails too
+            raise bad(f"score {v['score']} outside 1-5")
+        rt: int | None = None
+        if v["response_time_ms"]:
+            try:
+                t = float(v["response_time_ms"])
+            except ValueError:
+                t = -1.0
+            if not (t >= 0 and t.is_integer()):  # NaN and inf fail too
+                raise bad(
+                    f"response_time_ms {v['response_time_ms']!r}: expected a whole number of milliseconds >= 0"
+                )
+            rt = int(t)
+        item_id = f"{v['pair_id']}|controlled|{v['level']}|{v['method']}"
+        rater = hash_rater(v["rater"], salt)
+        if (v["rater"], item_id) in seen:
+            raise bad(f"rater {v['rater']!r} rated pair {v['pair_id']} at {v['level']} for {v['method']} already "
+                      f"in row {seen[(v['rater'], item_id)]}: one rating per rater and item")  # fmt: skip
+        if (rater, item_id) in stored:
+            raise bad(f"rater {v['rater']!r}'s rating of pair {v['pair_id']} at {v['level']} for {v['method']} is "
+                      f"already stored in study {study_id!r} (was this file imported before?)")  # fmt: skip
+        seen[(v["rater"], item_id)] = line
         rows.append({
-            "study_id": study_id, "protocol_version": STUDY_PROTOCOL_VERSION, "rater_id": hash_rater(str(r["rater"]), salt),
-            "item_id": f"{r['pair_id']}|controlled|{r['level']}|{r['method']}", "pair_id": r["pair_id"], "scheme": "controlled",
-            "level": r["level"], "criterion": crit, "design": "likert", "shown_methods": json.dumps([r["method"]]),
-            "choice": None, "score": score, "response_time_ms": int(float(rt)) if isinstance(rt, str) and rt.strip() else None,
-            "timestamp": utc_now(), "is_catch": False,
+            "study_id": study_id, "protocol_version": STUDY_PROTOCOL_VERSION, "rater_id": rater,
+            "item_id": item_id, "pair_id": v["pair_id"], "scheme": "controlled",
+            "level": v["level"], "criterion": crit, "design": "likert", "shown_methods": json.dumps([v["method"]]),
+            "choice": None, "score": score, "response_time_ms": rt, "timestamp": utc_now(), "is_catch": False,
         })  # fmt: skip
     return store.insert_rows(rows)
