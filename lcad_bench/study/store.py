@@ -87,6 +87,7 @@ class StudyStore:
             sa.Column("response_time_ms", sa.Integer),
             sa.Column("timestamp", sa.String(40), nullable=False),
             sa.Column("is_catch", sa.Boolean, nullable=False, default=False),
+            sa.UniqueConstraint("study_id", "rater_id", "item_id", name="one_response_per_rater_and_item"),
         )  # fmt: skip
         try:
             md.create_all(self.engine)
@@ -149,17 +150,31 @@ class StudyStore:
             ) from exc
 
     def record(self, *, study_id: str, rater_id: str, item: StudyItem, criterion: str, choice: str | None = None,
-               score: float | None = None, response_time_ms: int | None = None, design: str = "2afc") -> None:  # fmt: skip
-        """Store one response (``rater_id`` must already be hashed)."""
+               score: float | None = None, response_time_ms: int | None = None, design: str = "2afc") -> bool:  # fmt: skip
+        """Store one response (``rater_id`` must already be hashed). A rater answers an item once:
+        a second answer (a double click) is not stored and returns False. The table's unique
+        constraint enforces it; the check before the insert covers databases created before it."""
         if design == "2afc" and choice not in item.shown:
             raise UsageError(f"choice {choice!r} is not one of the shown methods {item.shown}")
-        with self._reading("record the response"), self.engine.begin() as con:
-            con.execute(self.responses.insert().values(
-                study_id=study_id, protocol_version=STUDY_PROTOCOL_VERSION, rater_id=rater_id, item_id=item.item_id,
-                pair_id=item.pair_id, scheme=item.scheme, level=item.level, criterion=criterion, design=design,
-                shown_methods=json.dumps(list(item.shown)), choice=choice, score=score,
-                response_time_ms=response_time_ms, timestamp=utc_now(), is_catch=item.is_catch,
-            ))  # fmt: skip
+        r = self.responses
+        with self._reading("record the response"):
+            try:
+                with self.engine.begin() as con:
+                    done = con.execute(self.sa.select(r.c.id).where(
+                        r.c.study_id == study_id, r.c.rater_id == rater_id, r.c.item_id == item.item_id)).first()  # fmt: skip
+                    if done is not None:
+                        return False
+                    con.execute(r.insert().values(
+                        study_id=study_id, protocol_version=STUDY_PROTOCOL_VERSION, rater_id=rater_id,
+                        item_id=item.item_id, pair_id=item.pair_id, scheme=item.scheme, level=item.level,
+                        criterion=criterion, design=design, shown_methods=json.dumps(list(item.shown)), choice=choice,
+                        score=score, response_time_ms=response_time_ms, timestamp=utc_now(), is_catch=item.is_catch,
+                    ))  # fmt: skip
+            except self.sa.exc.IntegrityError:
+                if (rater_id, item.item_id) in self.response_keys(study_id):
+                    return False  # a concurrent click stored it first
+                raise
+        return True
 
     def insert_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
         rows = [dict(r) for r in rows]

@@ -296,3 +296,26 @@ def test_study_of_runs_on_two_splits_is_left_out_of_the_board(tmp_path, make_run
     rows, infos, warnings = study_cells(store.frame(), frame, b=20)
     assert set(rows["metric"]) == {"study:same:correspondence:win"}
     assert warnings == [f"study mixed is left out of the leaderboard: {problem}"]
+
+
+def test_a_double_click_records_one_response(tmp_path):
+    """A rater answers an item once: the second answer to the same item (a double click) is not
+    stored, by the check in record() and by the table's unique (study, rater, item) constraint."""
+    import sqlalchemy as sa
+
+    store = StudyStore(f"sqlite:///{tmp_path / 'd.db'}")
+    it = StudyItem("p0|controlled|complete|A|B", "p0", "complete", "d", ("A", "B"))
+    assert (
+        store.record(study_id="s", rater_id="r", item=it, criterion="realism", choice="A") is True
+    )
+    assert (
+        store.record(study_id="s", rater_id="r", item=it, criterion="realism", choice="B") is False
+    )
+    assert (
+        store.record(study_id="s", rater_id="r2", item=it, criterion="realism", choice="B") is True
+    )
+    df = store.frame("s")
+    assert len(df) == 2 and df.loc[df["rater_id"] == "r", "choice"].tolist() == ["A"]
+    row = df.iloc[0].to_dict() | {"study_id": "s"}
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as con:  # the constraint itself
+        con.execute(store.responses.insert().values(**row))
