@@ -459,6 +459,12 @@ def _reset_runs(*keys: str) -> None:
         st.session_state.pop(k, None)
 
 
+def _full_run(entry: dict[str, Any]) -> bool:
+    """A full run at the current protocol (runs.json's ``rankable``: not partial, current
+    protocol version)."""
+    return bool(entry.get("rankable")) and not entry.get("partial")
+
+
 def page_samples() -> None:
     st.title("Sample viewer")
     board = get_board()
@@ -479,15 +485,15 @@ def page_samples() -> None:
     urlstate.init("sv_split", "split", keys, keys[0])
     split = st.sidebar.selectbox("Split (name · content hash)", keys, key="sv_split", format_func=split_label.get,
                                  on_change=_reset_runs, args=("sv_runs", "sv_pair", "sv_level"))  # fmt: skip
-    rids = sorted(
-        by_split[split], key=lambda r: (bool(with_samples[r].get("partial")), labels.get(r, r))
-    )
-    urlstate.init("sv_runs", "run", rids, rids[:4], multi=True)
+    full = {r for r in by_split[split] if _full_run(with_samples[r])}
+    rids = sorted(by_split[split], key=lambda r: (r not in full, labels.get(r, r)))
+    default = [r for r in rids if r in full][:4] or rids[:4]  # the first four full runs
+    urlstate.init("sv_runs", "run", rids, default, multi=True)
     chosen = st.sidebar.multiselect("Runs", rids, key="sv_runs", format_func=lambda r: labels.get(r, r),
                                     on_change=_reset_runs, args=("sv_pair",))  # fmt: skip
     if not chosen:
-        chosen = rids[:4]
-        st.caption("No run chosen: showing the first runs of the split.")
+        chosen = default
+        st.caption("No run chosen: showing the first full runs of the split.")
     tables: dict[str, pd.DataFrame] = {}
     for r in chosen:
         df, warn = run_samples(with_samples[r])
@@ -553,7 +559,7 @@ def page_samples() -> None:
             st.caption("no CWHR units recorded for this sample")
         else:
             st.dataframe(units, hide_index=True, key=f"sv_cwhr_{r}", placeholder=MISSING)
-    urlstate.sync({"split": (split, keys[0]), "run": (st.session_state.get("sv_runs", []), rids[:4]),
+    urlstate.sync({"split": (split, keys[0]), "run": (st.session_state.get("sv_runs", []), default),
                    "pair": (pair, pairs[0]), "level": (level, levels[0])})  # fmt: skip
 
 

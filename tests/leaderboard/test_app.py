@@ -531,3 +531,23 @@ def test_unticking_partial_runs_keeps_every_full_group(
         "l-paste",
     }
     assert all(len(f) == 1 for f in frames(at, "rank"))  # the --limit run is hidden
+
+
+def test_sample_viewer_defaults_to_full_runs_only(monkeypatch, make_run_fn, app_path, tmp_path):
+    """docs/leaderboard.md: the viewer starts with the split's first four full runs. It took the
+    first four runs, so with two full runs it also showed two --limit runs."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    full = sorted(make_run_fn(root, m).name for m in ("gray", "oracle"))
+    make_run_fn(root, "gray", limit=2)
+    make_run_fn(root, "oracle", limit=3)
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    at.switch_page("app_pages/samples.py").run()
+    assert not at.exception
+    runs = at.sidebar.multiselect(key="sv_runs")
+    assert sorted(runs.value) == full and len(runs.options) == 4
+    assert len(at.get("image")) == 4  # gray input, ground truth, the two full runs' outputs
