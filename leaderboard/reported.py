@@ -189,7 +189,7 @@ def tidy_rows(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
 
 
 def run_entries(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
-    """runs.json entries (one per method of the file)."""
+    """runs.json entries (one per method of the file; ``summarize`` adds the split label)."""
     out = []
     seen: set[str] = set()
     for e in rep.entries:
@@ -206,7 +206,6 @@ def run_entries(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
                 "scheme": e.scheme,
                 "split": rep.split,
                 "split_hash": rep.split_content_hash,
-                "split_label": f"{rep.split} · {(rep.split_content_hash or '?')[:8]}",
                 "n_pairs": e.n_pairs,
                 "reported": True,
                 "rankable": False,

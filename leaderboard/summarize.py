@@ -112,7 +112,10 @@ def short_hash(h: Any, n: int = 8) -> str:
 
 
 def split_label(name: Any, content_hash: Any) -> str:
-    """How the board names a split: its name and the short content hash."""
+    """How the board names a split everywhere (runs.json, the split selectors, study messages):
+    its name and the short content hash ("no content hash" when none is recorded)."""
+    if not (isinstance(content_hash, str) and content_hash):
+        return f"{name} · no content hash"
     return f"{name} · {short_hash(content_hash)}"
 
 
@@ -369,6 +372,8 @@ def collect(paths: Sequence[str | Path]) -> Summary:
                 s.warnings.append(f"{src}: invalid reported-results file ({_short(exc)}); left out")
                 continue
             entries = run_entries(rep, src)
+            for e in entries:
+                e["split_label"] = split_label(e["split"], e["split_hash"])
             dup = [e["run_id"] for e in entries if e["run_id"] in seen_ids]
             if dup:
                 s.warnings.append(

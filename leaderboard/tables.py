@@ -41,6 +41,7 @@ from lcad_bench.leaderboard.columns import (
     ranks_column,
 )
 from lcad_bench.leaderboard.paired import BASELINE, pairable, paired_levels
+from lcad_bench.leaderboard.summarize import split_label
 
 from lcad_bench.protocol import PROTOCOL_VERSION
 
@@ -74,13 +75,15 @@ def split_choices(df: pd.DataFrame) -> list[SplitChoice]:
     counts = counts.sort_values(["run_id", "split", "split_hash"], ascending=[False, True, True])
     for name, h, n in zip(counts["split"], counts["split_hash"], counts["run_id"]):
         out.append(
-            SplitChoice(str(h), str(name), str(h), int(n), f"{name} · {str(h)[:8]} ({n} runs)")
+            SplitChoice(
+                str(h), str(name), str(h), int(n), f"{split_label(name, str(h))} ({n} runs)"
+            )
         )
     no_hash = df[~rep & df["split_hash"].isna()]
     for name in sorted(no_hash["split"].dropna().astype(str).unique()):
         n = no_hash.loc[no_hash["split"] == name, "run_id"].nunique()
         out.append(
-            SplitChoice(f"name:{name}", name, None, int(n), f"{name} · no content hash ({n} runs)")
+            SplitChoice(f"name:{name}", name, None, int(n), f"{split_label(name, None)} ({n} runs)")
         )
     have = {c.key for c in out}
     for name in sorted(df.loc[rep, "split"].dropna().astype(str).unique()):

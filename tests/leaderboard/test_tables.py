@@ -524,3 +524,15 @@ def test_a_run_without_a_metric_does_not_blank_the_paired_column(
                             "LPIPS (AlexNet) ↓ · Δ sparse − complete") for n in t.notes)  # fmt: skip
     assert "Pairs compared (PSNR, LPIPS (AlexNet)): complete: 4 pairs (3 images); sparse − complete: 4 pairs " \
            "(3 images)" in t.notes  # fmt: skip
+
+
+def test_split_labels_have_one_owner(board):
+    """summarize.split_label names a split in runs.json (reproduced and reported runs) and in the
+    split selector; a reported file without a content hash no longer reads "tiny · ?"."""
+    from lcad_bench.leaderboard.summarize import split_label
+
+    rep = next(e for e in board.runs.values() if e["reported"])
+    assert rep["split_label"] == split_label("tiny", None) == "tiny · no content hash"
+    run = next(e for e in board.runs.values() if not e["reported"])
+    assert run["split_label"] == split_label("tiny", "a" * 64) == "tiny · aaaaaaaa"
+    assert [c.label for c in split_choices(board.frame)] == ["tiny · aaaaaaaa (5 runs)"]
