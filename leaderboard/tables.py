@@ -44,6 +44,7 @@ from lcad_bench.leaderboard.paired import BASELINE, pairable, paired_levels
 from lcad_bench.leaderboard.summarize import split_label
 
 from lcad_bench.protocol import PROTOCOL_VERSION
+from lcad_bench.study.stats import is_study_column
 
 DIFF_NOT_RANKED = "a difference of 0 is also what a model that ignores the text gets"
 ID_COLUMNS = ["rank", "run", AVG_RANK, "oracle", "failed", "run_id"]
@@ -376,7 +377,7 @@ def group_table(
                 for lv in levels
             }
             label = info.display_name if info else m
-            unit = "judgements" if m.startswith("study:") else "pairs"
+            unit = "judgements" if is_study_column(m) else "pairs"
             notes.append(
                 f"{label}: "
                 + "; ".join(

@@ -54,6 +54,7 @@ from lcad_bench.leaderboard.tables import (
 )
 
 from lcad_bench.protocol import PROTOCOL_VERSION
+from lcad_bench.study.stats import is_study_column
 
 VALUE_MODES = {
     "paired": "paired: Δ to complete on the same pairs",
@@ -203,7 +204,7 @@ def run_samples(entry: dict[str, Any]) -> tuple[pd.DataFrame | None, str | None]
 
 def _metric_sets(frame: pd.DataFrame, infos: dict[str, Any]) -> dict[str, list[str]]:
     present = order_metrics(frame["metric"].dropna().astype(str).unique().tolist())
-    headline = [m for m in present if (m in infos and infos[m].headline) or m.startswith("study:")]
+    headline = [m for m in present if (m in infos and infos[m].headline) or is_study_column(m)]
     return {"headline": headline, "diagnostics": [m for m in present if m not in headline]}
 
 
@@ -263,7 +264,7 @@ def page_leaderboard() -> None:
     if not other:
         groups = [g for g in groups if g.full]
     labels = labels_of(board)
-    auto = [m for m in metrics if not m.startswith("study:")]
+    auto = [m for m in metrics if not is_study_column(m)]
     sort_key = st.session_state.get("lb_sort") or urlstate.get("sort")
     tables: list[tuple[Any, GroupTable]] = []
     for g in groups:

@@ -23,11 +23,19 @@ BY_LEVEL_COLUMNS = ["criterion", "level", "method", "chosen", "shown", "win_rate
                     "bt", "bt_low", "bt_high"]  # fmt: skip
 
 
+STUDY_COLUMN_PREFIX = "study:"
+
+
+def is_study_column(name: str) -> bool:
+    """True for a board column that holds a user-study result (:func:`study_column`)."""
+    return str(name).startswith(STUDY_COLUMN_PREFIX)
+
+
 def study_column(study_id: str, criterion: str, kind: str) -> ColumnInfo:
     """Display facts of a study result shown as a board column (one source for the leaderboard
     table, the per-level chart and exports): the win rate (chosen / shown, Wilson 95%) or the
     Bradley-Terry log-strength (bootstrap over raters) of a run in study ``study_id``."""
-    name = f"study:{study_id}:{criterion}:{kind}"
+    name = f"{STUDY_COLUMN_PREFIX}{study_id}:{criterion}:{kind}"
     if kind == WIN_RATE:
         return ColumnInfo(name, f"win rate ({study_id}, {criterion})",
                           "User study: times chosen / times shown, Wilson 95% interval.", True, 3, (0.0, 1.0))  # fmt: skip

@@ -129,3 +129,8 @@ def test_architecture_doc_names_every_board_module_and_file():
     )  # noqa: SLF001
     for f in (BOARD_FILE, PAIRS_FILE, METRICS_FILE, RUNS_FILE):
         assert f in board_line and f in help_text, f
+
+
+def test_study_column_prefix_is_written_once():
+    """The board tells study columns apart by one constant (stats.STUDY_COLUMN_PREFIX)."""
+    assert _grep(r"""["']study:""") == ["lcad_bench/study/stats.py"]
