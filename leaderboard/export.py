@@ -211,7 +211,9 @@ def _bib_key(text: str) -> str:
 
 
 def bibtex(splits: Sequence[Mapping[str, Any]], protocol_version: str = PROTOCOL_VERSION) -> str:
-    """@misc entries for the protocol and each split (identified by its content hash)."""
+    """@misc entries for the protocol and each split (identified by its content hash). Every
+    text from a split record (name, builder, content hash) is LaTeX-escaped: a record is
+    untrusted input, and an unbalanced brace would break the .bib file."""
     out = [
         f"@misc{{lcadbench_protocol_{_bib_key(protocol_version)},\n"
         f"  title = {{{{lcad-bench benchmark protocol, version {latex_escape(protocol_version)}}}}},\n"
@@ -235,10 +237,10 @@ def bibtex(splits: Sequence[Mapping[str, Any]], protocol_version: str = PROTOCOL
         )
         out.append(
             f"@misc{{lcadbench_split_{_bib_key(name)}_{_bib_key(h[:8])},\n"
-            f"  title = {{{{lcad-bench split {latex_escape(name)} (content sha256 {h[:16] or 'unknown'})}}}},\n"
+            f"  title = {{{{lcad-bench split {latex_escape(name)} (content sha256 {latex_escape(h[:16]) or 'unknown'})}}}},\n"
             f"  note = {{Built by the lcad-bench builder {latex_escape(b_txt)}"
             + (f"; {counts}" if counts else "")
-            + f"; protocol {latex_escape(protocol_version)}; content hash {h or 'not recorded'}.}},\n"
+            + f"; protocol {latex_escape(protocol_version)}; content hash {latex_escape(h) or 'not recorded'}.}},\n"
             + (f"  year = {{{year}}},\n" if year else "")
             + "}"
         )

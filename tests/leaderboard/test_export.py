@@ -186,3 +186,16 @@ def test_csv_of_several_groups_names_each_row_s_group(board_dir):
         ("Full runs · model's own L*", "1", "text-tint"), ("Full runs · model's own L*", "2", "gray"),
         ("Full runs · model's own L*", "", "oracle"), ("Full runs · output L* replaced by the input's", "1", "l-paste"),
         ("Partial runs (limit 2) · model's own L*", "1", "text-tint")]  # fmt: skip
+
+
+def test_bibtex_escapes_the_content_hash():
+    """A content hash comes from an untrusted split record: escaped like every other text, so a
+    brace or a backslash in it cannot unbalance or inject into the .bib entry."""
+    bib = export.bibtex([{"id": "s", "content_hash": "ab}\\input{/etc/passwd}{"}])
+    assert "\\input" not in bib and "\\textbackslash{}input" in bib
+    entry = "{" + bib.split("@misc{lcadbench_split_", 1)[1]
+    depth = 0
+    for ch in entry.replace("\\{", "").replace("\\}", ""):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
