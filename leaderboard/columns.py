@@ -188,7 +188,7 @@ def column_config(
     cfg: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("#", help="Rank within this comparison group (oracle and reported rows are not ranked)", format="%d", width="small"),
         "run": st.column_config.TextColumn("run", help="Model name and the first characters of the run id's hash"),
-        AVG_RANK: st.column_config.NumberColumn("avg rank ↓", help="Mean of the run's ranks over the ranked columns shown (1 = best)", format="%.2f"),
+        AVG_RANK: st.column_config.NumberColumn("avg rank ↓", help="Mean of the run's ranks over the ranked columns shown (1 = best); Δ columns are not ranked, and a run without a value in every ranked column gets none (see the note under the table)", format="%.2f"),
         "failed": st.column_config.NumberColumn("failed", help="Samples that failed (left out of every mean); see Run details", format="%d"),
         "run_id": st.column_config.TextColumn("run id"),
         "citation": st.column_config.TextColumn("source", help="Where the reported numbers come from"),
