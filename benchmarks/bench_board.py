@@ -15,8 +15,6 @@ from typing import Any
 from lcad_bench.protocol import LEVELS
 
 N_RUNS = 1000
-RANGES = {"ssim": (0.5, 1.0), "lpips": (0.05, 0.6), "lpips_vgg": (0.05, 0.6), "cwhr_chromatic": (0.0, 1.0),
-          "cwhr_achromatic": (0.0, 1.0)}  # fmt: skip
 N_METRICS = 20
 SUMMARIZE_TARGET_S = 5.0
 RENDER_TARGET_S = 2.0
@@ -26,7 +24,9 @@ def _write_runs(root: Path) -> None:
     import numpy as np
 
     from lcad_bench.evaluation.rundir import Cell, Results
+    from lcad_bench.metrics import catalogue
 
+    cat = catalogue()
     rng = np.random.default_rng(0)
     metrics = [
         "psnr",
@@ -42,9 +42,14 @@ def _write_runs(root: Path) -> None:
         cells = []
         for m in metrics:
             for lv in LEVELS:
-                # a value inside the metric's declared range (summarize leaves others out)
-                lo, hi = RANGES.get(m, (None, None))
-                v = float(rng.uniform(lo, hi)) if lo is not None else float(rng.normal(20, 3))
+                # a value inside the range the metric catalogue declares (summarize leaves others out)
+                lo, hi = cat[m].range if m in cat else (None, None)
+                v = (
+                    float(rng.uniform(lo, hi))
+                    if lo is not None and hi is not None
+                    else float(rng.normal(20, 3))
+                )
+                v = max(v, lo) if lo is not None else v
                 cells.append(
                     Cell(
                         level=lv,

@@ -9,6 +9,7 @@ inside :func:`column_config`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -17,8 +18,8 @@ from lcad_bench.metrics import catalogue
 from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import LEVELS
 
-__all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_label", "merge_metadata",
-           "metric_info", "order_metrics", "parse_column"]  # fmt: skip
+__all__ = ["AVG_RANK", "CI_SUFFIX", "LEVELS", "SEP", "ColumnInfo", "column_config", "column_direction", "column_label",
+           "finite_or_none", "is_difference", "merge_metadata", "metric_info", "order_metrics", "parse_column", "ranks_column"]  # fmt: skip
 
 SEP = " · "  # joins metric and level in a table column name: "psnr · complete", "psnr · sparse − complete"
 CI_SUFFIX = "95% CI"
@@ -121,6 +122,37 @@ def parse_column(col: str) -> tuple[str, str, bool, bool] | None:
     return metric, level, is_diff, is_ci
 
 
+def column_direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
+    """``higher_is_better`` of the metric of a value / difference column (None: information only,
+    an unknown metric or not a metric column)."""
+    p = parse_column(col)
+    info = infos.get(p[0]) if p else None
+    return None if info is None else info.higher_is_better
+
+
+def is_difference(col: str) -> bool:
+    """True for a paired-difference column (``metric · level − complete``)."""
+    p = parse_column(col)
+    return p is not None and p[2]
+
+
+def ranks_column(col: str, infos: Mapping[str, ColumnInfo]) -> bool:
+    """True when ``col`` may be ranked (and its best value marked): a value column of a metric
+    with a direction. A paired difference ``level − complete`` never is: a difference of 0 is
+    also what a model that ignores the text gets, so "closest to 0" is not "best"."""
+    p = parse_column(col)
+    return p is not None and not p[2] and not p[3] and column_direction(col, infos) is not None
+
+
+def finite_or_none(v: Any) -> float | None:
+    """A table cell as a finite float, else None (missing, NaN, infinite or not a number)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
 def column_label(col: str, infos: Mapping[str, ColumnInfo]) -> str:
     """Display label of a value / difference / CI column (metric label with its arrow)."""
     if col == AVG_RANK:
@@ -156,7 +188,7 @@ def column_config(
     cfg: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("#", help="Rank within this comparison group (oracle and reported rows are not ranked)", format="%d", width="small"),
         "run": st.column_config.TextColumn("run", help="Model name and the first characters of the run id's hash"),
-        AVG_RANK: st.column_config.NumberColumn("avg rank ↓", help="Mean of the run's ranks over the ranked columns shown (1 = best)", format="%.2f"),
+        AVG_RANK: st.column_config.NumberColumn("avg rank ↓", help="Mean of the run's ranks over the ranked columns shown (1 = best); Δ columns are not ranked, and a run without a value in every ranked column gets none (see the note under the table)", format="%.2f"),
         "failed": st.column_config.NumberColumn("failed", help="Samples that failed (left out of every mean); see Run details", format="%d"),
         "run_id": st.column_config.TextColumn("run id"),
         "citation": st.column_config.TextColumn("source", help="Where the reported numbers come from"),
@@ -178,7 +210,7 @@ def column_config(
         else:
             text += "Higher is better." if info.higher_is_better else "Lower is better."
         if is_diff:
-            text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group."
+            text += f" Paired difference {col.split(SEP, 1)[1]}: the same pairs at both levels for every run of the group that has the metric."
         cfg[col] = st.column_config.NumberColumn(
             label(col),
             help=md_escape(text.strip()),

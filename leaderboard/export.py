@@ -15,11 +15,20 @@ import csv
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from lcad_bench.leaderboard.columns import AVG_RANK, LEVELS, SEP, ColumnInfo, parse_column
+from lcad_bench.leaderboard.columns import (
+    AVG_RANK,
+    LEVELS,
+    SEP,
+    ColumnInfo,
+    column_direction,
+    finite_or_none,
+    parse_column,
+    ranks_column,
+)
 from lcad_bench.leaderboard.safe import latex_escape, md_escape
 from lcad_bench.leaderboard.tables import (
     hi_column,
@@ -38,24 +47,10 @@ from lcad_bench.protocol import (
 FORMATS = ("markdown", "latex", "csv")
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _decimals(col: str, infos: Mapping[str, ColumnInfo]) -> int:
     p = parse_column(col)
     info = infos.get(p[0]) if p else None
     return info.decimals if info else 3
-
-
-def _direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
-    p = parse_column(col)
-    info = infos.get(p[0]) if p else None
-    return None if info is None else info.higher_is_better
 
 
 def _header(col: str, infos: Mapping[str, ColumnInfo]) -> tuple[str, str]:
@@ -65,12 +60,14 @@ def _header(col: str, infos: Mapping[str, ColumnInfo]) -> tuple[str, str]:
     return (info.label if info else metric), (f"Δ {rest}" if " − " in rest else rest)
 
 
-def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo]) -> set[int]:
+def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo],
+              unranked: Collection[str] = ()) -> set[int]:  # fmt: skip
     """Index labels of the best value of ``col`` among ranked rows (ties: all of them); none
-    for a column without direction or with fewer than two ranked values."""
-    hib = _direction(col, infos)
-    if hib is None:
+    for a column that is not ranked (no direction, a paired difference, or one of ``unranked``:
+    the table's ``GroupTable.unranked``) or with fewer than two ranked values."""
+    if col in unranked or not ranks_column(col, infos):
         return set()
+    hib = column_direction(col, infos)
     ranked = frame[frame["rank"].notna()] if "rank" in frame.columns else frame
     vals = pd.to_numeric(ranked[col], errors="coerce").dropna()
     if len(vals) < 2:
@@ -80,13 +77,13 @@ def best_rows(frame: pd.DataFrame, col: str, infos: Mapping[str, ColumnInfo]) ->
 
 
 def _fmt(v: Any, d: int) -> str:
-    f = _num(v)
+    f = finite_or_none(v)
     return "–" if f is None else f"{f:.{d}f}"
 
 
 def _pm(frame: pd.DataFrame, i: Any, col: str) -> float | None:
-    lo = _num(frame.at[i, lo_column(col)]) if lo_column(col) in frame.columns else None
-    hi = _num(frame.at[i, hi_column(col)]) if hi_column(col) in frame.columns else None
+    lo = finite_or_none(frame.at[i, lo_column(col)]) if lo_column(col) in frame.columns else None
+    hi = finite_or_none(frame.at[i, hi_column(col)]) if hi_column(col) in frame.columns else None
     return None if lo is None or hi is None else (hi - lo) / 2
 
 
@@ -97,13 +94,13 @@ def _rank_text(v: Any) -> str:
 
 
 def to_markdown(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], *,
-                ci: bool = False, caption: str = "") -> str:  # fmt: skip
+                ci: bool = False, caption: str = "", unranked: Collection[str] = ()) -> str:  # fmt: skip
     """A GitHub-flavoured Markdown table (best ranked value in bold, ± half the 95% interval)."""
     heads = ["#", "run"] + [" ".join(_header(c, infos)) for c in columns]
     if AVG_RANK in frame.columns and frame[AVG_RANK].notna().any():
         heads.insert(2, "avg rank")
     lines = ["| " + " | ".join(md_escape(h) for h in heads) + " |", "|" + "---|" * len(heads)]
-    bold = {c: best_rows(frame, c, infos) for c in columns}
+    bold = {c: best_rows(frame, c, infos, unranked) for c in columns}
     for i, r in frame.iterrows():
         cells = [_rank_text(r.get("rank")), md_escape(r["run"])]
         if len(heads) == len(columns) + 3:
@@ -121,7 +118,7 @@ def to_markdown(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str,
 
 
 def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], *, ci: bool = False,
-             caption: str = "", label: str = "tab:lcad-bench") -> str:  # fmt: skip
+             caption: str = "", label: str = "tab:lcad-bench", unranked: Collection[str] = ()) -> str:  # fmt: skip
     """A booktabs table: one column group per metric with its levels below, best ranked value
     in bold, optional ``±`` half the 95% bootstrap interval (an approximation: the interval need
     not be symmetric; the caption says so). Needs ``\\usepackage{booktabs}``."""
@@ -139,14 +136,14 @@ def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, Co
         rules.append(rf"\cmidrule(lr){{{k}-{k + len(cs) - 1}}}")
         k += len(cs)
     sub = ["\\#", "Method"] + [latex_escape(_header(c, infos)[1]) for c in columns]
-    bold = {c: best_rows(frame, c, infos) for c in columns}
+    bold = {c: best_rows(frame, c, infos, unranked) for c in columns}
     body = []
     for i, r in frame.iterrows():
         cells = [_rank_text(r.get("rank")), latex_escape(r["run"])]
         for c in columns:
             d = _decimals(c, infos)
             t = _fmt(r[c], d).replace("–", "--")
-            if t != "--" and _num(r[c]) is not None and float(r[c]) < 0:
+            if t != "--" and finite_or_none(r[c]) is not None and float(r[c]) < 0:
                 t = "$-$" + t.lstrip("-")
             pm = _pm(frame, i, c) if ci else None
             if pm is not None and t != "--":
@@ -165,33 +162,37 @@ def to_latex(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, Co
     ])  # fmt: skip
 
 
-def to_csv(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo]) -> str:
-    """Tidy CSV: one line per run x column with the value and its 95% interval."""
+CSV_COLUMNS = ["group", "rank", "run", "run_id", "column", "metric", "level", "difference_to", "value", "ci_low",
+               "ci_high"]  # fmt: skip
+
+
+def to_csv(frame: pd.DataFrame, columns: Sequence[str], infos: Mapping[str, ColumnInfo], group: str = "",
+           header: bool = True) -> str:  # fmt: skip
+    """Tidy CSV: one line per run x column with its comparison group (ranks hold within a
+    group only), the value and its 95% interval."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            "rank",
-            "run",
-            "run_id",
-            "column",
-            "metric",
-            "level",
-            "difference_to",
-            "value",
-            "ci_low",
-            "ci_high",
-        ]
-    )
+    if header:
+        w.writerow(CSV_COLUMNS)
     for _, r in frame.iterrows():
         for c in columns:
             metric, rest = c.split(SEP, 1)
             level, _, base = rest.partition(" − ")
             lo = r.get(lo_column(c))
             hi = r.get(hi_column(c))
-            w.writerow([_rank_text(r.get("rank")), _csv_text(r["run"]), _csv_text(r.get("run_id", "")), c, metric,
-                        level, base, _csv_num(r[c]), _csv_num(lo), _csv_num(hi)])  # fmt: skip
+            w.writerow([_csv_text(group), _rank_text(r.get("rank")), _csv_text(r["run"]), _csv_text(r.get("run_id", "")),
+                        c, metric, level, base, _csv_num(r[c]), _csv_num(lo), _csv_num(hi)])  # fmt: skip
     return buf.getvalue()
+
+
+def groups_to_csv(
+    tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], infos: Mapping[str, ColumnInfo]
+) -> str:
+    """Several group tables ``(group title, frame, value columns)`` as one tidy CSV (one header)."""
+    return "".join(
+        to_csv(f, cols, infos, group=title, header=i == 0)
+        for i, (title, f, cols) in enumerate(tables)
+    )
 
 
 def _csv_text(v: Any) -> str:
@@ -201,7 +202,7 @@ def _csv_text(v: Any) -> str:
 
 
 def _csv_num(v: Any) -> str:
-    f = _num(v)
+    f = finite_or_none(v)
     return "" if f is None else repr(f)
 
 
@@ -210,7 +211,9 @@ def _bib_key(text: str) -> str:
 
 
 def bibtex(splits: Sequence[Mapping[str, Any]], protocol_version: str = PROTOCOL_VERSION) -> str:
-    """@misc entries for the protocol and each split (identified by its content hash)."""
+    """@misc entries for the protocol and each split (identified by its content hash). Every
+    text from a split record (name, builder, content hash) is LaTeX-escaped: a record is
+    untrusted input, and an unbalanced brace would break the .bib file."""
     out = [
         f"@misc{{lcadbench_protocol_{_bib_key(protocol_version)},\n"
         f"  title = {{{{lcad-bench benchmark protocol, version {latex_escape(protocol_version)}}}}},\n"
@@ -234,10 +237,10 @@ def bibtex(splits: Sequence[Mapping[str, Any]], protocol_version: str = PROTOCOL
         )
         out.append(
             f"@misc{{lcadbench_split_{_bib_key(name)}_{_bib_key(h[:8])},\n"
-            f"  title = {{{{lcad-bench split {latex_escape(name)} (content sha256 {h[:16] or 'unknown'})}}}},\n"
+            f"  title = {{{{lcad-bench split {latex_escape(name)} (content sha256 {latex_escape(h[:16]) or 'unknown'})}}}},\n"
             f"  note = {{Built by the lcad-bench builder {latex_escape(b_txt)}"
             + (f"; {counts}" if counts else "")
-            + f"; protocol {latex_escape(protocol_version)}; content hash {h or 'not recorded'}.}},\n"
+            + f"; protocol {latex_escape(protocol_version)}; content hash {latex_escape(h) or 'not recorded'}.}},\n"
             + (f"  year = {{{year}}},\n" if year else "")
             + "}"
         )

@@ -67,9 +67,11 @@ def paired_levels(
     """One row per run x metric x level (:data:`PAIRED_COLUMNS`).
 
     For level L the pairs are those where every input column of the metric is finite at L and
-    at ``baseline`` for every run in ``run_ids``; ``value`` is the metric at L on them and
-    ``diff`` the paired difference L − baseline (None at the baseline itself). Without the
-    baseline among ``levels`` each level stands alone."""
+    at ``baseline`` for every run in ``run_ids`` that has the metric there (a run without any
+    value of the metric at L or at ``baseline`` gets no row for L, and does not empty the pair
+    set of the others); ``value`` is the metric at L on them and ``diff`` the paired difference
+    L − baseline (None at the baseline itself). Without the baseline among ``levels`` each
+    level stands alone."""
     out: list[dict[str, Any]] = []
     run_ids = list(dict.fromkeys(run_ids))
     if pairs is None or pairs.empty or not run_ids:
@@ -103,6 +105,11 @@ def _level_rows(
     lv: str,
     compared: Sequence[str],
 ) -> list[dict[str, Any]]:
+    # the runs that have the metric at every compared level; a run without it gets no row (the
+    # table shows "—") instead of emptying the pair set of every other run
+    run_ids = [r for r in run_ids if all(by_level[c].get(r) is not None for c in compared)]
+    if not run_ids:
+        return []
     support: set[str] | None = None
     for r in run_ids:
         for c in compared:

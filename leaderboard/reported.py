@@ -21,7 +21,9 @@ A file holds one source (one table of one paper, or one thread) and its rows::
 
 Every file must cite its source exactly (``citation.text`` and at least one of ``url``/``doi``,
 plus where in the source: ``table``/``figure``/``page``/``comment``) and say how the numbers
-were obtained (``status``). The loader only parses JSON; nothing is executed.
+were obtained (``status``). Each (model, model_version, scheme, level) appears once; a method is
+one board run per model, version and scheme (:func:`reported_run_id`). The loader only parses
+JSON; nothing is executed.
 """
 
 from __future__ import annotations
@@ -116,6 +118,32 @@ class ReportedFile(BaseModel):
     date: str | None = None
     entries: list[Entry] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _distinct(self) -> ReportedFile:
+        seen: dict[tuple[Any, ...], int] = {}
+        ids: dict[str, tuple[str, str | None, str]] = {}
+        for i, e in enumerate(self.entries):
+            key = (e.model, e.model_version, e.scheme, e.level)
+            if key in seen:
+                raise ValueError(
+                    f"entries {seen[key]} and {i} repeat model {e.model!r}, version {e.model_version!r}, scheme "
+                    f"{e.scheme!r}, level {e.level!r}: give one entry per model, version, scheme and level "
+                    "(put all its metrics in that entry)"
+                )
+            seen[key] = i
+            rid = reported_run_id(self.id, e)
+            if ids.setdefault(rid, key[:3]) != key[:3]:
+                raise ValueError(f"entry {i}: model {e.model!r} and version {e.model_version!r} read like another "
+                                 f"entry's ({ids[rid][0]!r}, {ids[rid][1]!r}); rename one")  # fmt: skip
+        return self
+
+
+def reported_run_id(file_id: str, e: Entry) -> str:
+    """The board's run id of a reported method: the file's id, the model, its version and the
+    scheme (``reported:<id>:<model>[@<version>]:<scheme>``); its levels are rows of that run."""
+    version = f"@{e.model_version}" if e.model_version else ""
+    return f"reported:{file_id}:{e.model}{version}:{e.scheme}"
+
 
 def looks_reported(obj: Any) -> bool:
     """True for a parsed JSON object that claims the reported format."""
@@ -126,7 +154,7 @@ def tidy_rows(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
     """Rows of the tidy leaderboard table for a reported file."""
     rows = []
     for e in rep.entries:
-        run_id = f"reported:{rep.id}:{e.model}"
+        run_id = reported_run_id(rep.id, e)
         for metric, value in e.metrics.items():
             lo, hi = e.ci.get(metric, (None, None))
             rows.append(
@@ -161,22 +189,23 @@ def tidy_rows(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
 
 
 def run_entries(rep: ReportedFile, source: str) -> list[dict[str, Any]]:
-    """runs.json entries (one per method of the file)."""
+    """runs.json entries (one per method of the file; ``summarize`` adds the split label)."""
     out = []
     seen: set[str] = set()
     for e in rep.entries:
-        run_id = f"reported:{rep.id}:{e.model}"
+        run_id = reported_run_id(rep.id, e)
         if run_id in seen:
             continue
         seen.add(run_id)
         out.append(
             {
                 "run_id": run_id,
-                "label": f"{e.model} (reported)",
+                "label": f"{e.model}{' ' + e.model_version if e.model_version else ''} · {e.scheme} (reported)",
                 "model": e.model,
+                "model_version": e.model_version,
+                "scheme": e.scheme,
                 "split": rep.split,
                 "split_hash": rep.split_content_hash,
-                "split_label": f"{rep.split} · {(rep.split_content_hash or '?')[:8]}",
                 "n_pairs": e.n_pairs,
                 "reported": True,
                 "rankable": False,

@@ -2,13 +2,15 @@
 ``lcad_bench.evaluation.rundir`` (the owner of the run-folder format).
 
 Paths read from ``samples.parquet`` are relative to the run folder and must stay inside it;
-anything else (absolute paths, ``..``) is refused. Images are decoded with Pillow only.
+anything else (absolute paths, ``..``) is refused. Images are decoded with Pillow only. A samples
+table whose sha256 differs from the one the board recorded is never shown (:func:`load_samples`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lcad_bench.evaluation.rundir import BASE_COLUMN_NAMES, gt_relpath, read_samples, safe_join
+from lcad_bench.fileio import file_sha256
 
 MAX_SAMPLES_BYTES = 512 * 1024 * 1024
 
@@ -25,31 +28,54 @@ def gt_path(run_dir: str | Path, image_key: str) -> Path | None:
     return safe_join(run_dir, gt_relpath(str(image_key)))
 
 
+STALE = "the board is stale; rerun `lcad-bench summarize`"
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    """sha256 of a file, cached by path, modification time and size."""
+    return file_sha256(path)
+
+
 def load_samples(entry: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
-    """(samples, None) or (None, a warning) for a runs.json entry."""
+    """(samples, None) or (None, a warning) for a runs.json entry. The samples table is shown
+    only when its sha256 is the one the board recorded (``samples_sha256``: the table the board's
+    numbers were computed from); otherwise the warning says the board is stale."""
     run_dir, rel = entry.get("run_dir"), entry.get("samples")
+    rid = entry.get("run_id")
     if not run_dir or not rel:
         return (
             None,
-            f"{entry.get('run_id')}: no samples table (reported numbers or a run without samples.parquet)",
+            f"{rid}: no samples table (reported numbers or a run without samples.parquet)",
         )
     path = safe_join(run_dir, rel)
     if path is None:
-        return None, f"{entry.get('run_id')}: samples path {rel!r} leaves the run folder; refused"
+        return None, f"{rid}: samples path {rel!r} leaves the run folder; refused"
     if not path.is_file():
-        return None, f"{entry.get('run_id')}: {path} is missing"
+        return None, f"{rid}: {path} is missing; {STALE}"
+    want = entry.get("samples_sha256")
+    if not isinstance(want, str) or not want:
+        return (
+            None,
+            f"{rid}: the board records no sha256 of {path}, so its samples cannot be checked; {STALE}",
+        )
     try:
-        if path.stat().st_size > MAX_SAMPLES_BYTES:
-            return None, f"{entry.get('run_id')}: {path} is too large for the viewer"
+        st = path.stat()
+        if st.st_size > MAX_SAMPLES_BYTES:
+            return None, f"{rid}: {path} is too large for the viewer"
+        got = _sha256(str(path), st.st_mtime_ns, st.st_size)
+        if got != want:
+            return None, (f"{rid}: {path} has changed since the board was written (sha256 {got[:12]}…, the board "
+                          f"recorded {want[:12]}…): its samples may not match the board's numbers; {STALE}")  # fmt: skip
         df = pd.DataFrame(read_samples(path))
     except Exception as exc:  # noqa: BLE001  (a malformed file is a warning)
         return (
             None,
-            f"{entry.get('run_id')}: {path} is unreadable ({type(exc).__name__}: {str(exc)[:120]})",
+            f"{rid}: {path} is unreadable ({type(exc).__name__}: {str(exc)[:120]})",
         )
     need = {"pair_id", "level"}
     if not need <= set(df.columns):
-        return None, f"{entry.get('run_id')}: {path} lacks columns {sorted(need - set(df.columns))}"
+        return None, f"{rid}: {path} lacks columns {sorted(need - set(df.columns))}"
     for c in BASE_COLUMN_NAMES - set(df.columns):
         df[c] = None
     return df, None

@@ -9,7 +9,9 @@ The board folder holds
   (:data:`PAIR_BASE` + one float column per metric);
 * ``metrics.json``: display metadata per metric (``lcad_bench.metrics.base.ColumnInfo``);
 * ``runs.json``: one entry per run (details for the run page, the absolute path of the run
-  folder for the sample viewer, the failed samples) and the warnings of the summary.
+  folder and its samples table with the sha256 results.json records for it, which the sample
+  viewer and user studies check before showing a sample; the failed samples) and the warnings of
+  the summary.
 
 A value outside the range its metric declares (a hit rate of 1.4) is a bug in the run: it is
 left out with a warning, never shown.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +48,7 @@ from lcad_bench.metrics import catalogue
 from lcad_bench.metrics.base import ColumnInfo
 from lcad_bench.protocol import PROTOCOL_VERSION
 
-BOARD_SCHEMA_VERSION = 2
+BOARD_SCHEMA_VERSION = 3  # 3: runs.json records each run's samples_sha256
 MAX_JSON_BYTES = 64 * 1024 * 1024
 BOARD_FILE, PAIRS_FILE, METRICS_FILE, RUNS_FILE = (
     "leaderboard.parquet", "pairs.parquet", "metrics.json", "runs.json",
@@ -109,7 +112,10 @@ def short_hash(h: Any, n: int = 8) -> str:
 
 
 def split_label(name: Any, content_hash: Any) -> str:
-    """How the board names a split: its name and the short content hash."""
+    """How the board names a split everywhere (runs.json, the split selectors, study messages):
+    its name and the short content hash ("no content hash" when none is recorded)."""
+    if not (isinstance(content_hash, str) and content_hash):
+        return f"{name} · no content hash"
     return f"{name} · {short_hash(content_hash)}"
 
 
@@ -128,6 +134,38 @@ def _levels_of(res: Results) -> list[str]:
     return sorted(
         {c.level for c in res.aggregates} | {str(d.get("level")) for d in res.distribution_metrics}
     )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def invalid_fields(res: Results) -> str | None:
+    """What in a schema-valid results file has the wrong shape for the board (the untyped blocks
+    ``split`` and ``protocol``), or None: ``split.limit`` an integer >= 1 or null,
+    ``split.shard`` ``[i, n]`` with 0 <= i < n or null, ``protocol.levels`` a list of level
+    names or absent (docs/protocol.md#results-file)."""
+    limit, shard, levels = (
+        res.split.get("limit"),
+        res.split.get("shard"),
+        res.protocol.get("levels"),
+    )
+    if limit is not None and not (_is_int(limit) and limit >= 1):
+        return f"split.limit: expected an integer >= 1 or null, got {json.dumps(limit)[:60]}"
+    if shard is not None and not (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(map(_is_int, shard))
+        and 0 <= shard[0] < shard[1]
+    ):
+        return (
+            f"split.shard: expected [i, n] with 0 <= i < n, or null, got {json.dumps(shard)[:60]}"
+        )
+    if levels is not None and not (
+        isinstance(levels, list) and all(isinstance(x, str) for x in levels)
+    ):
+        return f"protocol.levels: expected a list of level names, got {json.dumps(levels)[:60]}"
+    return None
 
 
 def _results_rows(
@@ -186,8 +224,13 @@ def _results_rows(
                             "n_failed": None, "kind": "distribution"})  # fmt: skip
     run_dir = Path(source).parent
     samples = res.samples.get("path") if isinstance(res.samples, dict) else None
+    samples_sha = res.samples.get("sha256") if isinstance(res.samples, dict) else None
     found = safe_join(run_dir, samples)
     if found is None or not found.is_file():
+        samples = None
+    elif not (isinstance(samples_sha, str) and samples_sha):
+        warnings.append(f"{source}: records no sha256 of its samples table {samples}; the sample viewer and user "
+                        "studies leave the run out (rerun `lcad-bench evaluate` with the same --out)")  # fmt: skip
         samples = None
     entry = {
         "run_id": res.run_id,
@@ -206,6 +249,7 @@ def _results_rows(
         "source": source,
         "run_dir": str(run_dir),
         "samples": samples,
+        "samples_sha256": samples_sha if samples else None,
         "date": res.created_at,
         "failures": {"count": int(res.counts.get("failed", 0) or 0), "listed": []},
         "details": {
@@ -269,6 +313,29 @@ def _failures(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _walk(root: Path, warnings: list[str]) -> list[Path]:
+    """The results.json files and other *.json files under ``root``. A folder with a
+    results.json is a run folder: nothing below it is read (its outputs/, gt/ and other files
+    are the run's own); a results.json found below one is named in a warning."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames.sort()
+        if RESULTS_FILE not in filenames:
+            found.extend(
+                here / f for f in sorted(filenames) if f.endswith(".json") and (here / f).is_file()
+            )
+            continue
+        found.append(here / RESULTS_FILE)
+        dirnames[:] = []  # a run folder: its subfolders are the run's own files
+        nested = sorted(Path(sub) / RESULTS_FILE for sub, _, files in os.walk(here)
+                        if sub != dirpath and RESULTS_FILE in files)  # fmt: skip
+        for f in nested:
+            warnings.append(f"{f}: inside the run folder {here}, whose results.json was read; not read "
+                            "(summarize it on its own, or move it out of the run folder)")  # fmt: skip
+    return found
+
+
 def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
     """results.json files and other *.json files (maybe reported files) under the inputs."""
     out: list[Path] = []
@@ -276,19 +343,10 @@ def _candidates(paths: Iterable[str | Path], warnings: list[str]) -> list[Path]:
         if p.is_file():
             out.append(p)
         elif p.is_dir():
-            if (p / "results.json").is_file():
-                out.append(p / "results.json")
-            else:
-                found = sorted(
-                    q
-                    for q in p.rglob("*.json")
-                    if q.is_file() and "outputs" not in q.relative_to(p).parts
-                )
-                if not found:
-                    warnings.append(
-                        f"{p}: no results.json or reported-results file found; left out"
-                    )
-                out.extend(found)
+            found = _walk(p, warnings)
+            if not found:
+                warnings.append(f"{p}: no results.json or reported-results file found; left out")
+            out.extend(found)
         else:
             warnings.append(f"{p}: does not exist; left out")
     return list(dict.fromkeys(x.resolve() for x in out))
@@ -314,6 +372,8 @@ def collect(paths: Sequence[str | Path]) -> Summary:
                 s.warnings.append(f"{src}: invalid reported-results file ({_short(exc)}); left out")
                 continue
             entries = run_entries(rep, src)
+            for e in entries:
+                e["split_label"] = split_label(e["split"], e["split_hash"])
             dup = [e["run_id"] for e in entries if e["run_id"] in seen_ids]
             if dup:
                 s.warnings.append(
@@ -333,6 +393,10 @@ def collect(paths: Sequence[str | Path]) -> Summary:
             res = Results.model_validate(obj)
         except ValidationError as exc:
             s.warnings.append(f"{src}: invalid results file ({_short(exc)}); left out")
+            continue
+        bad = invalid_fields(res)
+        if bad:
+            s.warnings.append(f"{src}: invalid results file ({bad}); left out")
             continue
         if not res.aggregates and not res.distribution_metrics:
             s.warnings.append(f"{src}: results file has no aggregates (partial run?); left out")

@@ -8,10 +8,13 @@
   another protocol version (never ranked). Ranks are given within a group only.
 * :func:`group_table` pivots a group to rows = runs, columns = metric x level. Per-level columns
   are **paired** by default (:mod:`.paired`: the complete value and each level's paired
-  difference to complete, on the pairs defined at both levels for every run of the group);
+  difference to complete, on the pairs defined at both levels for every run of the group that has
+  the metric; a run without it shows "—", named in a note);
   ``paired=False`` shows the per-level means of ``results.json`` (each level on its own pairs).
   Oracle / upper-bound models are labelled and not ranked unless asked; an average-rank column
-  summarises the ranked columns.
+  summarises the ranked columns, for the runs with a value in each. Never ranked: Δ columns (a Δ
+  of 0 is what ignoring the text gives), information-only columns, and a distribution metric (FID)
+  whose runs differ in sample count (``GroupTable.unranked`` says why).
 * Reported numbers are context rows (:func:`context_table`), never ranked.
 """
 
@@ -29,16 +32,23 @@ from lcad_bench.leaderboard.columns import (
     LEVELS,
     SEP,
     ColumnInfo,
+    column_direction,
     column_label,
+    finite_or_none,
+    is_difference,
     order_metrics,
     parse_column,
+    ranks_column,
 )
 from lcad_bench.leaderboard.paired import BASELINE, pairable, paired_levels
+from lcad_bench.leaderboard.summarize import split_label
 
 from lcad_bench.protocol import PROTOCOL_VERSION
+from lcad_bench.study.stats import is_study_column
 
+DIFF_NOT_RANKED = "a difference of 0 is also what a model that ignores the text gets"
 ID_COLUMNS = ["rank", "run", AVG_RANK, "oracle", "failed", "run_id"]
-CONTEXT_COLUMNS = ["model", "level", "citation", "status", "run_id"]
+CONTEXT_COLUMNS = ["model", "scheme", "level", "citation", "status", "run_id"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -66,13 +76,15 @@ def split_choices(df: pd.DataFrame) -> list[SplitChoice]:
     counts = counts.sort_values(["run_id", "split", "split_hash"], ascending=[False, True, True])
     for name, h, n in zip(counts["split"], counts["split_hash"], counts["run_id"]):
         out.append(
-            SplitChoice(str(h), str(name), str(h), int(n), f"{name} · {str(h)[:8]} ({n} runs)")
+            SplitChoice(
+                str(h), str(name), str(h), int(n), f"{split_label(name, str(h))} ({n} runs)"
+            )
         )
     no_hash = df[~rep & df["split_hash"].isna()]
     for name in sorted(no_hash["split"].dropna().astype(str).unique()):
         n = no_hash.loc[no_hash["split"] == name, "run_id"].nunique()
         out.append(
-            SplitChoice(f"name:{name}", name, None, int(n), f"{name} · no content hash ({n} runs)")
+            SplitChoice(f"name:{name}", name, None, int(n), f"{split_label(name, None)} ({n} runs)")
         )
     have = {c.key for c in out}
     for name in sorted(df.loc[rep, "split"].dropna().astype(str).unique()):
@@ -117,6 +129,14 @@ class Group:
     ranked: bool
     run_ids: tuple[str, ...]
     note: str = ""
+    current: bool = True  # at the current protocol version
+    partial: str = ""  # the partial reasons its runs share ("" for full runs)
+    luminance_replaced: bool = False
+
+    @property
+    def full(self) -> bool:
+        """Full runs at the current protocol (the groups shown without "partial runs")."""
+        return self.current and not self.partial
 
 
 def _run_facts(df: pd.DataFrame) -> pd.DataFrame:
@@ -168,7 +188,16 @@ def comparison_groups(repro: pd.DataFrame) -> list[Group]:
         out.append(
             (
                 order + (str(fp),),
-                Group(key, title, ranked, tuple(sorted(g["run_id"].astype(str))), note),
+                Group(
+                    key,
+                    title,
+                    ranked,
+                    tuple(sorted(g["run_id"].astype(str))),
+                    note,
+                    bool(cur),
+                    str(part),
+                    bool(lum),
+                ),  # fmt: skip
             )
         )
     return [g for _, g in sorted(out, key=lambda t: t[0])]
@@ -215,6 +244,7 @@ class GroupTable:
     sort_column: str
     value_columns: list[str]
     notes: list[str] = field(default_factory=list)
+    unranked: dict[str, str] = field(default_factory=dict)  # value columns never ranked -> why
 
 
 def _ci_text(lo: Any, hi: Any, decimals: int) -> str:
@@ -226,14 +256,6 @@ def _ci_text(lo: Any, hi: Any, decimals: int) -> str:
     ):
         return ""
     return f"[{float(lo):.{decimals}f}, {float(hi):.{decimals}f}]"
-
-
-def _direction(col: str, infos: Mapping[str, ColumnInfo]) -> bool | None:
-    p = parse_column(col)
-    if p is None:
-        return None
-    info = infos.get(p[0])
-    return None if info is None else info.higher_is_better
 
 
 def _n_text(n: set[tuple[int, int]]) -> str:
@@ -288,6 +310,7 @@ def group_table(
     have_pairs = set(pairs["run_id"].astype(str)) if use_pairs else set()
     unpaired_metrics: list[str] = []
     paired_ns: dict[str, list[str]] = {}  # the pairs compared -> the metrics compared on them
+    sample_n: dict[str, list[float]] = {}  # distribution-metric column -> its sample count per run
     for m in metrics:
         info = infos.get(m)
         can_pair = (
@@ -337,6 +360,8 @@ def group_table(
             if sel.empty:
                 continue
             col = value_column(m, lv)
+            if (sel["kind"] == "distribution").any():
+                sample_n[col] = [_float(sel["n"].get(r)) for r in run_ids]
             cols[col] = [_float(sel["value"].get(r)) for r in run_ids]
             cols[lo_column(col)] = [_float(sel["ci_low"].get(r)) for r in run_ids]
             cols[hi_column(col)] = [_float(sel["ci_high"].get(r)) for r in run_ids]
@@ -352,7 +377,7 @@ def group_table(
                 for lv in levels
             }
             label = info.display_name if info else m
-            unit = "judgements" if m.startswith("study:") else "pairs"
+            unit = "judgements" if is_study_column(m) else "pairs"
             notes.append(
                 f"{label}: "
                 + "; ".join(
@@ -364,33 +389,68 @@ def group_table(
         names = ", ".join(infos[m].display_name if m in infos else m for m in unpaired_metrics)
         notes.append(f"Not paired (no per-pair values for every run, or a distribution metric): {names}: "
                      "each level on all its pairs, as in results.json.")  # fmt: skip
+    lacking: dict[str, list[str]] = {}  # runs without a value (shown "—") -> the columns
+    for col in value_cols:
+        v = pd.Series(cols[col], index=base.index)
+        if v.notna().any() and v.isna().any():
+            who = ", ".join(map(str, base.loc[v.isna(), "run"]))
+            lacking.setdefault(who, []).append(column_label(col, infos))
+    for who, labs in lacking.items():
+        notes.append(
+            f"No value (—) for {who} in {', '.join(labs)}; the other runs are compared without them."
+        )
     frame = pd.concat([base, pd.DataFrame(cols, index=base.index)], axis=1)
     rankable = pd.Series(ranked, index=frame.index) & (rank_oracle | ~frame["oracle"].astype(bool))
     avg_set = set(avg_rank_metrics) if avg_rank_metrics is not None else None
+    unranked = {col: DIFF_NOT_RANKED for col in value_cols if is_difference(col)}
+    if unranked:
+        notes.append(
+            f"Δ columns (level − {BASELINE}) are shown, never ranked nor marked best: {DIFF_NOT_RANKED}."
+        )
+    for col, ns in sample_n.items():  # FID: comparable only at equal N (docs/protocol.md#fid)
+        have = pd.Series(ns, index=frame.index)[rankable & frame[col].notna()]
+        if have.isna().any() or have.nunique() > 1:
+            n_txt = "/".join(sorted({str(int(x)) if x == x else "?" for x in have}))
+            unranked[col] = (
+                f"its runs differ in sample count (N = {n_txt}); it is comparable only at equal N"
+            )
+            notes.append(
+                f"{column_label(col, infos)} is shown, not ranked: {unranked[col]} (docs/protocol.md#fid)."
+            )
     rank_cols = [
         col for col in value_cols
-        if _direction(col, infos) is not None and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
+        if col not in unranked and ranks_column(col, infos) and (avg_set is None or parse_column(col)[0] in avg_set)  # type: ignore[index]
     ]  # fmt: skip
     frame[AVG_RANK] = float("nan")
+    vals = frame.loc[rankable, rank_cols].apply(pd.to_numeric, errors="coerce")
+    rank_cols = [col for col in rank_cols if vals[col].notna().any()]  # a column no ranked run has
     if rank_cols and rankable.any():
-        ranks = []
-        for col in rank_cols:
-            key = pd.to_numeric(frame.loc[rankable, col], errors="coerce")
-            ranks.append(key.rank(ascending=not _direction(col, infos), method="average"))
-        frame.loc[rankable, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1, skipna=True)
+        # only runs with a value in every ranked column get an average rank: a missing metric
+        # must neither help (fewer, better ranks) nor hurt
+        full = vals[rank_cols].notna().all(axis=1)
+        ranks = [vals.loc[full, col].rank(ascending=not column_direction(col, infos), method="average")
+                 for col in rank_cols]  # fmt: skip
+        if full.any():
+            frame.loc[full[full].index, AVG_RANK] = pd.concat(ranks, axis=1).mean(axis=1)
         notes.append(f"Average rank over {len(rank_cols)} ranked columns (1 = best in each).")
-    if sort_by not in frame.columns or (sort_by != AVG_RANK and _direction(sort_by, infos) is None):
+        lacking = full[~full].index
+        if len(lacking):
+            notes.append(f"No average rank (a ranked column has no value): {', '.join(map(str, frame.loc[lacking, 'run']))}; "
+                         "sort by a column to rank them on it.")  # fmt: skip
+    if sort_by not in frame.columns or (
+        sort_by != AVG_RANK and column_direction(sort_by, infos) is None
+    ):  # a Δ column may sort the table (in its metric's direction); it gives no rank
         sort_by = AVG_RANK if rank_cols else next(iter(value_cols), AVG_RANK)
     if sort_by == AVG_RANK:
         key, ascending = pd.to_numeric(frame[AVG_RANK], errors="coerce"), True
     else:
         key = pd.to_numeric(frame[sort_by], errors="coerce")
-        ascending = _direction(sort_by, infos) is False
+        ascending = column_direction(sort_by, infos) is False
     frame["_group"] = (~rankable).astype(int)
     frame["_key"] = key if ascending else -key
     frame["_missing"] = key.isna()
     frame = frame.sort_values(["_group", "_missing", "_key", "run"], kind="stable")
-    has_dir = sort_by == AVG_RANK or _direction(sort_by, infos) is not None
+    has_dir = sort_by == AVG_RANK or (sort_by not in unranked and ranks_column(sort_by, infos))
     give = (frame["_group"] == 0) & ~frame["_missing"] & has_dir
     frame["rank"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if give.any():
@@ -398,20 +458,20 @@ def group_table(
     frame = frame.drop(columns=["_group", "_key", "_missing"]).reset_index(drop=True)
     lead = [c for c in ID_COLUMNS if c in frame.columns]
     frame = frame[lead + [c for c in frame.columns if c not in lead]]
-    return GroupTable(frame, sort_by, value_cols, notes)
+    return GroupTable(frame, sort_by, value_cols, notes, unranked)
 
 
 def _float(v: Any) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return float("nan")
-    return f
+    f = finite_or_none(v)
+    return float("nan") if f is None else f
 
 
 def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
     """One sentence naming the top ranked run (plain text: run labels are untrusted)."""
     f = table.frame
+    if table.sort_column in table.unranked:
+        label = column_label(table.sort_column, infos)
+        return f"Sorted by {label}, not ranked: {table.unranked[table.sort_column]}."
     top = f[f["rank"] == 1] if "rank" in f.columns else f.iloc[0:0]
     if top.empty:
         return "No ranked run for this selection."
@@ -432,7 +492,9 @@ def best_line(table: GroupTable, infos: Mapping[str, ColumnInfo]) -> str:
 
 def context_table(ctx: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]], metrics: Sequence[str],
                   levels: Sequence[str]) -> pd.DataFrame:  # fmt: skip
-    """Reported numbers of a split: one row per source x method x level (context, never ranked)."""
+    """Reported numbers of a split: one row per source x method (model, version, scheme) x level
+    (context, never ranked). A reported file holds each of these once (``reported.ReportedFile``),
+    so the pivot below never has two values for a cell."""
     if ctx.empty:
         return pd.DataFrame(columns=CONTEXT_COLUMNS)
     f = ctx[ctx["level"].isin(list(levels)) & ctx["metric"].isin(list(metrics))]
@@ -442,9 +504,17 @@ def context_table(ctx: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]], metr
         index=["run_id", "level"], columns="metric", values="value", aggfunc="first"
     )
     piv = piv[[m for m in order_metrics(metrics) if m in piv.columns]].reset_index()
+
+    def model(r: str) -> str:
+        e = runs.get(r, {})
+        v = e.get("model_version")
+        return str(e.get("model", r)) + (f" {v}" if v else "")
+
+    scheme = ctx.drop_duplicates("run_id").set_index("run_id")["scheme"]
     out = pd.DataFrame(
         {
-            "model": [str(runs.get(r, {}).get("model", r)) for r in piv["run_id"]],
+            "model": [model(r) for r in piv["run_id"]],
+            "scheme": [str(scheme.get(r, "")) for r in piv["run_id"]],
             "level": piv["level"],
         }
     )

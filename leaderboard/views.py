@@ -54,6 +54,7 @@ from lcad_bench.leaderboard.tables import (
 )
 
 from lcad_bench.protocol import PROTOCOL_VERSION
+from lcad_bench.study.stats import is_study_column
 
 VALUE_MODES = {
     "paired": "paired: Δ to complete on the same pairs",
@@ -93,7 +94,7 @@ def _db_signature(url: str) -> Any:
 @st.cache_data(show_spinner=False, max_entries=4)
 def _study_cells(
     url: str, db_sig: Any, board_key: str, board_sig: Any
-) -> tuple[pd.DataFrame, dict[str, Any], str | None]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     from lcad_bench.leaderboard.studies import study_cells
 
     from lcad_bench.errors import LcadBenchError
@@ -102,10 +103,10 @@ def _study_cells(
     board = _load_board(board_key, board_sig)
     try:
         responses = StudyStore(url).frame()
-        rows, infos = study_cells(responses, board.frame)
+        rows, infos, warnings = study_cells(responses, board.frame)
     except LcadBenchError as exc:
-        return pd.DataFrame(), {}, str(exc)
-    return rows, infos, None
+        return pd.DataFrame(), {}, [f"study results left out: {exc}"]
+    return rows, infos, warnings
 
 
 def board_cells(board: Board) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -116,9 +117,9 @@ def board_cells(board: Board) -> tuple[pd.DataFrame, dict[str, Any]]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         return board.frame, dict(board.infos)
     p = board_path()
-    rows, infos, err = _study_cells(url, _db_signature(url), str(p), signature(p))
-    if err:
-        st.warning(md_escape(f"study results left out: {err}"), icon="⚠️")
+    rows, infos, warnings = _study_cells(url, _db_signature(url), str(p), signature(p))
+    for w in warnings:
+        st.warning(md_escape(w), icon="⚠️")
     if rows.empty:
         return board.frame, dict(board.infos)
     return pd.concat([board.frame, rows], ignore_index=True), {**board.infos, **infos}
@@ -172,23 +173,29 @@ def _split_widget(choices: list[SplitChoice], key: str, param: str = "split") ->
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _samples(run_dir: str, rel: str, sig: Any) -> tuple[pd.DataFrame | None, str | None]:
-    return load_samples({"run_id": run_dir, "run_dir": run_dir, "samples": rel})
+def _samples(
+    run_id: str, run_dir: str, rel: str, sha: Any, sig: Any
+) -> tuple[pd.DataFrame | None, str | None]:
+    return load_samples(
+        {"run_id": run_id, "run_dir": run_dir, "samples": rel, "samples_sha256": sha}
+    )
 
 
 def run_samples(entry: dict[str, Any]) -> tuple[pd.DataFrame | None, str | None]:
+    """A run's samples table, checked against the sha256 the board recorded (cached until the
+    file changes)."""
     run_dir, rel = entry.get("run_dir"), entry.get("samples")
     if not run_dir or not rel:
         return load_samples(entry)
     p = safe_join(run_dir, rel)
     try:
-        sig = p.stat().st_mtime_ns if p is not None else None
+        sig = (p.stat().st_mtime_ns, p.stat().st_size) if p is not None else None
     except OSError:
         sig = None
-    df, warn = _samples(str(run_dir), str(rel), sig)
-    if warn:
-        warn = warn.replace(str(run_dir) + ":", f"{entry.get('run_id')}:", 1)
-    return df, warn
+    sha = entry.get("samples_sha256")
+    return _samples(
+        str(entry.get("run_id")), str(run_dir), str(rel), sha if isinstance(sha, str) else None, sig
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -197,7 +204,7 @@ def run_samples(entry: dict[str, Any]) -> tuple[pd.DataFrame | None, str | None]
 
 def _metric_sets(frame: pd.DataFrame, infos: dict[str, Any]) -> dict[str, list[str]]:
     present = order_metrics(frame["metric"].dropna().astype(str).unique().tolist())
-    headline = [m for m in present if (m in infos and infos[m].headline) or m.startswith("study:")]
+    headline = [m for m in present if (m in infos and infos[m].headline) or is_study_column(m)]
     return {"headline": headline, "diagnostics": [m for m in present if m not in headline]}
 
 
@@ -253,10 +260,11 @@ def page_leaderboard() -> None:
     groups = comparison_groups(
         repro[repro["model"].isin(chosen_models)] if chosen_models else repro
     )
+    hidden = [g for g in groups if not g.full] if not other else []
     if not other:
-        groups = [g for g in groups if g.title.startswith("Full runs")][:2] or groups[:1]
+        groups = [g for g in groups if g.full]
     labels = labels_of(board)
-    auto = [m for m in metrics if not m.startswith("study:")]
+    auto = [m for m in metrics if not is_study_column(m)]
     sort_key = st.session_state.get("lb_sort") or urlstate.get("sort")
     tables: list[tuple[Any, GroupTable]] = []
     for g in groups:
@@ -271,7 +279,11 @@ def page_leaderboard() -> None:
         "Sort by", options, key="lb_sort", format_func=lambda c: column_label(c, infos)
     )
     if not tables:
-        st.info("No reproduced run on this split for this selection.")
+        st.info(
+            "No full run at the current protocol on this split: tick 'Show partial runs and other protocol versions'."
+            if hidden
+            else "No reproduced run on this split for this selection."
+        )
     for g, t in tables:
         st.subheader(md_escape(g.title))
         st.markdown(md_escape(best_line(t, infos)))
@@ -313,18 +325,21 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         for _, t in tables
         for r in t.frame["run_id"]
     ]
-    parts_md, parts_tex, parts_csv = [], [], []
+    parts_md: list[str] = []
+    parts_tex: list[str] = []
+    parts_csv: list[tuple[str, pd.DataFrame, list[str]]] = []
     for g, t in tables:
         f = t.frame
         cap = f"{g.title}; split {choice.label}; " + " ".join(t.notes)
         parts_md.append(
             f"### {md_escape(g.title)}\n\n"
-            + export.to_markdown(f, t.value_columns, infos, ci=with_ci, caption=cap)
+            + export.to_markdown(
+                f, t.value_columns, infos, ci=with_ci, caption=cap, unranked=t.unranked
+            )
         )
         parts_tex.append(export.to_latex(f, t.value_columns, infos, ci=with_ci, caption=cap,
-                                         label=f"tab:lcad-bench-{len(parts_tex) + 1}"))  # fmt: skip
-        csv = export.to_csv(f, t.value_columns, infos)
-        parts_csv.append(csv if not parts_csv else csv.split("\n", 1)[1])
+                                         label=f"tab:lcad-bench-{len(parts_tex) + 1}", unranked=t.unranked))  # fmt: skip
+        parts_csv.append((g.title, f, t.value_columns))
     tex = "\n".join(parts_tex) + export.bibtex_comment([s for s in splits if isinstance(s, dict)])
     st.subheader("Export")
     c = st.columns(4)
@@ -341,7 +356,11 @@ def _downloads(board: Board, tables: list[tuple[Any, GroupTable]], infos: dict[s
         key="dl_md",
     )
     c[3].download_button(
-        "CSV", "".join(parts_csv), file_name="leaderboard.csv", mime="text/csv", key="dl_csv"
+        "CSV",
+        export.groups_to_csv(parts_csv, infos),
+        file_name="leaderboard.csv",
+        mime="text/csv",
+        key="dl_csv",
     )
     st.caption("The URL of this page holds the filters: copy it to share this view.")
 
@@ -365,7 +384,7 @@ def page_charts() -> None:
     choice = _split_widget(choices, "ch_split")
     repro, _ = split_rows(frame, choice)
     groups = comparison_groups(repro)
-    full = [g for g in groups if g.title.startswith("Full runs")]
+    full = [g for g in groups if g.full]
     if len(full) > 1:  # a degradation chart compares no ranks: both L* groups may share it
         both = tuple(sorted(r for g in full for r in g.run_ids))
         groups = [Group("full-all", "All full runs (own and replaced L*)", False, both), *groups]
@@ -441,6 +460,12 @@ def _reset_runs(*keys: str) -> None:
         st.session_state.pop(k, None)
 
 
+def _full_run(entry: dict[str, Any]) -> bool:
+    """A full run at the current protocol (runs.json's ``rankable``: not partial, current
+    protocol version)."""
+    return bool(entry.get("rankable")) and not entry.get("partial")
+
+
 def page_samples() -> None:
     st.title("Sample viewer")
     board = get_board()
@@ -461,15 +486,15 @@ def page_samples() -> None:
     urlstate.init("sv_split", "split", keys, keys[0])
     split = st.sidebar.selectbox("Split (name · content hash)", keys, key="sv_split", format_func=split_label.get,
                                  on_change=_reset_runs, args=("sv_runs", "sv_pair", "sv_level"))  # fmt: skip
-    rids = sorted(
-        by_split[split], key=lambda r: (bool(with_samples[r].get("partial")), labels.get(r, r))
-    )
-    urlstate.init("sv_runs", "run", rids, rids[:4], multi=True)
+    full = {r for r in by_split[split] if _full_run(with_samples[r])}
+    rids = sorted(by_split[split], key=lambda r: (r not in full, labels.get(r, r)))
+    default = [r for r in rids if r in full][:4] or rids[:4]  # the first four full runs
+    urlstate.init("sv_runs", "run", rids, default, multi=True)
     chosen = st.sidebar.multiselect("Runs", rids, key="sv_runs", format_func=lambda r: labels.get(r, r),
                                     on_change=_reset_runs, args=("sv_pair",))  # fmt: skip
     if not chosen:
-        chosen = rids[:4]
-        st.caption("No run chosen: showing the first runs of the split.")
+        chosen = default
+        st.caption("No run chosen: showing the first full runs of the split.")
     tables: dict[str, pd.DataFrame] = {}
     for r in chosen:
         df, warn = run_samples(with_samples[r])
@@ -535,7 +560,7 @@ def page_samples() -> None:
             st.caption("no CWHR units recorded for this sample")
         else:
             st.dataframe(units, hide_index=True, key=f"sv_cwhr_{r}", placeholder=MISSING)
-    urlstate.sync({"split": (split, keys[0]), "run": (st.session_state.get("sv_runs", []), rids[:4]),
+    urlstate.sync({"split": (split, keys[0]), "run": (st.session_state.get("sv_runs", []), default),
                    "pair": (pair, pairs[0]), "level": (level, levels[0])})  # fmt: skip
 
 
@@ -676,6 +701,7 @@ def _method_label(board: Board, labels: dict[str, str]) -> Any:
 
 
 def page_study_results() -> None:
+    from lcad_bench.errors import LcadBenchError
     from lcad_bench.study.stats import analyze
     from lcad_bench.study.store import default_url
 
@@ -689,8 +715,11 @@ def page_study_results() -> None:
             )
         )
         return
-    store = _store(board)
-    df = store.frame()
+    try:
+        df = _store(board).frame()
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     if df.empty:
         st.info("No responses recorded yet.")
         return
@@ -798,15 +827,21 @@ def _available(board: Board, rids: list[str]) -> dict[str, dict[tuple[str, str],
 
 def _answer(store: Any, sid: str, rater: str, item: Any, criterion: str, choice: str) -> None:
     shown = st.session_state.get("study_shown_at", {}).get(item.item_id)
+    from lcad_bench.errors import LcadBenchError
+
     rt = int(round((time.monotonic() - shown) * 1000)) if shown is not None else None
-    store.record(
-        study_id=sid,
-        rater_id=rater,
-        item=item,
-        criterion=criterion,
-        choice=choice,
-        response_time_ms=rt,
-    )
+    try:
+        store.record(
+            study_id=sid,
+            rater_id=rater,
+            item=item,
+            criterion=criterion,
+            choice=choice,
+            response_time_ms=rt,
+        )
+    except LcadBenchError as exc:  # shown at the top of the page on the rerun
+        st.session_state["study_error"] = f"your answer was not recorded: {exc}"
+        return
     st.session_state["study_last"] = item.item_id
 
 
@@ -826,8 +861,11 @@ def _image_of(board: Board, method: str, item: Any, gt_run: str) -> Any:
 
 
 def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
-    """The set-up form (organisers only): fixes the configuration once; raters join by link."""
-    from lcad_bench.errors import LcadBenchError
+    """The set-up form (organisers only): fixes the configuration once; raters join by link.
+    The runs must share one split content and protocol (``studies.study_runs_problem``)."""
+    from lcad_bench.leaderboard.studies import study_runs_problem
+
+    from lcad_bench.errors import LcadBenchError, UsageError
     from lcad_bench.study.design import CRITERIA, StudyConfig
 
     labels = labels_of(board)
@@ -854,6 +892,9 @@ def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
         cfg = StudyConfig(
             sid.strip(), tuple(chosen), criterion, "2afc", tuple(levels), n_items, seed, catch
         )
+        problem = study_runs_problem(cfg.runs, board.frame)
+        if problem:
+            raise UsageError(f"cannot set up study {cfg.study_id!r}: {problem}")
         if store.study_config(cfg.study_id) is not None:
             raise LcadBenchError(
                 f"study {cfg.study_id!r} exists already: raters join it by its link; choose another id for a new set-up"
@@ -882,14 +923,22 @@ def _setup_study(board: Board, store: Any, runs: list[str]) -> None:
 
 
 def page_study() -> None:
+    from lcad_bench.leaderboard.studies import study_runs_problem
+
     from lcad_bench.errors import LcadBenchError
     from lcad_bench.study.design import CRITERIA, GRAY, Session, draw_items, hash_rater, rater_order
 
     st.title("Run a user study")
     board = get_board()
     runs = sorted(r for r, e in board.runs.items() if e.get("run_dir") and e.get("samples"))
-    store = _store(board)
-    ids = store.study_ids()
+    if st.session_state.get("study_error"):
+        st.error(md_escape(st.session_state.pop("study_error")))
+    try:
+        store = _store(board)
+        ids = store.study_ids()
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     wanted = urlstate.get("study") or st.session_state.get("st_join")
     if wanted not in ids:
         if wanted:
@@ -906,7 +955,11 @@ def page_study() -> None:
         return
     sid = str(wanted)
     urlstate.sync({"study": (sid, None)})
-    cfg = store.study_config(sid)
+    try:
+        cfg = store.study_config(sid)
+    except LcadBenchError as exc:
+        st.error(md_escape(str(exc)))
+        return
     if cfg is None:
         st.error(
             md_escape(
@@ -919,14 +972,18 @@ def page_study() -> None:
     if not raw.strip():
         st.info("Enter your rater id to start.")
         return
+    problem = study_runs_problem(cfg.runs, board.frame)
+    if problem:
+        st.error(md_escape(f"Study {sid} cannot run on this board: {problem}."))
+        return
     try:
         salt = store.ensure_study(cfg)
         rater = hash_rater(raw, salt)
         items = rater_order(draw_items(cfg, _available(board, list(cfg.runs))), rater, cfg.seed)
+        answered = store.answered(cfg.study_id, rater)
     except LcadBenchError as exc:
         st.error(md_escape(str(exc)))
         return
-    answered = store.answered(cfg.study_id, rater)
     done = sum(1 for it in items if it.item_id in answered)
     st.progress(done / len(items), text=f"{done} of {len(items)} answered")
     item = Session(cfg, rater, items).next_item(answered)

@@ -39,7 +39,7 @@ def _fmt() -> type[argparse.RawDescriptionHelpFormatter]:
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("summarize", help="run folders and reported results -> leaderboard tables",
                        description="Read run folders (results.json + samples.parquet) and reported-results JSON files and write "
-                                   "the board folder: leaderboard.parquet, metrics.json and runs.json. Malformed or partial "
+                                   "the board folder: leaderboard.parquet, pairs.parquet, metrics.json and runs.json. Malformed or partial "
                                    "inputs are reported and left out.",
                        epilog=SUMMARIZE_EXAMPLES, formatter_class=_fmt())  # fmt: skip
     s.add_argument(

@@ -15,7 +15,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from lcad_bench.errors import MissingInputError, UsageError
+from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
 from lcad_bench.protocol import LEVELS
 
 STUDY_PROTOCOL_VERSION = "1.0"
@@ -98,8 +98,10 @@ def draw_items(
     """A seeded draw of items, stratified by level.
 
     ``available[run_id][(pair_id, level)] = description`` lists the samples each run has (no
-    error). Only (pair, level) keys present in every run of the study are drawn. Method pairs
-    cycle through every combination; the left/right order is random and logged."""
+    error). Only (pair, level) keys present in every run of the study are drawn, and each must
+    have the same description in every run (else the runs are not on one split:
+    ``InputFormatError``). Method pairs cycle through every combination; the left/right order
+    is random and logged."""
     runs = list(config.runs)
     missing = [r for r in runs if r not in available]
     if missing:
@@ -107,6 +109,15 @@ def draw_items(
             f"no samples for run(s) {missing}; summarize run folders with samples.parquet"
         )
     common = set.intersection(*(set(available[r]) for r in runs))
+    for key in sorted(common):  # the same pair at the same level must read the same everywhere
+        first = available[runs[0]][key]
+        other = next((r for r in runs if available[r][key] != first), None)
+        if other is not None:
+            raise InputFormatError(
+                f"runs {runs[0]} and {other} describe pair {key[0]} at level {key[1]} differently "
+                f"({first!r} vs {available[other][key]!r}): they were not evaluated on the same split; "
+                "a study compares runs of one split"
+            )
     keys_by_level = {lv: sorted(k for k in common if k[1] == lv) for lv in config.levels}
     keys_by_level = {lv: ks for lv, ks in keys_by_level.items() if ks}
     if not keys_by_level:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,11 +23,19 @@ BY_LEVEL_COLUMNS = ["criterion", "level", "method", "chosen", "shown", "win_rate
                     "bt", "bt_low", "bt_high"]  # fmt: skip
 
 
+STUDY_COLUMN_PREFIX = "study:"
+
+
+def is_study_column(name: str) -> bool:
+    """True for a board column that holds a user-study result (:func:`study_column`)."""
+    return str(name).startswith(STUDY_COLUMN_PREFIX)
+
+
 def study_column(study_id: str, criterion: str, kind: str) -> ColumnInfo:
     """Display facts of a study result shown as a board column (one source for the leaderboard
     table, the per-level chart and exports): the win rate (chosen / shown, Wilson 95%) or the
     Bradley-Terry log-strength (bootstrap over raters) of a run in study ``study_id``."""
-    name = f"study:{study_id}:{criterion}:{kind}"
+    name = f"{STUDY_COLUMN_PREFIX}{study_id}:{criterion}:{kind}"
     if kind == WIN_RATE:
         return ColumnInfo(name, f"win rate ({study_id}, {criterion})",
                           "User study: times chosen / times shown, Wilson 95% interval.", True, 3, (0.0, 1.0))  # fmt: skip
@@ -49,7 +57,8 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _shown(v: Any) -> list[str]:
+def shown_methods(v: Any) -> list[str]:
+    """The methods of a response's ``shown_methods`` (stored as JSON text), [] when unreadable."""
     if isinstance(v, list):
         return [str(x) for x in v]
     try:
@@ -78,7 +87,7 @@ def preference_table(df: pd.DataFrame) -> pd.DataFrame:
         shown: dict[str, int] = {}
         won: dict[str, int] = {}
         for s, ch in zip(g["shown_methods"], g["choice"]):
-            for m in _shown(s):
+            for m in shown_methods(s):
                 shown[m] = shown.get(m, 0) + 1
             won[str(ch)] = won.get(str(ch), 0) + 1
         for m in sorted(shown):
@@ -104,36 +113,41 @@ def comparisons(df: pd.DataFrame) -> list[tuple[str, str]]:
     """(winner, loser) per pairwise judgement."""
     out = []
     for s, ch in zip(df["shown_methods"], df["choice"]):
-        ms = _shown(s)
+        ms = shown_methods(s)
         if len(ms) != 2 or ch not in ms:
             continue
         out.append((str(ch), ms[1] if ms[0] == ch else ms[0]))
     return out
 
 
-def is_connected(methods: Sequence[str], pairs: Iterable[tuple[str, str]]) -> bool:
-    adj: dict[str, set[str]] = {m: set() for m in methods}
-    for a, b in pairs:
-        adj.setdefault(a, set()).add(b)
-        adj.setdefault(b, set()).add(a)
-    if not adj:
-        return False
-    start = next(iter(adj))
-    seen, stack = {start}, [start]
-    while stack:
-        for nb in adj[stack.pop()]:
-            if nb not in seen:
-                seen.add(nb)
-                stack.append(nb)
-    return len(seen) == len(adj)
+def mle_problem(methods: Sequence[str], wins: np.ndarray) -> str | None:
+    """Why the Bradley-Terry MLE does not exist for ``wins[i, j]`` (times method i beat method
+    j), or None. It exists exactly when the directed graph "i beat j at least once" is strongly
+    connected (Hunter 2004, Assumption 1: for every split of the methods into two non-empty
+    groups, some method of the second beats some method of the first at least once); checked
+    with ``scipy.sparse.csgraph.connected_components``."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    beats = csr_matrix((wins > 0).astype(np.int8))
+    if connected_components(beats, directed=True, connection="weak")[0] > 1:
+        return "the comparison graph is not connected: some methods were never compared, even indirectly"
+    n, label = connected_components(beats, directed=True, connection="strong")
+    if n == 1:
+        return None
+    src, dst = beats.nonzero()
+    beats_outside = {int(label[a]) for a, b in zip(src, dst) if label[a] != label[b]}
+    losers = sorted(m for i, m in enumerate(methods) if int(label[i]) not in beats_outside)
+    return (f"{', '.join(losers)} never beat any other method: the graph 'i beat j' is not strongly connected "
+            "(Hunter 2004, Assumption 1), so the Bradley-Terry MLE does not exist")  # fmt: skip
 
 
 def bradley_terry(comps: Sequence[tuple[str, str]], methods: Sequence[str] | None = None,
                   max_iter: int = 10_000, tol: float = 1e-10) -> dict[str, float]:  # fmt: skip
     """Bradley-Terry log-strengths by the MM algorithm (Hunter 2004); the first method is 0.
 
-    ``comps`` are (winner, loser) pairs. Needs a connected comparison graph in which every method
-    wins and loses at least once (otherwise the MLE does not exist)."""
+    ``comps`` are (winner, loser) pairs. The fit is refused (``UsageError``) when the MLE does not
+    exist: :func:`mle_problem` (the "beats" graph must be strongly connected)."""
     ms = list(methods) if methods else sorted({x for c in comps for x in c})
     idx = {m: i for i, m in enumerate(ms)}
     k = len(ms)
@@ -142,14 +156,11 @@ def bradley_terry(comps: Sequence[tuple[str, str]], methods: Sequence[str] | Non
     wins = np.zeros((k, k))
     for w, lo in comps:
         wins[idx[w], idx[lo]] += 1
-    if not is_connected(ms, [(a, b) for a, b in comps]):
-        raise UsageError(
-            "the comparison graph is not connected: some methods were never compared, even indirectly"
-        )
+    problem = mle_problem(ms, wins)
+    if problem:
+        raise UsageError(problem)
     n = wins + wins.T
     w = wins.sum(axis=1)
-    if (w == 0).any() or (wins.sum(axis=0) == 0).any():
-        raise UsageError("a method never won or never lost: the Bradley-Terry MLE does not exist")
     p = np.ones(k)
     for _ in range(max_iter):
         denom = (n / (p[:, None] + p[None, :])).sum(axis=1)
@@ -223,7 +234,7 @@ def mos_table(df: pd.DataFrame, b: int = 1000, seed: int = 0) -> pd.DataFrame:
     f = df[(df["design"] == "likert") & df["score"].notna()].copy()
     if f.empty:
         return pd.DataFrame(columns=["criterion", "method", "mos", "ci_low", "ci_high", "n"])
-    f["method"] = [(_shown(s) or [None])[0] for s in f["shown_methods"]]
+    f["method"] = [(shown_methods(s) or [None])[0] for s in f["shown_methods"]]
     f["unit"] = f["pair_id"].astype(str) + "|" + f["level"].astype(str)
     rng = np.random.default_rng(seed)
     for (crit, m), g in f.groupby(["criterion", "method"]):
@@ -294,7 +305,7 @@ def by_level_table(df: pd.DataFrame, b: int = 200, seed: int = 0) -> pd.DataFram
     """Per criterion x level (and over all levels, ``level == "all"``) x method: win rate
     (chosen / shown) with its Wilson 95% interval, and the Bradley-Terry log-strength with a 95%
     bootstrap interval over raters where it is defined (methods not all shown together in every
-    item, a connected comparison graph, every method winning and losing). Catch trials and
+    item, a strongly connected "beats" graph: :func:`mle_problem`). Catch trials and
     Likert rows are left out; pass the rows of kept raters."""
     f = df[(df["design"] == "2afc") & ~df["is_catch"].astype(bool)]
     rows: list[dict[str, Any]] = []
@@ -304,8 +315,8 @@ def by_level_table(df: pd.DataFrame, b: int = 200, seed: int = 0) -> pd.DataFram
         parts = [(lv, gg) for lv, gg in g.groupby("level")] + [(ALL_LEVELS, g)]
         for lv, gg in parts:
             pref = preference_table(gg)
-            n_methods = len({m for x in gg["shown_methods"] for m in _shown(x)})
-            together = all(len(set(_shown(s))) >= n_methods for s in gg["shown_methods"])
+            n_methods = len({m for x in gg["shown_methods"] for m in shown_methods(x)})
+            together = all(len(set(shown_methods(s))) >= n_methods for s in gg["shown_methods"])
             bt = (
                 bradley_terry_table(gg, b=b, seed=seed)
                 if not together
@@ -331,7 +342,7 @@ def analyze(df: pd.DataFrame, b: int = 200, seed: int = 0) -> dict[str, Any]:
         kept = g[~g["rater_id"].isin(excluded)]
         real = kept[~kept["is_catch"].astype(bool)]
         pairwise = real[real["design"] == "2afc"]
-        methods_per_item = [tuple(sorted(_shown(s))) for s in pairwise["shown_methods"]]
+        methods_per_item = [tuple(sorted(shown_methods(s))) for s in pairwise["shown_methods"]]
         all_methods = sorted({m for t in methods_per_item for m in t})
         all_together = bool(methods_per_item) and all(
             len(t) == len(all_methods) for t in methods_per_item

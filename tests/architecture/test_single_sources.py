@@ -121,3 +121,36 @@ def test_package_map_names_every_module():
             if f"`{rel}`" not in mapped and f"`{p.name}`" not in mapped:
                 missing.append(rel)
     assert missing == [], f"docs/architecture.md's package map lacks {missing}"
+
+
+def test_architecture_doc_names_every_board_module_and_file():
+    """docs/architecture.md's package map names every module of leaderboard/ and the pages'
+    folder app_pages/ (never a pages/ folder: Streamlit's old discovery); the board folder line
+    and the summarize help list every file summarize writes."""
+    import argparse
+
+    from lcad_bench.leaderboard.summarize import BOARD_FILE, METRICS_FILE, PAIRS_FILE, RUNS_FILE
+
+    from lcad_bench.cli.leaderboard import register
+
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    row = next(line for line in doc.splitlines() if line.startswith("| `leaderboard/` |"))
+    modules = sorted(p.name for p in (ROOT / "leaderboard").glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if f"`{m}`" not in row] == []
+    assert "`app_pages/`" in row and "leaderboard/pages/" not in doc and "`pages/`" not in row
+    assert (ROOT / "leaderboard" / "app_pages").is_dir() and not (
+        ROOT / "leaderboard" / "pages"
+    ).exists()
+    board_line = next(line for line in doc.splitlines() if line.lstrip().startswith("board folder"))
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    help_text = " ".join(
+        parser._subparsers._group_actions[0].choices["summarize"].description.split()
+    )  # noqa: SLF001
+    for f in (BOARD_FILE, PAIRS_FILE, METRICS_FILE, RUNS_FILE):
+        assert f in board_line and f in help_text, f
+
+
+def test_study_column_prefix_is_written_once():
+    """The board tells study columns apart by one constant (stats.STUDY_COLUMN_PREFIX)."""
+    assert _grep(r"""["']study:""") == ["lcad_bench/study/stats.py"]

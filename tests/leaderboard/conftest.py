@@ -113,10 +113,12 @@ def render(model: str, gt: np.ndarray, level: str) -> np.ndarray:
 def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None = None, run_id: str | None = None,
              values: dict | None = None, levels=LEVELS, fail: set[tuple[str, str]] = frozenset(),
              model_name: str | None = None, folder: str | None = None, descriptions: dict | None = None,
-             split_name: str | None = None, warnings: list[str] | None = None, error: str | None = None) -> Path:  # fmt: skip
+             split_name: str | None = None, warnings: list[str] | None = None, error: str | None = None,
+             protocol: dict | None = None) -> Path:  # fmt: skip
     """A run folder like the runner writes: results.json, samples.parquet, gt/ and outputs/.
     ``limit`` keeps the first ``limit`` pairs; ``fail`` = {(pair_id, level)} samples that failed
-    (with ``error``); the other keywords replace recorded texts (the injection tests use them)."""
+    (with ``error``); ``protocol`` updates the protocol block; the other keywords replace
+    recorded texts (the injection tests use them)."""
     from lcad_bench.evaluation import rundir
     from lcad_bench.evaluation.aggregate import aggregate
     from lcad_bench.evaluation.rundir import Results
@@ -174,7 +176,7 @@ def make_run(root: Path, model: str, *, split: str = "tiny", limit: int | None =
                "luminance_replaced": lum, "uses_instance_masks": False, "oracle": oracle},
         split={"id": split_name or split.split("-other")[0], "content_hash": SPLIT_HASH[split], "n_pairs": len(pairs),
                "n_images": len({k for _, k in pairs}), "limit": limit, "shard": None},
-        protocol={"protocol_version": "1.0", "eval_resolution": 256, "levels": list(levels)},
+        protocol={"protocol_version": "1.0", "eval_resolution": 256, "levels": list(levels), **(protocol or {})},
         seeds={"base_seed": 0, "n_seeds": 1},
         environment={"lcad_bench": "0.1.0", "python": "3.11", "numpy": "2.0"},
         metrics={"psnr": {"backend": "numpy", "version": "1"}, "lpips": {"backend": "lpips", "weights": {"alex.pth": "ab" * 32}}},
@@ -255,6 +257,12 @@ def app_path() -> str:
 @pytest.fixture
 def make_run_fn():
     return make_run
+
+
+@pytest.fixture(scope="session")
+def fixture_values():
+    """model -> metric -> level -> per-pair values of the fixture runs (:data:`VALUES`)."""
+    return VALUES
 
 
 def _plain(text: str) -> str:

@@ -277,7 +277,9 @@ def test_run_details(at, run_ids, plain):
     assert [plain(x.value) for x in at.warning] == ["fid_small_n"]
     at.sidebar.selectbox(key="rd_run").set_value(run_ids["text-tint@limit2"]).run()
     assert plain(at.warning[0].value) == "Not in the main ranking: limit 2"
-    at.sidebar.selectbox(key="rd_run").set_value("reported:example-2099-tab1:PaperNet").run()
+    at.sidebar.selectbox(key="rd_run").set_value(
+        "reported:example-2099-tab1:PaperNet:natural"
+    ).run()
     ref = frames(at, "field")[0].set_index("field")["value"]
     assert "A fictitious paper for tests" in ref["source"] and ref["where"] == "Table 1"
 
@@ -443,3 +445,109 @@ def test_empty_board_folder_shows_hint(monkeypatch, app_path, tmp_path, plain):
     ):
         at.switch_page(page).run()
         assert not at.exception, page
+
+
+def test_a_study_of_runs_on_two_splits_is_refused_at_set_up(
+    monkeypatch, make_run_fn, app_path, tmp_path, plain
+):
+    """Review finding 5: the two runs share pair ids and descriptions but not the split content;
+    "Create study" gives a clear error and stores nothing."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    from lcad_bench.study.store import StudyStore
+
+    root = tmp_path / "runs"
+    gray = make_run_fn(root, "gray").name
+    other = make_run_fn(root, "text-tint", split="tiny-other-content").name
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    at.switch_page("app_pages/study.py").run()
+    at.text_input(key="st_id").input("mixed")
+    at.multiselect(key="st_runs").set_value([gray, other])
+    at.button[0].click().run()
+    assert not at.exception and not at.success
+    (err,) = [plain(e.value) for e in at.error]
+    assert err.startswith(
+        "cannot set up study 'mixed': the runs are on different split contents (tiny · aaaaaaaa"
+    )
+    assert StudyStore(f"sqlite:///{tmp_path / 'study.db'}").study_config("mixed") is None
+
+
+@pytest.mark.parametrize("kind", ["junk", "other-layout"])
+def test_study_pages_with_an_unreadable_database(
+    monkeypatch, board_dir, app_path, tmp_path, plain, kind
+):
+    """Review finding 6: a study.db that is not a database, or whose responses table has another
+    layout, gives an error naming the database on both study pages, never a traceback."""
+    import sqlite3
+
+    db = tmp_path / "study.db"
+    if kind == "junk":
+        db.write_bytes(b"this is not a database\n" * 64)
+    else:
+        with sqlite3.connect(db) as con:
+            con.execute("CREATE TABLE responses (x INTEGER)")
+            con.execute("CREATE TABLE studies (y INTEGER)")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(board_dir))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{db}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    assert not at.exception and any("study database" in plain(w.value) for w in at.warning)
+    assert frames(at, "rank")  # the leaderboard itself is shown
+    for page in ("app_pages/study_results.py", "app_pages/study.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        (err,) = [plain(e.value) for e in at.error]
+        assert "study database" in err and str(db) in err and "LCAD_BENCH_STUDY_DB" in err, err
+
+
+def test_unticking_partial_runs_keeps_every_full_group(
+    monkeypatch, make_run_fn, app_path, tmp_path, plain
+):
+    """Review finding 9: with two protocol settings at the current version there are three groups
+    of full runs; unticking "Show partial runs and other protocol versions" kept the first two
+    titles starting "Full runs" and hid the third (the L*-replaced runs). Groups are now chosen
+    by their fields (current protocol, not partial)."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(root, "text-tint", protocol={"eval_resolution": 512})
+    make_run_fn(root, "l-paste")
+    make_run_fn(root, "text-tint", limit=2)
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    full = [t for t in (plain(h.value) for h in at.subheader) if t.startswith("Full runs")]
+    assert len(full) == 3 and any("replaced" in t for t in full)
+    at.sidebar.checkbox(key="lb_other").uncheck().run()
+    shown = [plain(h.value) for h in at.subheader if plain(h.value) != "Export"]
+    assert shown == full
+    assert {r.split(" · ")[0] for f in frames(at, "rank") for r in f["run"]} == {
+        "gray",
+        "text-tint",
+        "l-paste",
+    }
+    assert all(len(f) == 1 for f in frames(at, "rank"))  # the --limit run is hidden
+
+
+def test_sample_viewer_defaults_to_full_runs_only(monkeypatch, make_run_fn, app_path, tmp_path):
+    """docs/leaderboard.md: the viewer starts with the split's first four full runs. It took the
+    first four runs, so with two full runs it also showed two --limit runs."""
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    full = sorted(make_run_fn(root, m).name for m in ("gray", "oracle"))
+    make_run_fn(root, "gray", limit=2)
+    make_run_fn(root, "oracle", limit=3)
+    summarize([root], tmp_path / "board")
+    monkeypatch.setenv("LCAD_BENCH_LEADERBOARD", str(tmp_path / "board"))
+    monkeypatch.setenv("LCAD_BENCH_STUDY_DB", f"sqlite:///{tmp_path / 'study.db'}")
+    at = AppTest.from_file(app_path, default_timeout=TIMEOUT).run()
+    at.switch_page("app_pages/samples.py").run()
+    assert not at.exception
+    runs = at.sidebar.multiselect(key="sv_runs")
+    assert sorted(runs.value) == full and len(runs.options) == 4
+    assert len(at.get("image")) == 4  # gray input, ground truth, the two full runs' outputs

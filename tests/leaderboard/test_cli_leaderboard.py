@@ -142,3 +142,70 @@ def test_busy_port_message(board_dir):
         ):
             run_leaderboard(args)
     assert port_in_use("127.0.0.1", port) is None  # free again once the other server is gone
+
+
+def test_import_likert_with_an_empty_cell_is_exit_4_naming_file_and_row(tmp_path):
+    """Review finding 14: an empty pair_id reached the database (IntegrityError traceback,
+    exit 1). Each row is checked first: exit 4 (InputFormatError) naming the file and its line."""
+    import subprocess
+    import sys
+
+    csv = tmp_path / "r.csv"
+    csv.write_text("rater,pair_id,level,method,score\nu1,p1,complete,A,4\nu1,,complete,A,3\n")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    r = subprocess.run([sys.executable, "-m", "lcad_bench", "study", "import-likert", str(csv), "--study", "m1",
+                        "--db", db], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 4, r.stderr
+    assert "Traceback" not in r.stderr and f"{csv}: row 3: empty pair_id" in r.stderr
+    from lcad_bench.study.store import StudyStore
+
+    assert StudyStore(db).frame().empty  # nothing half-imported
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            "u1,p2,partly,A,3,",
+            "row 3: level 'partly': expected one of ['complete', 'partial', 'sparse', 'none']",
+        ),
+        (
+            "u1,p2,complete,A,3,beauty",
+            "row 3: criterion 'beauty': expected one of ['correspondence', 'realism']",
+        ),
+        (" ,p2,complete,A,3,", "row 3: empty rater"),
+        ("u1,p2,complete,,3,", "row 3: empty method"),
+        ("u1,p2,complete,A,,", "row 3: score '' is not a number"),
+        (
+            "u1,p1,complete,A,2,",
+            "row 3: rater 'u1' rated pair p1 at complete for A already in row 2: one rating per rater and item",
+        ),
+    ],
+)
+def test_import_likert_validates_every_row(tmp_path, row, message):
+    from lcad_bench.errors import InputFormatError
+    from lcad_bench.study.store import StudyStore, import_likert
+
+    csv = tmp_path / "r.csv"
+    csv.write_text(f"rater,pair_id,level,method,score,criterion\nu1,p1,complete,A,4,\n{row}\n")
+    store = StudyStore(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(InputFormatError) as exc:
+        import_likert(store, csv, "m1")
+    assert str(exc.value) == f"{csv}: {message}"
+    assert store.frame().empty
+
+
+def test_import_likert_twice_is_refused(tmp_path):
+    from lcad_bench.errors import InputFormatError
+    from lcad_bench.study.store import StudyStore, import_likert
+
+    csv = tmp_path / "r.csv"
+    csv.write_text("rater,pair_id,level,method,score\nu1,p1,complete,A,4\n")
+    store = StudyStore(f"sqlite:///{tmp_path / 's.db'}")
+    assert import_likert(store, csv, "m1", salt="s") == 1
+    with pytest.raises(
+        InputFormatError,
+        match="already stored in study 'm1' \\(was this file imported before\\?\\)",
+    ):
+        import_likert(store, csv, "m1", salt="s")
+    assert len(store.frame()) == 1

@@ -37,13 +37,14 @@ def test_latex_table_is_paper_ready(table):
     )
     rows = [line for line in tex.splitlines() if r"$\cdot$" in line]
     assert len(rows) == 3 and rows[0].startswith("1 & text-tint $\\cdot$ ")
-    # best among ranked rows in bold (the unranked oracle's 30.00 is not): PSNR 25 > 20, LPIPS 0.2 < 0.3,
-    # and the smaller PSNR drop (gray: 0.00 against −3.50)
+    # best among ranked rows in bold (the unranked oracle's 30.00 is not): PSNR 25 > 20, LPIPS 0.2 < 0.3;
+    # a Δ column is never bold (gray's 0.00 drop is what ignoring the text gives)
     assert r"\textbf{25.00\,{\scriptsize$\pm$3.00}}" in rows[0] and r"\textbf{0.2000" in rows[0]
     assert (
         r"$-$3.50\,{\scriptsize$\pm$1.50}" in rows[0]
-        and r"\textbf{0.00\,{\scriptsize$\pm$0.00}}" in rows[1]
+        and r"& 0.00\,{\scriptsize$\pm$0.00}" in rows[1]
     )
+    assert r"\textbf" not in rows[1]
     assert r"\textbf" not in rows[2] and "30.00" in rows[2]
     assert "half the width of the 95\\% bootstrap interval" in tex
     # rr + 4 value columns: every body line has 6 cells; the top line spans two per metric
@@ -159,3 +160,42 @@ def test_latex_export_compiles(table, tmp_path):
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_csv_of_several_groups_names_each_row_s_group(board_dir):
+    """Review finding 11: the board's CSV concatenated every group's rows without saying which
+    group a row (and its rank) belongs to; each row now has a ``group`` column."""
+    b = load_board(board_dir)
+    repro, _ = split_rows(b.frame, split_choices(b.frame)[0])
+    parts = []
+    for g in comparison_groups(repro):
+        t = group_table(
+            repro,
+            b.pairs,
+            b.infos,
+            g.run_ids,
+            metrics=["psnr"],
+            levels=["complete"],
+            labels=b.labels,
+        )
+        parts.append((g.title, t.frame, t.value_columns))
+    text = export.groups_to_csv(parts, b.infos)
+    assert text.count("group,rank,run,run_id,column") == 1
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["group"], r["rank"], r["run"].split(" · ")[0]) for r in rows] == [
+        ("Full runs · model's own L*", "1", "text-tint"), ("Full runs · model's own L*", "2", "gray"),
+        ("Full runs · model's own L*", "", "oracle"), ("Full runs · output L* replaced by the input's", "1", "l-paste"),
+        ("Partial runs (limit 2) · model's own L*", "1", "text-tint")]  # fmt: skip
+
+
+def test_bibtex_escapes_the_content_hash():
+    """A content hash comes from an untrusted split record: escaped like every other text, so a
+    brace or a backslash in it cannot unbalance or inject into the .bib entry."""
+    bib = export.bibtex([{"id": "s", "content_hash": "ab}\\input{/etc/passwd}{"}])
+    assert "\\input" not in bib and "\\textbackslash{}input" in bib
+    entry = "{" + bib.split("@misc{lcadbench_split_", 1)[1]
+    depth = 0
+    for ch in entry.replace("\\{", "").replace("\\}", ""):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0

@@ -25,6 +25,8 @@ from lcad_bench.leaderboard.tables import (
 
 from lcad_bench.evaluation.aggregate import bootstrap_ci
 
+LEVEL_ORDER = ["complete", "partial", "sparse", "none"]
+
 
 @pytest.fixture(scope="module")
 def board(board_dir):
@@ -371,3 +373,166 @@ def test_preference_chart_spec():
     assert (
         spec["layer"][1]["mark"]["type"] == "rule" and spec["height"] == 160
     )  # at least 160 px, 26 a bar
+
+
+# ------------------------------------------------------------------------------------------
+# ranking rules on hand-made groups (review findings)
+
+
+def _cells(values, kinds=None, ns=None):
+    """Board cells of full runs at the current protocol: ``values[run][metric][level] = mean``;
+    ``kinds[metric]`` (default per_pair) and ``ns[run][metric]`` (default 3) as summarize writes."""
+    from lcad_bench.leaderboard.summarize import COLUMNS
+
+    from lcad_bench.protocol import PROTOCOL_VERSION
+
+    rows = []
+    for run, per in values.items():
+        for metric, lv in per.items():
+            for level, v in lv.items():
+                n = (ns or {}).get(run, {}).get(metric, 3)
+                rows.append({"run_id": run, "model": run, "split": "s", "split_hash": "a" * 64, "scheme": "controlled",
+                             "level": level, "metric": metric, "value": v, "ci_low": v, "ci_high": v, "n": n,
+                             "reported": False, "oracle": False, "partial": "", "luminance_replaced": False,
+                             "protocol_version": PROTOCOL_VERSION, "protocol_fp": "f" * 12, "rankable": True,
+                             "kind": (kinds or {}).get(metric, "per_pair")})  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _pairs(values):
+    """pairs.parquet rows: every pair (3 pairs on 3 images) has the cell's value."""
+    rows = []
+    for run, per in values.items():
+        levels = {lv for lvs in per.values() for lv in lvs}
+        for level in levels:
+            for i in range(3):
+                row = {"run_id": run, "level": level, "pair_id": f"p{i}", "image_key": f"img{i}", "n_seeds": 1,
+                       "n_failed": 0}  # fmt: skip
+                for metric, lv in per.items():
+                    row[metric] = lv.get(level, float("nan"))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+INFOS = {m: metric_info(m) for m in ("psnr", "lpips", "fid")}
+
+
+def test_a_difference_to_complete_is_never_ranked_nor_bold():
+    """Review finding 1: A degrades 20/19/18/17, B (ignores the text) is 16 everywhere. Ranking
+    the Δ columns made B (Δ 0) first; only the value at complete is ranked."""
+    from lcad_bench.leaderboard import export
+
+    vals = {"A": {"psnr": dict(zip(LEVEL_ORDER, (20.0, 19.0, 18.0, 17.0)))},
+            "B": {"psnr": dict.fromkeys(LEVEL_ORDER, 16.0)}}  # fmt: skip
+    t = group_table(
+        _cells(vals), _pairs(vals), INFOS, ["A", "B"], metrics=["psnr"], levels=LEVEL_ORDER
+    )
+    f = t.frame.set_index("run_id")
+    assert (
+        f.loc["B", "psnr · sparse − complete"] == 0.0
+        and f.loc["A", "psnr · sparse − complete"] == -2.0
+    )
+    assert f.loc["A", "rank"] == 1 and f.loc["B", "rank"] == 2
+    assert f.loc["A", AVG_RANK] == 1.0 and f.loc["B", AVG_RANK] == 2.0
+    assert any("Δ columns (level − complete) are shown, never ranked" in n for n in t.notes)
+    assert "Average rank over 1 ranked columns (1 = best in each)." in t.notes
+    # sorting by a Δ column orders the table but gives no rank
+    by_diff = group_table(_cells(vals), _pairs(vals), INFOS, ["A", "B"], metrics=["psnr"], levels=LEVEL_ORDER,
+                          sort_by="psnr · none − complete")  # fmt: skip
+    assert by_diff.frame["run_id"].tolist() == ["B", "A"] and by_diff.frame["rank"].isna().all()
+    assert best_line(by_diff, INFOS).startswith("Sorted by PSNR ↑ · Δ none − complete, not ranked")
+    # exports mark no best value in a Δ column
+    md = export.to_markdown(t.frame, t.value_columns, INFOS).splitlines()
+    a_row = next(line for line in md if line.startswith("| 1 | A"))
+    b_row = next(line for line in md if line.startswith("| 2 | B"))
+    assert "**20.00**" in a_row and "**" not in b_row
+
+
+def test_a_missing_metric_never_improves_the_average_rank():
+    """Review finding 2: A has only PSNR (the best), B wins LPIPS and FID. With missing ranks
+    skipped A's average rank was 1.0 and it ranked first; now only runs with every ranked
+    column get an average rank, A is shown unranked and named in a note."""
+    vals = {"A": {"psnr": {"complete": 30.0}},
+            "B": {"psnr": {"complete": 25.0}, "lpips": {"complete": 0.1}, "fid": {"complete": 10.0}},
+            "C": {"psnr": {"complete": 20.0}, "lpips": {"complete": 0.2}, "fid": {"complete": 20.0}}}  # fmt: skip
+    t = group_table(_cells(vals, kinds={"fid": "distribution"}), None, INFOS, ["A", "B", "C"],
+                    metrics=["psnr", "lpips", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    f = t.frame
+    assert f["run_id"].tolist() == ["B", "C", "A"]
+    assert f["rank"].tolist()[:2] == [1, 2] and pd.isna(f["rank"].iloc[2])
+    assert f[AVG_RANK].tolist()[:2] == [1.0, 2.0] and pd.isna(f[AVG_RANK].iloc[2])
+    assert (
+        "No average rank (a ranked column has no value): A; sort by a column to rank them on it."
+        in t.notes
+    )
+    by_psnr = group_table(_cells(vals, kinds={"fid": "distribution"}), None, INFOS, ["A", "B", "C"],
+                          metrics=["psnr", "lpips", "fid"], levels=["complete"], paired=False,
+                          sort_by="psnr · complete").frame  # fmt: skip
+    assert by_psnr["run_id"].tolist() == ["A", "B", "C"] and by_psnr["rank"].tolist() == [1, 2, 3]
+
+
+def test_fid_at_different_sample_counts_is_shown_not_ranked():
+    """Review finding 13: docs/protocol.md#fid compares FID only at equal N. Within a group
+    whose runs differ in FID's sample count the FID column is shown, never ranked or bold, and
+    the note says why; at equal N it is ranked as before."""
+    from lcad_bench.leaderboard import export
+
+    vals = {"B": {"psnr": {"complete": 20.0}, "fid": {"complete": 10.0}},
+            "C": {"psnr": {"complete": 25.0}, "fid": {"complete": 20.0}}}  # fmt: skip
+    kinds = {"fid": "distribution"}
+    t = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 8}}), None, INFOS, ["B", "C"],
+                    metrics=["psnr", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    assert t.frame["run_id"].tolist() == ["C", "B"] and t.frame[AVG_RANK].tolist() == [1.0, 2.0]
+    assert "Average rank over 1 ranked columns (1 = best in each)." in t.notes
+    assert "FID ↓ · complete is shown, not ranked: its runs differ in sample count (N = 4/8); it is comparable only " \
+           "at equal N (docs/protocol.md#fid)." in t.notes  # fmt: skip
+    assert set(t.unranked) == {"fid · complete"}
+    by_fid = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 8}}), None, INFOS, ["B", "C"],
+                         metrics=["psnr", "fid"], levels=["complete"], paired=False, sort_by="fid · complete")  # fmt: skip
+    assert by_fid.frame["run_id"].tolist() == ["B", "C"] and by_fid.frame["rank"].isna().all()
+    md = export.to_markdown(t.frame, t.value_columns, INFOS, unranked=t.unranked)
+    assert "**10.00**" not in md and "**25.00**" in md
+    same = group_table(_cells(vals, kinds, ns={"B": {"fid": 4}, "C": {"fid": 4}}), None, INFOS, ["B", "C"],
+                       metrics=["psnr", "fid"], levels=["complete"], paired=False)  # fmt: skip
+    assert not same.unranked and same.frame[AVG_RANK].tolist() == [1.5, 1.5]
+
+
+def test_a_run_without_a_metric_does_not_blank_the_paired_column(
+    tmp_path, make_run_fn, fixture_values
+):
+    """Review finding 3: text-tint has no LPIPS at all. The paired pair set was the intersection
+    over every run, so it was empty and LPIPS read "—" for gray too; now it is built from the
+    runs that have the metric, and the run without it is "—" with a note."""
+    root = tmp_path / "runs"
+    make_run_fn(root, "gray")
+    make_run_fn(
+        root,
+        "text-tint",
+        values={m: v for m, v in fixture_values["text-tint"].items() if m != "lpips"},
+    )
+    assert summarize([root], tmp_path / "board").warnings == []
+    b = load_board(tmp_path / "board")
+    ids = sorted(b.runs)
+    gray, tint = (next(r for r in ids if r.startswith(m)) for m in ("gray", "text-tint"))
+    t = group_table(b.frame, b.pairs, b.infos, ids, metrics=["psnr", "lpips"], levels=["complete", "sparse"],
+                    labels=b.labels)  # fmt: skip
+    f = t.frame.set_index("run_id")
+    assert f.loc[gray, "lpips · complete"] == pytest.approx(0.30)
+    assert f.loc[gray, "lpips · sparse − complete"] == pytest.approx(0.0)
+    assert pd.isna(f.loc[tint, "lpips · complete"]) and f.loc[tint, "psnr · complete"] == 25.0
+    assert any(n.startswith(f"No value (—) for {b.labels[tint]} in LPIPS (AlexNet) ↓ · complete, "
+                            "LPIPS (AlexNet) ↓ · Δ sparse − complete") for n in t.notes)  # fmt: skip
+    assert "Pairs compared (PSNR, LPIPS (AlexNet)): complete: 4 pairs (3 images); sparse − complete: 4 pairs " \
+           "(3 images)" in t.notes  # fmt: skip
+
+
+def test_split_labels_have_one_owner(board):
+    """summarize.split_label names a split in runs.json (reproduced and reported runs) and in the
+    split selector; a reported file without a content hash no longer reads "tiny · ?"."""
+    from lcad_bench.leaderboard.summarize import split_label
+
+    rep = next(e for e in board.runs.values() if e["reported"])
+    assert rep["split_label"] == split_label("tiny", None) == "tiny · no content hash"
+    run = next(e for e in board.runs.values() if not e["reported"])
+    assert run["split_label"] == split_label("tiny", "a" * 64) == "tiny · aaaaaaaa"
+    assert [c.label for c in split_choices(board.frame)] == ["tiny · aaaaaaaa (5 runs)"]

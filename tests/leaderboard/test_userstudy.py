@@ -47,8 +47,21 @@ def test_bradley_terry_known_solution():
 def test_bradley_terry_refuses_disconnected_or_degenerate():
     with pytest.raises(UsageError, match="not connected"):
         bradley_terry([("a", "b"), ("b", "a"), ("c", "d"), ("d", "c")])
-    with pytest.raises(UsageError, match="never won or never lost"):
+    with pytest.raises(UsageError, match="b never beat any other method"):
         bradley_terry([("a", "b"), ("a", "b")])
+
+
+def test_bradley_terry_needs_a_strongly_connected_beats_graph():
+    """Review finding 12: every method wins and loses once and the graph is connected, yet
+    {c, d} never beat {a, b}: Hunter (2004), Assumption 1 fails and the MLE does not exist (the
+    strengths of a, b diverge). The old check (connected, every method wins and loses) let
+    the fit run; it is refused now, naming the group that never beats the others."""
+    comps = [("a", "b"), ("b", "a"), ("c", "d"), ("d", "c"), ("a", "c"), ("b", "d")]
+    with pytest.raises(UsageError, match=r"c, d never beat any other method: the graph 'i beat j' is not strongly "
+                                         r"connected \(Hunter 2004, Assumption 1\)"):  # fmt: skip
+        bradley_terry(comps)
+    bt = bradley_terry([*comps, ("d", "a")])  # one win of the second group: the MLE exists
+    assert bt["a"] == 0.0 and all(math.isfinite(v) for v in bt.values())
 
 
 def test_krippendorff_alpha_nominal_known_value():
@@ -244,3 +257,65 @@ def test_study_column_facts():
     assert study_column("s1", "realism", "bt").label == "BT score (s1, realism) ↑"
     with pytest.raises(UsageError):
         study_column("s1", "realism", "mos")
+
+
+def test_draw_items_refuses_runs_that_describe_a_pair_differently():
+    """Review finding 5: runs from different splits can share pair ids; the same pair at the
+    same level must have the same description in every run of a study."""
+    from lcad_bench.errors import InputFormatError
+
+    avail = _available()
+    avail["r3"][("p2", "sparse")] = "a blue car"
+    with pytest.raises(InputFormatError, match=r"runs r1 and r3 describe pair p2 at level sparse differently "
+                                               r"\('desc 2 sparse' vs 'a blue car'\)"):  # fmt: skip
+        draw_items(StudyConfig("s", ("r1", "r2", "r3"), levels=("complete", "sparse")), avail)
+
+
+def test_study_of_runs_on_two_splits_is_left_out_of_the_board(tmp_path, make_run_fn):
+    """Review finding 5: a study whose runs are on different split contents gives no board
+    columns and a warning (study_cells); study_runs_problem names the splits."""
+    from lcad_bench.leaderboard.board import load_board
+    from lcad_bench.leaderboard.studies import study_cells, study_runs_problem
+    from lcad_bench.leaderboard.summarize import summarize
+
+    root = tmp_path / "runs"
+    a = make_run_fn(root, "gray").name
+    b = make_run_fn(root, "text-tint", split="tiny-other-content").name
+    c = make_run_fn(root, "oracle").name
+    summarize([root], tmp_path / "board")
+    frame = load_board(tmp_path / "board").frame
+    problem = study_runs_problem([a, b], frame)
+    assert problem.startswith(
+        f"the runs are on different split contents (tiny · aaaaaaaa: {a}; tiny · bbbbbbbb: {b})"
+    )
+    assert study_runs_problem([a, c], frame) is None
+    assert "not reproduced runs of this board" in study_runs_problem([a, "nope"], frame)
+    store = StudyStore(f"sqlite:///{tmp_path / 'study.db'}")
+    _fill(store, "mixed", [(a, b, a), (a, b, b), (b, a, a)])
+    _fill(store, "same", [(a, c, c), (a, c, c), (c, a, a)])
+    rows, infos, warnings = study_cells(store.frame(), frame, b=20)
+    assert set(rows["metric"]) == {"study:same:correspondence:win"}
+    assert warnings == [f"study mixed is left out of the leaderboard: {problem}"]
+
+
+def test_a_double_click_records_one_response(tmp_path):
+    """A rater answers an item once: the second answer to the same item (a double click) is not
+    stored, by the check in record() and by the table's unique (study, rater, item) constraint."""
+    import sqlalchemy as sa
+
+    store = StudyStore(f"sqlite:///{tmp_path / 'd.db'}")
+    it = StudyItem("p0|controlled|complete|A|B", "p0", "complete", "d", ("A", "B"))
+    assert (
+        store.record(study_id="s", rater_id="r", item=it, criterion="realism", choice="A") is True
+    )
+    assert (
+        store.record(study_id="s", rater_id="r", item=it, criterion="realism", choice="B") is False
+    )
+    assert (
+        store.record(study_id="s", rater_id="r2", item=it, criterion="realism", choice="B") is True
+    )
+    df = store.frame("s")
+    assert len(df) == 2 and df.loc[df["rater_id"] == "r", "choice"].tolist() == ["A"]
+    row = df.iloc[0].to_dict() | {"study_id": "s"}
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as con:  # the constraint itself
+        con.execute(store.responses.insert().values(**row))

@@ -156,7 +156,10 @@ def _pages(at, ids):
     at.sidebar.radio(key="sv_level").set_value("sparse").run()
     yield "samples (sparse: the hostile run's sample failed with a hostile error)"
     at.switch_page("app_pages/run_details.py").run()
-    for rid in (ids["evil"], "reported:example-2099-tab1:" + hostile(PIXEL_HOST, "paper")[:120]):
+    for rid in (
+        ids["evil"],
+        "reported:example-2099-tab1:" + hostile(PIXEL_HOST, "paper")[:120] + ":natural",
+    ):
         at.sidebar.selectbox(key="rd_run").set_value(rid).run()
         yield f"run {rid[:20]}"
     at.switch_page("app_pages/study_results.py").run()
