@@ -182,6 +182,43 @@ CLASSES = {
         ("A woman in a white face mask crossing a street.", "white>mask",  # constructed
          "A woman in a face mask crossing a street.", set()),
     ],
+    # a garment compound written without its hyphen before a person noun is a garment colour
+    # of the wearer, not an ethnicity term ("a white suited snowboarder"); the participle goes
+    # with the colour at sparse
+    "unhyphenated_garment_compounds": [
+        ("Yellow shirted tennis player looking for incoming ball", "yellow>player",  # 461013
+         "Tennis player looking for incoming ball", set()),
+        ("A white suited skier racing down a slope.", "white>skier",  # constructed
+         "A skier racing down a slope.", set()),
+        ("A black suited man walking down the street.", "black>man",  # constructed
+         "A man walking down the street.", set()),
+        # not a garment before a thing
+        ("A red capped bottle on a table.", "red>bottle",  # constructed
+         "A capped bottle on a table.", set()),
+    ],
+    # a participle or a verb-tagged noun inside a noun run does not end it
+    "verb_forms_before_the_noun": [
+        ("A building with green, peeling paint next to a motorcycle.", "green>paint",
+         "A building with peeling paint next to a motorcycle.", set()),  # constructed
+        ("A blue, rusted truck parked in a field.", "blue>truck",  # constructed
+         "A rusted truck parked in a field.", set()),
+        ("White show horses and handlers at a fair.", "white>horses",  # constructed
+         "Show horses and handlers at a fair.", set()),
+    ],
+    # a word with another sense after a preposition is that noun, not a colour whose noun is
+    # elided before "and a"
+    "nouns_before_and_a": [
+        ("A table with breadsticks and three parcially filled glasses of wine and a wine "
+         "bottle.", "-",  # 523753
+         "A table with breadsticks and three parcially filled glasses of wine and a wine "
+         "bottle.", set()),
+        ("A bowl of orange and a green apple.", "green>apple",  # constructed
+         "A bowl of orange and an apple.", set()),
+        ("Two glasses of rose and a white napkin.", "white>napkin",  # constructed
+         "Two glasses of rose and a napkin.", set()),
+        ("An orange and a banana on a wooden table.", "-",  # constructed
+         "An orange and a banana on a wooden table.", set()),
+    ],
 }  # fmt: skip
 CASES = [(cls, *case) for cls, cases in CLASSES.items() for case in cases]
 
