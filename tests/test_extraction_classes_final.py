@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from lcad_bench.text.levels import controlled_levels
+from lcad_bench.text.levels import controlled_levels, validate
 
 
 def pairs(analysis) -> list[str]:
@@ -219,6 +219,34 @@ CLASSES = {
         ("An orange and a banana on a wooden table.", "-",  # constructed
          "An orange and a banana on a wooden table.", set()),
     ],
+    # a hue-compound word qualifies only the colours listed for it ("baby blue", not "a baby
+    # black bear"); two modifiers joined by and/or go with the colour ("dark and light blue");
+    # a verb's particle is no modifier ("letting off white smoke")
+    "colour_modifiers": [
+        ("A baby brown bear standing on top of a rock.", "brown>bear",  # 547568
+         "A baby bear standing on top of a rock.", set()),
+        ("A mother black bear holding a baby black bear.", "black>bear; black>bear",  # 590743
+         "A mother bear holding a baby bear.",
+         {"A mother black bear holding a baby bear.", "A mother bear holding a baby black bear."}),
+        ("An old style kitchen with baby blue cabinets and a brick red floor.",
+         "blue>cabinets; red>floor",  # constructed
+         "An old style kitchen with cabinets and a floor.",
+         {"An old style kitchen with baby blue cabinets and a floor.",
+          "An old style kitchen with cabinets and a brick red floor."}),
+        ("The birthday cake has dark and light blue frosting.", "blue>frosting",  # 119491
+         "The birthday cake has frosting.", set()),
+        ("A light and dark brown dog sleeping on a couch.", "brown>dog",  # constructed
+         "A dog sleeping on a couch.", set()),
+        ("An airplane is letting off white smoke against a blue sky.",  # 356722
+         "white>smoke; blue>sky",
+         "An airplane is letting off smoke against a sky.",
+         {"An airplane is letting off white smoke against a sky.",
+          "An airplane is letting off smoke against a blue sky."}),
+        ("The truck is giving off black smoke.", "black>smoke",  # constructed
+         "The truck is giving off smoke.", set()),
+        ("An off white bathroom with a tub.", "white>bathroom",  # constructed
+         "A bathroom with a tub.", set()),
+    ],
 }  # fmt: skip
 CASES = [(cls, *case) for cls, cases in CLASSES.items() for case in cases]
 
@@ -249,3 +277,20 @@ def test_rules_are_recorded(extractor):
         "Traffic stopped at an intersection waiting for the light to turn green."
     )
     assert p.rule.startswith("R3") and p.object.head == "light"
+
+
+def test_validator_particle_is_no_modifier():
+    # a verb's particle kept before a removed colour is fine; the adjective "off" is not
+    assert validate("A plane letting off white smoke.", "A plane letting off smoke.") == []
+    problems = validate("An off white bathroom.", "An off bathroom.")
+    assert any("modifier" in p for p in problems), problems
+
+
+def test_hue_compound_colours_cover_the_lexicon():
+    from lcad_bench.text.lexicon import load_lexicon
+    from lcad_bench.text.wordlists import HUE_COMPOUND_COLOURS
+
+    lex = load_lexicon()
+    names = {e.canonical for e in lex.colours.values()} | {e.category for e in lex.colours.values()}
+    assert {w for w, _ in HUE_COMPOUND_COLOURS} == set(lex.hue_compounds)
+    assert {c for _, c in HUE_COMPOUND_COLOURS} <= names

@@ -66,7 +66,9 @@ from lcad_bench.text.wordlists import (
     FOOD_NOUNS,
     GARMENT_NOUNS,
     HEAD_BACKOFF,
+    HUE_COMPOUND_COLOURS,
     NUMBER_WORDS,
+    PARTICLE_MODIFIERS,
     PERSON_NOUNS,
     PHOTO_WORDS,
     PRED_DEPS,
@@ -528,8 +530,9 @@ class _Extractor:
                 continue
             e = lex.colours.get(w)
             if (
-                w in lex.modifiers
-                or w in lex.hue_compounds
+                # not a verb's particle: "letting off white smoke" ("an off white bathroom")
+                (w in lex.modifiers and not (w in PARTICLE_MODIFIERS and self.doc[j].tag_ == "RP"))
+                or (w in lex.hue_compounds and self._qualifies(w, cand.get(i)))
                 or e is not None
                 and j in cand
                 and self._hue_compound_modifier(j, i, cand)
@@ -548,6 +551,16 @@ class _Extractor:
                 # a word glued to the colour word by a hyphen is part of it ("caramel-colored",
                 # "thin-striped", "jet-black")
                 mods.append(j)
+            elif (
+                w in ("and", "or")
+                and mods
+                and mods[-1] == j + 1
+                and self.low[j + 1] in lex.modifiers
+                and j >= 1
+                and self.low[j - 1] in lex.modifiers
+                and j - 1 not in cand
+            ):
+                mods.append(j)  # coordinated modifiers: "dark and light blue frosting"
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
                 if w.endswith("ly") and w not in ("only", "family", "early"):
                     mods.append(j)
@@ -560,6 +573,18 @@ class _Extractor:
             if ch.i not in mods and ch.i < i and ch.lower_ in lex.modifiers and ch.i >= i - 3:
                 mods.append(ch.i)
         return sorted(mods)
+
+    def _qualifies(self, word: str, key: str | None) -> bool:
+        """Hue-compound word ``word`` qualifies the colour with lexicon key ``key``
+        (``hue_compound_colours``: "baby blue", "sky blue", "brick red"; not "a baby black
+        bear")."""
+        e = self.lex.colours.get(key or "")
+        if e is None:
+            return False
+        return (word, e.canonical) in HUE_COMPOUND_COLOURS or (
+            word,
+            e.category,
+        ) in HUE_COMPOUND_COLOURS
 
     def _hue_compound_modifier(self, j: int, i: int, cand: dict[int, str]) -> bool:
         """Is colour token j a modifier of the colour token i that follows it ("navy blue")?"""
