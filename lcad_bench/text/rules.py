@@ -17,9 +17,10 @@ word order rather than by the parse's arcs):
   and before no noun is that noun ("a single white rose");
 * R2  a chain of colours joined by "and", "or", commas, slashes or hyphens ("black and white dog",
   "red white and blue flag") is one phrase with several colours (attributive chains take R2);
-* R3  a predicate after be/look/appear/seem/turn/painted/glows ("the car is white", "a wall
-  painted green", "is small and white and gray"): the subject, a relative pronoun resolving to
-  the noun its clause modifies, a participle to the noun it follows;
+* R3  a predicate after be/look/appear/seem/turn/painted/glows, in any inflection and after
+  "to" ("the car is white", "a wall painted green", "is small and white and gray", "waiting for
+  the light to turn green"): the subject, a relative pronoun resolving to the noun its clause
+  modifies, a participle to the noun it follows, an infinitive to the noun before "to";
 * R4  "X-colored", "X colored", "X color" before a noun;
 * R5  "in X color(s)" / "X in color" / "decorated/painted/done/lit in X" / "in shades of X": the
   noun before "in" (the first of coordinated nouns), else the verb's subject;
