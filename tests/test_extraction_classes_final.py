@@ -106,6 +106,13 @@ CLASSES = {
          "The sky over the ocean.", set()),
         ("The leaves have become red and yellow.", "red,yellow>leaves",  # constructed
          "The leaves.", set()),
+        ("The traffic light is about to turn red.", "red>light",  # constructed
+         "The traffic light is about to turn.", set()),
+        ("The sky seems to be turning pink at sunset.", "pink>sky",  # constructed
+         "The sky seems to be turning at sunset.", set()),
+        # a copula after "to" goes with it: "to be blue" stands for nothing
+        ("The water appears to be blue.", "blue>water",  # constructed
+         "The water appears.", set()),
         ("A man waits for the red light to turn green.", "red>light; green>light",
          "A man waits for the light to turn.",  # constructed
          {"A man waits for the red light to turn.", "A man waits for the light to turn green."}),

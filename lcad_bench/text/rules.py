@@ -68,6 +68,7 @@ from lcad_bench.text.wordlists import (
     GARMENT_NOUNS,
     HEAD_BACKOFF,
     HUE_COMPOUND_COLOURS,
+    INFINITIVE_VERBS,
     NUMBER_WORDS,
     PARTICLE_MODIFIERS,
     PERSON_NOUNS,
@@ -1070,8 +1071,8 @@ class _Extractor:
             # an infinitive ("waiting for the light to turn green", "bananas starting to turn
             # brown"): the noun right before "to", else the subject of the verb before it
             p = k - 1
-            while p >= 0 and self.doc[p].pos_ == "ADV":
-                p -= 1
+            while p >= 0 and (self.doc[p].pos_ == "ADV" or self.low[p] == "about"):
+                p -= 1  # "is about to turn red"
             if p < 0:
                 return None
             if self._is_noun(p) and self.low[p] not in self.lex.colour_bearing:
@@ -1888,9 +1889,13 @@ class _Extractor:
             while k > v.i and low[k] in ("and", ",", "or", "very", "all", "mostly"):
                 k -= 1
             return k + 1, end
-        if lemma in EMIT_VERBS or (v.i >= 1 and low[v.i - 1] == "to"):
-            # "glows red" -> "glows"; an infinitive keeps its verb ("waiting for the light to
-            # turn green" -> "... to turn", "starting to turn brown" -> "starting to turn")
+        b = v.i - 1
+        while b >= 1 and low[b] in ("be", "been", "have"):
+            b -= 1  # "to be turning"
+        if lemma in EMIT_VERBS or (b >= 0 and low[b] == "to" and lemma in INFINITIVE_VERBS):
+            # "glows red" -> "glows"; "to turn" stands without its colour ("waiting for the
+            # light to turn green" -> "... to turn", "starting to turn brown" -> "starting to
+            # turn"; "appears to be blue" -> "appears")
             return col_start, end
         nxt = self._next(end)
         whole = (self._pred_start(v, m_first), end)

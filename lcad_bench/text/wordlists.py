@@ -51,4 +51,5 @@ BODY_PART_NOUNS = _LISTS["body_part_nouns"]
 ANIMAL_CATEGORIES = _LISTS["animal_categories"]
 HUE_COMPOUND_COLOURS = frozenset(tuple(w.split("=", 1)) for w in _LISTS["hue_compound_colours"])
 PARTICLE_MODIFIERS = _LISTS["particle_modifiers"]
+INFINITIVE_VERBS = _LISTS["infinitive_verbs"]
 APPLIANCE_NOUNS = dict(w.split("=", 1) for w in _LISTS["appliance_nouns"])
