@@ -36,7 +36,12 @@ NAIVE_SAMPLE = 1000
 GOLD_SETS = (
     ("development", "gold_val2017", "drawn blind, then used during development (double-annotated)"),
     ("heldout", "gold_val2017_heldout", "blind; its misses were then used to find failure classes"),
-    ("test", "gold_val2017_test", "blind final test set, measured once after development"),
+    (
+        "test",
+        "gold_val2017_test",
+        "final test set, blind when measured once after development; its misses were then used "
+        "to find failure classes",
+    ),
 )
 
 

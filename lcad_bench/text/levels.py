@@ -37,7 +37,13 @@ from functools import cache
 from lcad_bench.protocol import COVERAGE_THRESHOLD, LEVELS, choose_partial
 from lcad_bench.text.lexicon import load_lexicon
 from lcad_bench.text.records import Analysis, ColorPhrase, Span
-from lcad_bench.text.wordlists import COLORED_WORDS, DEGREE_WORDS, NUMBER_WORDS, TINT_WORDS
+from lcad_bench.text.wordlists import (
+    COLORED_WORDS,
+    DEGREE_WORDS,
+    NUMBER_WORDS,
+    PARTICLE_MODIFIERS,
+    TINT_WORDS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +534,10 @@ def _edit_problems(a: list[str], rem: list[tuple[str, int, int, int]]) -> list[s
                 out.append(f"subject removed before its verb ({where(i1, i2)!r})")
             if gone[0] in _COPULA_START and prv in _BARE_SUBJECTS:
                 out.append(f"subject left without its predicate ({where(i1, i2)!r})")
-        if gone[0] in colours and prv in modifiers:
+        particle = (
+            prv in PARTICLE_MODIFIERS and p >= 1 and a[p - 1].endswith(("ing", "ed", "s"))
+        )  # "letting off [white] smoke": the verb's particle, not the colour's modifier
+        if gone[0] in colours and prv in modifiers and not particle:
             out.append(f"modifier left behind ({where(i1, i2)!r})")
     for (_, x2), (y1, y2) in zip(removed, removed[1:]):
         if y1 - x2 == 1 and a[x2] in _FUNCTION:

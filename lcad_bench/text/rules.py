@@ -17,9 +17,10 @@ word order rather than by the parse's arcs):
   and before no noun is that noun ("a single white rose");
 * R2  a chain of colours joined by "and", "or", commas, slashes or hyphens ("black and white dog",
   "red white and blue flag") is one phrase with several colours (attributive chains take R2);
-* R3  a predicate after be/look/appear/seem/turn/painted/glows ("the car is white", "a wall
-  painted green", "is small and white and gray"): the subject, a relative pronoun resolving to
-  the noun its clause modifies, a participle to the noun it follows;
+* R3  a predicate after be/look/appear/seem/turn/painted/glows, in any inflection and after
+  "to" ("the car is white", "a wall painted green", "is small and white and gray", "waiting for
+  the light to turn green"): the subject, a relative pronoun resolving to the noun its clause
+  modifies, a participle to the noun it follows, an infinitive to the noun before "to";
 * R4  "X-colored", "X colored", "X color" before a noun;
 * R5  "in X color(s)" / "X in color" / "decorated/painted/done/lit in X" / "in shades of X": the
   noun before "in" (the first of coordinated nouns), else the verb's subject;
@@ -44,7 +45,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from lcad_bench.text.lexicon import ALL_RULES, Lexicon, load_lexicon
-from lcad_bench.text.nouns import find_mentions, gazetteer
+from lcad_bench.text.nouns import find_mentions, gazetteer, synonym_table
 from lcad_bench.text.records import (
     Analysis,
     ColorPhrase,
@@ -53,6 +54,9 @@ from lcad_bench.text.records import (
     Span,
 )
 from lcad_bench.text.wordlists import (
+    ANIMAL_CATEGORIES,
+    APPLIANCE_NOUNS,
+    BODY_PART_NOUNS,
     CHAIN_JOINERS,
     COLORED_WORDS,
     COPULA_VERBS,
@@ -63,7 +67,10 @@ from lcad_bench.text.wordlists import (
     FOOD_NOUNS,
     GARMENT_NOUNS,
     HEAD_BACKOFF,
+    HUE_COMPOUND_COLOURS,
+    INFINITIVE_VERBS,
     NUMBER_WORDS,
+    PARTICLE_MODIFIERS,
     PERSON_NOUNS,
     PHOTO_WORDS,
     PRED_DEPS,
@@ -72,6 +79,7 @@ from lcad_bench.text.wordlists import (
     REL_PRONOUNS,
     SHADE_WORDS,
     TINT_WORDS,
+    VERB_LIKE_NOUNS,
     WEAR_VERBS,
 )
 
@@ -182,6 +190,14 @@ class _Extractor:
             if words[p] in gz.multi:
                 end = gz.match_multi(words, p)
                 if end is not None and not any(w in lex.colour_bearing for w in words[p:end]):
+                    e = doc[pos[end - 1]]
+                    if (
+                        e.tag_ == "VBZ"
+                        and e.pos_ == "VERB"
+                        and self._lem(e) != e.lower_
+                        and self._singular_np(i)
+                    ):
+                        continue  # "a bus stops to take on passengers": the verb, not "bus stop"
                     self.mw_last[i] = pos[end - 1]
 
     # -- small helpers ------------------------------------------------------------------------
@@ -211,6 +227,33 @@ class _Extractor:
         if not 0 <= i < self.n:
             return False
         return self.doc[i].pos_ in _NOUN_POS or self.gz[i] is not None
+
+    def _singular_np(self, k: int) -> bool:
+        """The noun phrase that token k continues opens with a singular determiner ("a", "an",
+        "one", "this", "that", "each", "every"), found by walking left over nouns, adjectives,
+        adverbs, colour words and their joiners: then a plural-looking noun at k ("a yellow bus
+        parks", "a bright yellow bus stops") is a verb."""
+        low, doc = self.low, self.doc
+        j = k - 1
+        while j >= 0:
+            w = low[j]
+            if w in ("a", "an", "one", "this", "that", "each", "every"):
+                return True
+            t = doc[j]
+            if t.pos_ in ("DET", "NUM") or t.tag_ == "PRP$":
+                return False
+            if not (
+                t.pos_ in ("ADJ", "ADV", *_NOUN_POS)
+                or self.gz[j] is not None
+                or w in self.lex.colour_bearing
+                or w in self.lex.modifiers
+                or w in _HYPHENS
+                or w in ("and", ",", "or")
+                or self.space[j]
+            ):
+                return False
+            j -= 1
+        return False
 
     def _is_person(self, t: Token) -> bool:
         return t.lower_ in PERSON_NOUNS or self._lem(t).lower() in PERSON_NOUNS
@@ -317,7 +360,9 @@ class _Extractor:
 
     def _np_head(self, i: int) -> bool:
         """A colour word with a noun sense heading its own noun phrase after an article ("there
-        is an orange growing", "the navy"): no noun, colour, joiner or 'colored' after it."""
+        is an orange growing", "the navy"): no noun, colour, joiner or 'colored' after it, and
+        no -ing word that begins a compound noun ("an orange sleeping bag", "a lime cutting
+        board": the -ing word is followed by a noun)."""
         if not (i >= 1 and self.low[i - 1] in ("a", "an", "the", "another")):
             return False
         k = self._next(i)
@@ -330,6 +375,23 @@ class _Extractor:
             or w in _JOIN_WORDS
             or w in COLORED_WORDS
             or self.doc[k].pos_ in ("ADJ", "NUM")
+            or self._ing_compound(k)
+        )
+
+    def _ing_compound(self, k: int) -> bool:
+        """Token k is the -ing word of a compound noun: the first word of a multi-word
+        gazetteer noun ("sleeping bag", "cutting board", "watering can") or an -ing word (not
+        "having", "being", ...) directly followed by a noun ("a frying pan")."""
+        w = self.low[k]
+        if not w.endswith("ing") or w in _NOT_ATTRIBUTIVE:
+            return False
+        if k in self.mw_last:
+            return True
+        j = self._next(k, skip_hyphen=False)
+        return (
+            j < self.n
+            and self.low[j] not in self.lex.colour_bearing
+            and (self.gz[j] is not None or self.doc[j].pos_ in _NOUN_POS)
         )
 
     def _flavour_of_food(self, i: int, cand: dict[int, str], res: _Res) -> bool:
@@ -380,10 +442,16 @@ class _Extractor:
     def _garment_compound(self, last: int) -> _Res | None:
         """R6 for a garment compound: "a white-clad tennis player", "a red-shirted team" (the
         glued word is clad/dressed/clothed or a garment noun + -ed): the wearer is the noun
-        after it; the whole compound goes at sparse."""
+        after it; the whole compound goes at sparse. Written without the hyphen ("a white
+        suited snowboarder", "yellow shirted tennis player") the wearer must be a person
+        noun ("a red capped bottle" is not a garment)."""
         t = self._glued_tail(last)
+        person = False
         if t is None:
-            return None
+            t = last + 1
+            if not (t < self.n and self.low[t].endswith(("ed", "clad"))):
+                return None
+            person = True
         x = self.low[t]
         stem = x[:-2] if x.endswith("ed") else x
         if not (
@@ -394,7 +462,7 @@ class _Extractor:
         ):
             return None
         hr = self._noun_run_head(t + 1)
-        if hr is None:
+        if hr is None or (person and not self._is_person(self.doc[hr[0]])):
             return None
         return _Res("R6", hr[0], t, 0, t, garment=True, glued=True, run_start=t + 1)
 
@@ -429,9 +497,17 @@ class _Extractor:
 
     def _food_sense(self, i: int) -> bool:
         """A colour word with a food/fruit sense right before a food noun ("orange wedge",
-        "chocolate dessert", "lime slices"), not inside a colour chain ("white and orange
-        cake" stays a colour)."""
+        "chocolate dessert", "lime slices") or coordinated with a noun whose run ends in a
+        food noun ("chocolate and whip cream", "orange and banana slices"), not inside a colour
+        chain ("white and orange cake" stays a colour)."""
         k = self._next(i)
+        if k < self.n and self.low[k] in ("and", "or", "&"):
+            j = self._next(k)
+            if j >= self.n or self.low[j] in self.lex.colour_bearing or not self._is_noun(j):
+                return False
+            k = j  # the last noun of the run ("whip cream": a food word may be a colour word)
+            while k + 1 < min(self.n, j + 3) and self._is_noun(k + 1):
+                k += 1
         if not (k < self.n and self.low[k] in FOOD_NOUNS):
             return False
         p = i - 1
@@ -456,8 +532,9 @@ class _Extractor:
                 continue
             e = lex.colours.get(w)
             if (
-                w in lex.modifiers
-                or w in lex.hue_compounds
+                # not a verb's particle: "letting off white smoke" ("an off white bathroom")
+                (w in lex.modifiers and not (w in PARTICLE_MODIFIERS and self.doc[j].tag_ == "RP"))
+                or (w in lex.hue_compounds and self._qualifies(w, cand.get(i)))
                 or e is not None
                 and j in cand
                 and self._hue_compound_modifier(j, i, cand)
@@ -476,6 +553,16 @@ class _Extractor:
                 # a word glued to the colour word by a hyphen is part of it ("caramel-colored",
                 # "thin-striped", "jet-black")
                 mods.append(j)
+            elif (
+                w in ("and", "or")
+                and mods
+                and mods[-1] == j + 1
+                and self.low[j + 1] in lex.modifiers
+                and j >= 1
+                and self.low[j - 1] in lex.modifiers
+                and j - 1 not in cand
+            ):
+                mods.append(j)  # coordinated modifiers: "dark and light blue frosting"
             elif cand.get(i) in lex.nonhue or cand.get(i) == "colored":
                 if w.endswith("ly") and w not in ("only", "family", "early"):
                     mods.append(j)
@@ -488,6 +575,18 @@ class _Extractor:
             if ch.i not in mods and ch.i < i and ch.lower_ in lex.modifiers and ch.i >= i - 3:
                 mods.append(ch.i)
         return sorted(mods)
+
+    def _qualifies(self, word: str, key: str | None) -> bool:
+        """Hue-compound word ``word`` qualifies the colour with lexicon key ``key``
+        (``hue_compound_colours``: "baby blue", "sky blue", "brick red"; not "a baby black
+        bear")."""
+        e = self.lex.colours.get(key or "")
+        if e is None:
+            return False
+        return (word, e.canonical) in HUE_COMPOUND_COLOURS or (
+            word,
+            e.category,
+        ) in HUE_COMPOUND_COLOURS
 
     def _hue_compound_modifier(self, j: int, i: int, cand: dict[int, str]) -> bool:
         """Is colour token j a modifier of the colour token i that follows it ("navy blue")?"""
@@ -550,7 +649,11 @@ class _Extractor:
         if not inflected:
             return False
         nxt = self.doc[k + 1] if k + 1 < self.n else None
-        return nxt is None or nxt.pos_ in after or (object_follows and nxt.pos_ in _NOUN_POS)
+        return (
+            nxt is None
+            or nxt.pos_ in after
+            or (object_follows and (nxt.pos_ in _NOUN_POS or self.gz[k + 1] is not None))
+        )
 
     def _noun_run_head(self, start: int, comma: bool = False) -> tuple[int, bool] | None:
         """The head noun of the noun run beginning at ``start`` and whether the gazetteer
@@ -566,9 +669,15 @@ class _Extractor:
             comma
             and k + 1 < self.n
             and low[k] == ","
-            and (doc[k + 1].pos_ in ("ADJ", "ADV", *_NOUN_POS) or self.gz[k + 1] is not None)
+            and (
+                doc[k + 1].pos_ in ("ADJ", "ADV", *_NOUN_POS)
+                or self.gz[k + 1] is not None
+                or (doc[k + 1].tag_ in ("VBG", "VBN") and self._is_noun(k + 2))
+            )
         ):
-            k += 1  # "a bright red, very small plane", "brown, leather furniture"
+            # "a bright red, very small plane", "brown, leather furniture", "green, peeling
+            # paint"
+            k += 1
         last = None
         nouns: list[int] = []
         while k < self.n:
@@ -604,10 +713,29 @@ class _Extractor:
             if last is None and t.pos_ == "ADV" and w in _INTENSIFIERS:
                 k += 1  # "a red, very small plane"
                 continue
+            if last is not None and not tagged and not in_gz:
+                j = self._compound_verb_end(k, last)
+                if j is not None:
+                    k = j  # "a white Styrofoam flip top container": a compound modifier
+                    continue
             if tagged or in_gz or nominal_vbg:
                 if last is not None:
-                    if not tagged and t.tag_ in ("VBZ", "VBD", "VBN", "MD"):
-                        break  # "a dog stands", "a bus parked"
+                    if (
+                        not tagged
+                        and t.tag_ in ("VBZ", "VBD", "VBN", "MD")
+                        and (t.tag_ == "MD" or self._lem(t).lower() != w)
+                    ):
+                        break  # "a dog stands", "a bus parked" (not "a stove top oven/VBN")
+                    if self._list_pair(last, k):
+                        break  # "a white refrigerator stove oven": a list without commas
+                    if (
+                        in_gz
+                        and self.gz[k] in VERB_LIKE_NOUNS
+                        and self.gz[k] != w
+                        and self._verb_like(k)
+                        and self._singular_np(k)
+                    ):
+                        break  # "a yellow bus parks near ...": the -s form is the verb
                     if (
                         (tagged or nominal_vbg)
                         and not in_gz
@@ -626,7 +754,11 @@ class _Extractor:
                 or w in _HYPHENS
                 or (
                     t.pos_ == "VERB"
-                    and t.tag_ in ("VBN", "VBG")
+                    and (
+                        t.tag_ in ("VBN", "VBG")
+                        # a noun the tagger calls a verb inside a compound: "white show horses"
+                        or (t.dep_ == "compound" and self._is_noun(k + 1))
+                    )
                     and t.dep_ in ("amod", "compound")
                     and w not in _NOT_ATTRIBUTIVE
                 )
@@ -649,6 +781,7 @@ class _Extractor:
                         and k + 1 < self.n
                         and (self.gz[k + 1] is not None or k + 1 in self.mw_last)
                     )
+                    and not self._noun_participle(k)
                 ):
                     break
             else:
@@ -658,7 +791,76 @@ class _Extractor:
             return None
         if low[last] in HEAD_BACKOFF and len(nouns) >= 2:
             last = nouns[-2]
+        elif len(nouns) >= 2 and nouns[-2] == last - 1 and self._body_part_of(nouns[-2], last):
+            last = nouns[-2]  # "a red head girl" -> head
         return last, doc[last].pos_ not in _NOUN_POS
+
+    def _body_part_of(self, p: int, h: int) -> bool:
+        """Noun p is a body part (``body_part_nouns``) compounded before h, a person or animal
+        noun: the colour is the part's ("a red head girl", "black face sheep")."""
+        if (self.gz[p] or self.low[p]) not in BODY_PART_NOUNS:
+            return False
+        lem = self.gz[h] or self.low[h]
+        return lem in PERSON_NOUNS or synonym_table().get(lem) in ANIMAL_CATEGORIES
+
+    def _quantity_of(self, q: int) -> tuple[int, bool] | None:
+        """The "of" noun run after a quantity noun at q ("pair of scissors" -> scissors, "piece
+        of cake" -> cake; ``quantity_nouns``), else None."""
+        if self.low[q] in QUANTITY_NOUNS and q + 2 < self.n and self.low[q + 1] == "of":
+            return self._noun_run_head(q + 2)
+        return None
+
+    def _noun_participle(self, k: int) -> bool:
+        """Token k is the participle of a noun + participle compound adjective between two
+        nouns ("a green grass covered park", "a grassy tree filled area", "snow capped
+        mountains"): a past participle modifying the noun right after it."""
+        t = self.doc[k]
+        j = self._next(k, skip_hyphen=False)
+        return (
+            t.tag_ == "VBN"
+            and t.dep_ in ("amod", "compound")
+            and self.low[k].endswith("ed")
+            and j < self.n
+            and self.low[j] not in self.lex.colour_bearing
+            and (self.gz[j] is not None or j in self.mw_last or self.doc[j].pos_ in _NOUN_POS)
+        )
+
+    def _list_pair(self, a: int, b: int) -> bool:
+        """Nouns a and b side by side name two appliances or fixtures of different kinds
+        (``appliance_nouns``): a list without commas ("a white refrigerator stove oven and
+        dishwasher", "silver oven sink and refrigerator"), not a compound ("a dual oven
+        stove")."""
+        ka = APPLIANCE_NOUNS.get(self.gz[a] or self.low[a])
+        kb = APPLIANCE_NOUNS.get(self.gz[b] or self.low[b])
+        return ka is not None and kb is not None and ka != kb
+
+    def _compound_verb_end(self, k: int, last: int) -> int | None:
+        """A base-form verb (with its particle) right after a singular noun and right before
+        another noun is part of a compound modifier, not the noun's verb ("a white Styrofoam
+        flip top container", "a white plastic take out container": a singular subject would take
+        "flips"/"takes"), unless that noun names a person, a garment or a COCO object, which may
+        be a subject with a mistyped verb ("a man in a white shirt play tennis"). Returns the
+        token after the verb and particle, or None."""
+        doc = self.doc
+        if doc[k].tag_ not in ("VB", "VBP") or doc[last].tag_ not in ("NN", "NNP"):
+            return None
+        lem = self.gz[last]
+        if lem is not None and (
+            lem in PERSON_NOUNS or lem in GARMENT_NOUNS or lem in synonym_table()
+        ):
+            return None  # a person, garment or object noun may be a subject: "a cat sit chair"
+        if self.low[k] in _NOT_ATTRIBUTIVE or doc[k].pos_ != "VERB":
+            return None
+        j = k + 1
+        if j < self.n and doc[j].tag_ == "RP":
+            j += 1  # "take out"
+        if j >= self.n or self.low[j] in self.lex.colour_bearing:
+            return None
+        if self.gz[j] is not None or j in self.mw_last or doc[j].pos_ in _NOUN_POS:
+            return j
+        if doc[j].pos_ == "ADJ" and j + 1 < self.n and self._is_noun(j + 1):
+            return j
+        return None
 
     def _object(self, h: int, run_start: int | None = None, lemma: str | None = None) -> ObjectRef:
         doc = self.doc
@@ -764,7 +966,9 @@ class _Extractor:
                 return ch
         if v.dep_ in ("acl", "relcl", "advcl", "amod") and v.head.pos_ in (*_NOUN_POS, "PRON"):
             return v.head
-        if v.dep_ == "conj":
+        if v.dep_ == "conj" or (v.dep_ == "xcomp" and v.head.pos_ in ("VERB", "AUX")):
+            # a conjunct verb, or an infinitive complement ("bananas starting to turn brown"),
+            # shares the subject of its head verb
             return self._subject_of(v.head)
         return None
 
@@ -862,6 +1066,19 @@ class _Extractor:
         while k >= 0 and self.doc[k].pos_ == "ADV":
             k -= 1
         if k < 0:
+            return None
+        if self.low[k] == "to" and not aux:
+            # an infinitive ("waiting for the light to turn green", "bananas starting to turn
+            # brown"): the noun right before "to", else the subject of the verb before it
+            p = k - 1
+            while p >= 0 and (self.doc[p].pos_ == "ADV" or self.low[p] == "about"):
+                p -= 1  # "is about to turn red"
+            if p < 0:
+                return None
+            if self._is_noun(p) and self.low[p] not in self.lex.colour_bearing:
+                return p
+            if self.doc[p].pos_ in ("VERB", "AUX"):
+                return self._subject_by_position(p)
             return None
         if self.low[k] in REL_PRONOUNS:
             return self._noun_before(k, limit=4)
@@ -1118,6 +1335,9 @@ class _Extractor:
             else self._noun_run_head(j + 1, comma=self._attributive(m_first))
         )
         if hr is not None:  # "a red colored kite", "in brown tone room"
+            hq = self._quantity_of(hr[0])  # "a gold colored pair of scissors" -> scissors
+            if hq is not None:
+                return _Res("R4", hq[0], j, m_first, j, recovered=hq[1])
             return _Res("R4", hr[0], j, m_first, j, run_start=j + 1, recovered=hr[1])
         if p >= 0 and low[p] == "in":
             prep = doc[p]
@@ -1344,10 +1564,20 @@ class _Extractor:
         """R9: "a black and a white sheep", "a green and two red buses" -- the first colour's
         noun is elided. The removal is the colour, the joiner and the second article ("black
         and a"); before a number it is the first article, the colour and the joiner ("[a green
-        and] two red buses")."""
+        and] two red buses"). A word with another sense after a preposition is that noun
+        ("glasses of wine and a wine bottle"), not a colour with an elided noun."""
         low = self.low
         k = self._next(last)
         if not (k + 2 < self.n and low[k] in ("and", "or")):
+            return None
+        e = self.lex.colours.get(low[last])
+        if (
+            e is not None
+            and e.other_sense
+            and m_first == last
+            and m_first >= 1
+            and self.doc[m_first - 1].pos_ == "ADP"
+        ):
             return None
         number = low[k + 1] in NUMBER_WORDS or low[k + 1].isdigit()
         if not (low[k + 1] in ("a", "an") or number):
@@ -1537,11 +1767,9 @@ class _Extractor:
                         nxt = a
             if hr is not None and low[hr[0]] not in PHOTO_WORDS | {"color", "colour"}:
                 res = _Res("R1", hr[0], end_tok, m_first, end_tok, run_start=nxt, recovered=hr[1])
-                q = hr[0]
-                if low[q] in QUANTITY_NOUNS and q + 2 < self.n and low[q + 1] == "of":
-                    hq = self._noun_run_head(q + 2)  # "a red pair of scissors" -> scissors
-                    if hq is not None:
-                        res = _Res("R1", hq[0], end_tok, m_first, end_tok, recovered=hq[1])
+                hq = self._quantity_of(hr[0])  # "a red pair of scissors" -> scissors
+                if hq is not None:
+                    res = _Res("R1", hq[0], end_tok, m_first, end_tok, recovered=hq[1])
             elif hr is not None and low[hr[0]] in PHOTO_WORDS:
                 if {cand[i] for i in chain} <= {"black", "white"} and len(chain) == 2:
                     self.bw_photo = True
@@ -1661,7 +1889,13 @@ class _Extractor:
             while k > v.i and low[k] in ("and", ",", "or", "very", "all", "mostly"):
                 k -= 1
             return k + 1, end
-        if lemma in EMIT_VERBS:
+        b = v.i - 1
+        while b >= 1 and low[b] in ("be", "been", "have"):
+            b -= 1  # "to be turning"
+        if lemma in EMIT_VERBS or (b >= 0 and low[b] == "to" and lemma in INFINITIVE_VERBS):
+            # "glows red" -> "glows"; "to turn" stands without its colour ("waiting for the
+            # light to turn green" -> "... to turn", "starting to turn brown" -> "starting to
+            # turn"; "appears to be blue" -> "appears")
             return col_start, end
         nxt = self._next(end)
         whole = (self._pred_start(v, m_first), end)

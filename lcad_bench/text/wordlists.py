@@ -47,3 +47,9 @@ ETHNIC_COLOURS = _LISTS["ethnic_colours"]
 DEGREE_WORDS = _LISTS["degree_words"]
 TINT_WORDS = _LISTS["tint_words"]
 NUMBER_WORDS = _LISTS["number_words"]
+BODY_PART_NOUNS = _LISTS["body_part_nouns"]
+ANIMAL_CATEGORIES = _LISTS["animal_categories"]
+HUE_COMPOUND_COLOURS = frozenset(tuple(w.split("=", 1)) for w in _LISTS["hue_compound_colours"])
+PARTICLE_MODIFIERS = _LISTS["particle_modifiers"]
+INFINITIVE_VERBS = _LISTS["infinitive_verbs"]
+APPLIANCE_NOUNS = dict(w.split("=", 1) for w in _LISTS["appliance_nouns"])
