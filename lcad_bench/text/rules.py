@@ -380,19 +380,10 @@ class _Extractor:
 
     def _ing_compound(self, k: int) -> bool:
         """Token k is the -ing word of a compound noun: the first word of a multi-word
-        gazetteer noun ("sleeping bag", "cutting board", "watering can") or an -ing word (not
-        "having", "being", ...) directly followed by a noun ("a frying pan")."""
-        w = self.low[k]
-        if not w.endswith("ing") or w in _NOT_ATTRIBUTIVE:
-            return False
-        if k in self.mw_last:
-            return True
-        j = self._next(k, skip_hyphen=False)
-        return (
-            j < self.n
-            and self.low[j] not in self.lex.colour_bearing
-            and (self.gz[j] is not None or self.doc[j].pos_ in _NOUN_POS)
-        )
+        gazetteer noun ("sleeping bag", "cutting board", "frying pan", "washing machine"). Only
+        listed compounds: an -ing word before any noun is as often a gerund with the colour
+        word as its object ("a wine tasting event", "orange picking season")."""
+        return self.low[k].endswith("ing") and k in self.mw_last
 
     def _flavour_of_food(self, i: int, cand: dict[int, str], res: _Res) -> bool:
         """A colour word with a food sense (lexicon ``S`` with restricted rules: chocolate,
@@ -680,12 +671,15 @@ class _Extractor:
             k += 1
         last = None
         nouns: list[int] = []
+        lead = k  # the run's first word
+        first_at: int | None = None  # where the run's first noun begins
         while k < self.n:
             if self.space[k]:
                 k += 1  # a caption's double space
                 continue
             if k in self.mw_last:
                 e = self.mw_last[k]
+                first_at = k if first_at is None else first_at
                 nouns.append(e)
                 last = e
                 k = e + 1
@@ -746,6 +740,7 @@ class _Extractor:
                 elif not tagged and not in_gz and t.tag_ in ("VBZ", "VBD"):
                     break
                 last = k
+                first_at = k if first_at is None else first_at
                 nouns.append(k)
                 if k in self.cut:
                     break
@@ -781,7 +776,7 @@ class _Extractor:
                         and k + 1 < self.n
                         and (self.gz[k + 1] is not None or k + 1 in self.mw_last)
                     )
-                    and not self._noun_participle(k)
+                    and not (self._noun_participle(k) and first_at != lead)
                 ):
                     break
             else:
@@ -812,8 +807,10 @@ class _Extractor:
 
     def _noun_participle(self, k: int) -> bool:
         """Token k is the participle of a noun + participle compound adjective between two
-        nouns ("a green grass covered park", "a grassy tree filled area", "snow capped
-        mountains"): a past participle modifying the noun right after it."""
+        nouns ("a grassy tree filled area", "a large snow capped mountain"): a past participle
+        modifying the noun right after it. The run continues over it to that noun, unless the
+        compound's noun is the first word of the run ("a green grass covered field"): then the
+        colour is that noun's (docs/protocol.md#colour-phrase-extraction)."""
         t = self.doc[k]
         j = self._next(k, skip_hyphen=False)
         return (
