@@ -167,7 +167,7 @@ def export_inputs(
 
     import lcad_bench
     from lcad_bench.errors import LcadBenchError
-    from lcad_bench.evaluation.inputs import phrases_for_level, prepare, write_png
+    from lcad_bench.evaluation.inputs import prepare, request_for, write_png
     from lcad_bench.evaluation.plan import TEXT_FIELD, plan_run
     from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, utc_now
     from lcad_bench.protocol import EVAL_RESOLUTION, PROTOCOL_VERSION, RESIZE_POLICY, SEED_RULE
@@ -214,16 +214,12 @@ def export_inputs(
             mask_relpath(rec.pair_id, k)
             for k in range(0 if prep.masks is None else len(prep.masks))
         ]
-        phrases = [
-            {"k": k, "mask": masks[k], **ph}
-            for k, ph in enumerate(
-                phrases_for_level(prep, it.described_phrase_ids, it.description == rec.caption)
-            )
-        ]
+        req = request_for(it, prep, uses_instance_masks=True)  # what a mask-aware plug-in gets
+        phrases = [{"k": k, "mask": masks[k], **ph} for k, ph in enumerate(req.phrases)]
         line = ManifestLine(
             id=f"{rec.pair_id}|{it.level}|seed{it.seed}", pair_id=rec.pair_id, image_key=rec.image_key,
-            level=it.level, s=it.s, seed=it.seed, description=it.description,
-            instance_prompt=rec.instance_prompt if it.level == "complete" else None, width=w, height=h,
+            level=it.level, s=it.s, seed=it.seed, description=req.description,
+            instance_prompt=req.instance_prompt, width=w, height=h,
             gray=gray_relpath(rec.image_key), masks=masks, phrases=phrases,
             output=output_relpath(it.level, rec.pair_id, it.seed),
         )  # fmt: skip

@@ -13,6 +13,7 @@ and that copy is both scored and written (docs/evaluating.md#failures).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import sys
 import threading
@@ -27,18 +28,12 @@ from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation import rundir
 from lcad_bench.evaluation.aggregate import aggregate
 from lcad_bench.evaluation.cache import OutputCache, request_key
-from lcad_bench.evaluation.inputs import (
-    InputPreparer,
-    Prepared,
-    frozen,
-    phrases_for_level,
-    read_png,
-)
+from lcad_bench.evaluation.inputs import InputPreparer, Prepared, frozen, read_png, request_for
 from lcad_bench.evaluation.plan import Item, RunPlan, check_run_args, plan_run
 from lcad_bench.evaluation.provenance import environment
 from lcad_bench.evaluation.suite import MetricSuite
 from lcad_bench.fileio import utc_now
-from lcad_bench.models import ColorizationRequest, Colorizer, SampleFailure
+from lcad_bench.models import Colorizer, SampleFailure
 from lcad_bench.protocol import (
     BOOTSTRAP_B,
     BOOTSTRAP_SEED,
@@ -112,6 +107,7 @@ class _Entry:
     prep: Prepared | None
     state: str  # pending | ready | cached | failed
     pred: np.ndarray | None = None
+    request: Any = None  # the ColorizationRequest (with its key) of a prepared item
 
 
 def run_items(
@@ -137,6 +133,7 @@ def run_items(
     cache = OutputCache(plan.out, plan.config_hash)
     inputs = InputPreparer(plan.split, plan.out, cache.submit)
     counts = {"cached": 0, "computed": 0, "failed": 0}
+    key_memo: dict[int, Any] = {}
     rows: list[dict[str, Any]] = []
     queue: deque[_Entry] = deque()
     pending: list[_Entry] = []
@@ -190,24 +187,11 @@ def run_items(
             if len(to_score) >= METRIC_BATCH:
                 score_flush()
 
-    def request(e: _Entry) -> ColorizationRequest:
-        p = e.prep
-        assert p is not None
-        return ColorizationRequest(
-            key=e.item.key, pair_id=e.item.record.pair_id, level=e.item.level, luminance=p.luminance, gray=p.gray,
-            description=e.item.description,
-            instance_prompt=e.item.record.instance_prompt if e.item.level == "complete" else None,
-            masks=p.masks if model.uses_instance_masks else None,
-            phrases=phrases_for_level(p, e.item.described_phrase_ids, e.item.description == e.item.record.caption)
-            if model.uses_instance_masks else (),
-            seed=e.item.seed,
-        )  # fmt: skip
-
     def call(entries: list[_Entry]) -> tuple[list[Any], list[str | None], bool]:
         """One model call: (outputs, per-sample errors, failed as a whole). A call that fails as
         a whole (an exception, an exit, a timeout, a wrong number of outputs) gives one error
         for all."""
-        reqs = [request(e) for e in entries]
+        reqs = [e.request for e in entries]
         limit = sample_timeout * len(reqs) if sample_timeout else None
         try:
             with deadline(limit):
@@ -263,7 +247,9 @@ def run_items(
                 fail(e, p)
                 drain()
                 continue
-            it.key = request_key(plan.config_hash, it, p, model.uses_instance_masks)
+            req = request_for(it, p, model.uses_instance_masks)
+            it.key = request_key(plan.config_hash, req, key_memo)
+            e.request = dataclasses.replace(req, key=it.key)
             it.path = cache.path(it)
             if cache.has(it):
                 e.state = "cached"
