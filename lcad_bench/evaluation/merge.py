@@ -19,6 +19,7 @@ from typing import Any
 from lcad_bench.errors import InputFormatError, UsageError
 from lcad_bench.evaluation import rundir
 from lcad_bench.evaluation.aggregate import aggregate
+from lcad_bench.evaluation.identity import unsharded_run_id
 from lcad_bench.fileio import utc_now
 
 
@@ -131,7 +132,7 @@ def _merge_locked(
     split.update(shard=None, n_pairs=len({r["pair_id"] for r in rows}), n_images=len({r["image_key"] for r in rows}),
                  merged_from=[str(p) for p in shards])  # fmt: skip
     merged = first.model_copy(update={
-        "run_id": first.run_id.split("-shard")[0],
+        "run_id": unsharded_run_id(first.run_id),
         "created_at": utc_now(),
         "split": split,
         "aggregates": cells,
