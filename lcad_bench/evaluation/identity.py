@@ -82,5 +82,6 @@ def partial_reasons(
     if set(lv) != set(LEVELS):
         out.append(f"levels {', '.join(lv)}")
     if shard:
-        out.append(f"shard {shard[0]}/{shard[1]} (merge first)")
+        why = "merge first" if limit is None else "a limited shard: cannot be merged"
+        out.append(f"shard {shard[0]}/{shard[1]} ({why})")
     return out

@@ -2,7 +2,8 @@
 
 Checks that the shards belong to the same model configuration, split and protocol, that every
 (pair, level, seed) appears exactly once, and (when the shards say how many there were) that all
-n shards are present. The merged folder is an ordinary run folder: the shards' outputs and ground
+n shards are present. Shards run with ``--limit`` are refused: the limit applies inside each
+shard, so their union is no subset any other run covers (docs/evaluating.md#sharding-and-merging). The merged folder is an ordinary run folder: the shards' outputs and ground
 truths are linked into it (hard links, copies across file systems), per-sample rows are
 concatenated and re-aggregated, metric summaries are recomputed from the rows, and distribution
 metrics (FID) are recomputed from the shards' saved sufficient statistics, which needs no
@@ -43,6 +44,15 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
                 raise InputFormatError(
                     f"{p}: its {what} differs from {shards[0]}'s; only shards of one run can be merged"
                 )
+    for p, run in zip(shards, runs):
+        limit = run.results.split.get("limit")
+        if limit is not None:
+            raise UsageError(
+                f"{p} ran with --limit {limit}: the limit applies inside each shard (its first {limit} pairs), so "
+                f"merged limited shards cover up to {limit} pairs per shard, a subset no unsharded `--limit {limit}` "
+                "run has, and the board would compare them as one; merge shards run without --limit, or run "
+                f"`evaluate --limit {limit}` without --shard"
+            )
     specs = [tuple(run.results.split.get("shard") or ()) for run in runs]
     if all(specs):
         n = specs[0][1]
