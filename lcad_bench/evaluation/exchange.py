@@ -359,12 +359,6 @@ def predictions_sha256(root: Path) -> str:
     return h.hexdigest()
 
 
-_MODE_NAMES = {
-    "L": "grayscale", "LA": "gray+alpha", "RGBA": "RGBA", "P": "palette", "1": "1-bit", "CMYK": "CMYK",
-    "I;16": "16-bit", "I;16B": "16-bit", "I": "32-bit integer", "F": "float",
-}  # fmt: skip
-
-
 class PredictionsColorizer(Colorizer):
     """An external method's outputs, read from a predictions folder by :func:`output_relpath`."""
 
@@ -435,6 +429,8 @@ class PredictionsColorizer(Colorizer):
     def _read(self, r: ColorizationRequest) -> np.ndarray | SampleFailure:
         from PIL import Image, UnidentifiedImageError
 
+        from lcad_bench.imaging import describe_mode, stored_bits
+
         rel = output_relpath(r.level, r.pair_id, r.seed)
         path = self.root / rel
         h, w = r.luminance.shape
@@ -445,14 +441,15 @@ class PredictionsColorizer(Colorizer):
             )
         try:
             with Image.open(path) as im:
+                # the bit depth before load: Pillow shows a 48-bit PNG as mode RGB (high bytes)
+                mode, size, bits = im.mode, im.size, stored_bits(im)
                 im.load()
-                mode, size = im.mode, im.size
-                arr = np.asarray(im) if mode == "RGB" else None
+                arr = np.asarray(im) if mode == "RGB" and bits == 8 else None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             return SampleFailure(f"prediction file {path} is not a readable image ({exc})")
         if arr is None:
             return SampleFailure(
-                f"prediction file {path} is a {_MODE_NAMES.get(mode, mode)} image (mode {mode}); "
+                f"prediction file {path} is a {describe_mode(mode, bits)} (mode {mode}); "
                 "write 8-bit RGB (no alpha, no 16-bit)"
             )
         if size != (w, h):
