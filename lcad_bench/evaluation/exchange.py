@@ -26,6 +26,7 @@ entry.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
-from lcad_bench.evaluation.rundir import file_name
+from lcad_bench.evaluation.rundir import file_name, make_run_dir, write_error, writing
 from lcad_bench.models import ColorizationRequest, Colorizer, SampleFailure
 
 FORMAT = "lcad-bench-inputs"
@@ -173,13 +174,15 @@ def export_inputs(
     from lcad_bench.protocol import EVAL_RESOLUTION, PROTOCOL_VERSION, RESIZE_POLICY, SEED_RULE
 
     root = Path(out)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())) and not overwrite:
+    if root.exists() and not root.is_dir():  # with or without --overwrite: exit 3, not a traceback
+        raise write_error(root, OSError(errno.ENOTDIR, "it is a file, not a folder"))
+    if root.exists() and any(root.iterdir()) and not overwrite:
         raise UsageError(
             f"{root} exists and is not empty; pass --overwrite to rewrite the inputs there "
             "(other files, e.g. predictions, are kept) or choose another --out"
         )
     plan = plan_run(_Enumerate(), split_path, root, levels, limit, base_seed, n_seeds, shard)
-    root.mkdir(parents=True, exist_ok=True)
+    make_run_dir(root)  # a folder in the way, no permission: exit 3 naming it
     lines: list[str] = []
     failed: list[dict[str, str]] = []
     grays: set[str] = set()
@@ -225,9 +228,10 @@ def export_inputs(
         )  # fmt: skip
         lines.append(line.model_dump_json())
     bar.close()
-    atomic_write_bytes(
-        root / MANIFEST_FILE, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-    )
+    with writing(root / MANIFEST_FILE):  # disk full, not writable: exit 3 naming the file
+        atomic_write_bytes(
+            root / MANIFEST_FILE, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+        )
     m = plan.split.manifest
     header = ExportHeader(
         lcad_bench=lcad_bench.__version__,
@@ -242,8 +246,10 @@ def export_inputs(
                 "images": len(grays), "failed_pairs": len(failed)},
         failed=failed,
     )  # fmt: skip
-    atomic_write_text(root / HEADER_FILE, header.model_dump_json(indent=2) + "\n")
-    atomic_write_text(root / README_FILE, readme_text(header))
+    for name, text in ((HEADER_FILE, header.model_dump_json(indent=2) + "\n"),
+                       (README_FILE, readme_text(header))):  # fmt: skip
+        with writing(root / name):
+            atomic_write_text(root / name, text)
     return header
 
 

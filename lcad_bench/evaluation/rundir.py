@@ -387,6 +387,8 @@ def write_error(path: str | Path, exc: OSError) -> RunWriteError:
         fix = "choose a writable --out or fix the folder's permissions"
     elif code in (errno.ENOTDIR, errno.EEXIST):
         fix = "--out must be a folder (or not exist yet), not a file; choose another --out"
+    elif code == errno.EISDIR:
+        fix = "a folder stands where this file goes; remove it or choose another --out"
     else:
         fix = "check the disk and rerun the same command (finished outputs are kept)"
     return RunWriteError(f"cannot write {path}: {why}; {fix}")
@@ -398,7 +400,10 @@ def writing(path: str | Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise write_error(getattr(exc, "filename", None) or path, exc) from exc
+        # os.replace(tmp, target) names the target second: name the file being written, not
+        # its temporary name
+        name = getattr(exc, "filename2", None) or getattr(exc, "filename", None) or path
+        raise write_error(name, exc) from exc
 
 
 def make_run_dir(run_dir: str | Path) -> Path:

@@ -198,6 +198,30 @@ def test_out_that_is_a_file_is_exit_3(split3, tmp_path):
     assert rc == ExitCode.MISSING and "--out must be a folder" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_export_inputs_out_that_is_a_file_is_exit_3(split3, tmp_path, overwrite):
+    """export-inputs --out FILE [--overwrite]: exit 3 naming the file (was a FileExistsError
+    traceback with --overwrite, and advice to pass --overwrite without it)."""
+    f = tmp_path / "taken"
+    f.write_text("not a folder")
+    rc, _, err = lcad_bench("export-inputs", "--split", str(split3), "--out", str(f), "-q",
+                            *(["--overwrite"] if overwrite else []))  # fmt: skip
+    assert rc == ExitCode.MISSING and "Traceback" not in err, err[-2000:]
+    assert f"cannot write {f}" in err and "--out must be a folder" in err
+    assert f.read_text() == "not a folder"
+
+
+def test_export_inputs_write_failure_is_exit_3(split3, tmp_path):
+    """A manifest that cannot be written (here: a folder in its place) is exit 3 naming it."""
+    out = tmp_path / "exp"
+    (out / "manifest.jsonl").mkdir(parents=True)
+    rc, _, err = lcad_bench(
+        "export-inputs", "--split", str(split3), "--out", str(out), "--overwrite", "-q"
+    )
+    assert rc == ExitCode.MISSING and "Traceback" not in err, err[-2000:]
+    assert f"cannot write {out / 'manifest.jsonl'}" in err
+
+
 def test_unwritable_out_is_exit_3(split3, tmp_path, monkeypatch, cli, capsys):
     out = tmp_path / "ro"
     if os.geteuid() != 0:
