@@ -134,6 +134,7 @@ def run_items(
     inputs = InputPreparer(plan.split, plan.out, cache.submit)
     counts = {"cached": 0, "computed": 0, "failed": 0}
     key_memo: dict[int, Any] = {}
+    real_seen: set[tuple[str, str]] = set()  # (pair, level) whose GT is in FID's real set
     rows: list[dict[str, Any]] = []
     queue: deque[_Entry] = deque()
     pending: list[_Entry] = []
@@ -160,10 +161,15 @@ def run_items(
             rows.append(_base_row(it, cache) | v)
         for lv in sorted({it.level for it in items}):
             sel = [e for e in to_score if e.item.level == lv]
-            # every output is a fake; each pair's ground truth is real once (its first seed)
-            suite.update_distribution(
-                lv, [e.pred for e in sel], [e.prep.gt for e in sel if e.item.s == 0]
-            )  # type: ignore[union-attr]
+            # every output is a fake; the ground truth of each pair with a successful output is
+            # real once, at its first successful seed (docs/protocol.md#fid): plan order, so the
+            # same in a resumed, sharded or data-parallel run
+            reals = []
+            for e in sel:
+                if (e.item.record.pair_id, lv) not in real_seen:
+                    real_seen.add((e.item.record.pair_id, lv))
+                    reals.append(e.prep.gt)  # type: ignore[union-attr]
+            suite.update_distribution(lv, [e.pred for e in sel], reals)
         bar.update(len(to_score))
         to_score.clear()
 
