@@ -370,16 +370,22 @@ def _run_lock(out: Path, command: str, world: Any) -> Iterator[None]:
         with rundir.locked(out, command):
             yield
         return
+    from lcad_bench.evaluation.distributed import ProcessFailedError
+
     with contextlib.ExitStack() as stack:
-        error = ""
+        error: dict[str, Any] | None = None
         if world.is_main:
             try:
                 stack.enter_context(rundir.locked(out, command))
-            except LcadBenchError as exc:
-                error = str(exc)
+            except LcadBenchError as exc:  # locked by another process, or not writable (exit 3)
+                error = {"error": str(exc), "exit_code": int(exc.exit_code)}
+                own: LcadBenchError = exc
         error = world.broadcast(error)
         if error:
-            raise rundir.RunLockedError(error)
+            if world.is_main:
+                raise own
+            raise ProcessFailedError(f"process 0 of {world.size}: {error['error']}",
+                                     ExitCode(error["exit_code"]))  # fmt: skip
         yield
 
 
@@ -388,25 +394,47 @@ def _evaluate_locked(
     batch_size: int, base_seed: int, n_seeds: int, shard: tuple[int, int] | None, strict: bool,
     quiet: bool, sample_timeout: float | None, world: Any,
 ) -> rundir.Results:  # fmt: skip
-    rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
-                             sample_timeout=sample_timeout)  # fmt: skip
-    cache = OutputCache(plan.out, plan.config_hash)
-    for r, it in zip(rows, plan.items):
-        r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
-    log: dict[str, Any] = dict(counts)
-    if world is not None:
+    def work() -> tuple[list[dict[str, Any]], dict[str, int]]:
+        rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
+                                 sample_timeout=sample_timeout)  # fmt: skip
+        cache = OutputCache(plan.out, plan.config_hash)
+        for r, it in zip(rows, plan.items):
+            r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
+        return rows, counts
+
+    def finish(rows: list[dict[str, Any]], log: dict[str, Any]) -> rundir.Results:
+        return _write_run(
+            full, suite, rows, log, split_path, limit, base_seed, n_seeds, shard, world
+        )
+
+    if world is None:
+        rows, counts = work()
+        res = finish(rows, dict(counts))
+    else:
         from lcad_bench.evaluation import distributed
 
-        gathered = distributed.gather_run(world, full, rows, counts, suite)
-        if gathered is None:  # not rank 0: wait for the Results rank 0 wrote
-            res = world.broadcast()
-            if strict and res.counts.get("failed"):
-                raise SamplesFailedError(
-                    f"{res.counts['failed']} samples failed; see {plan.out / rundir.SAMPLES_FILE}"
-                )
-            return res
-        rows, log = gathered
-        plan = full
+        def rank_work() -> dict[str, Any]:
+            rows, counts = work()
+            return {"rows": rows, "counts": counts, "dist": suite.distribution_state()}
+
+        def gathered(parts: list[dict[str, Any]]) -> rundir.Results:
+            return finish(*distributed.combine(world, full, parts, suite))
+
+        # every process gets rank 0's Results, or the first error of any process
+        res = distributed.all_or_none(world, rank_work, gathered)
+    if strict and res.counts.get("failed"):
+        raise SamplesFailedError(
+            f"{res.counts['failed']} samples failed; see {plan.out / rundir.SAMPLES_FILE}"
+        )
+    return res
+
+
+def _write_run(
+    plan: RunPlan, suite: MetricSuite, rows: list[dict[str, Any]], log: dict[str, Any],
+    split_path: str | Path, limit: int | None, base_seed: int, n_seeds: int,
+    shard: tuple[int, int] | None, world: Any,
+) -> rundir.Results:  # fmt: skip
+    """Write the run folder from every row of ``plan`` and return its Results."""
     rundir.append_run_log(plan.out, log)
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     # written in this order, results.json last: it records the sha256 of the other two, so a
@@ -468,8 +496,4 @@ def _evaluate_locked(
         distribution_state=dist_file,
     )
     rundir.write_results(plan.out, res)
-    if world is not None:
-        world.broadcast(res)
-    if strict and n_failed:
-        raise SamplesFailedError(f"{n_failed} samples failed; see {plan.out / rundir.SAMPLES_FILE}")
     return res
