@@ -180,6 +180,7 @@ def run_items(
                 try:
                     e.pred = frozen(read_png(e.item.path))  # type: ignore[arg-type]
                 except Exception as exc:  # noqa: BLE001  (any decoder error: recompute next time)
+                    counts["cached"] -= 1  # each sample is counted once: this one as failed
                     fail(
                         e,
                         f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute",

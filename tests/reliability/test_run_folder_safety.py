@@ -274,6 +274,36 @@ def test_ground_truth_of_a_changed_source_is_not_reused(tmp_path):
     assert idx["source_sha256"] == hashlib.sha256(png(rgb(7))).hexdigest()
 
 
+def test_unreadable_cached_output_is_counted_once_as_failed(split3, tmp_path):
+    """A cached output whose bytes match its index line but do not decode fails its sample
+    (naming the file); the run log counts it as failed only, not also as cached."""
+    import hashlib
+
+    out = tmp_path / "run"
+    evaluate(create_model("gray"), split3, out, suite=psnr_suite(), quiet=True)
+    first = rows(out)[0]
+    n, target = len(rows(out)), out / first["output_path"]
+    idx = next(out.glob("outputs/*/index.jsonl"))
+    rec = next(
+        r
+        for r in map(json.loads, idx.read_text().splitlines())
+        if r["sha256"] == first["output_sha256"]
+    )
+    garbage = b"\x89PNG garbage"
+    target.write_bytes(garbage)
+    with idx.open("a") as f:  # the index agrees with the file: only decoding can tell
+        f.write(json.dumps(rec | {"sha256": hashlib.sha256(garbage).hexdigest()}) + "\n")
+    evaluate(create_model("gray"), split3, out, suite=psnr_suite(), quiet=True)
+    last = run_log(out)[-1]
+    assert (last["cached"], last["computed"], last["failed"]) == (n - 1, 0, 1)
+    bad = [r for r in rows(out) if r["error"]]
+    assert (
+        len(bad) == 1
+        and str(target) in bad[0]["error"]
+        and "delete it to recompute" in bad[0]["error"]
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # names, permissions
 
