@@ -19,7 +19,7 @@ from typing import Any
 
 from lcad_bench.errors import InputFormatError, UsageError
 from lcad_bench.evaluation import rundir
-from lcad_bench.evaluation.aggregate import aggregate
+from lcad_bench.evaluation.aggregate import aggregate, nonfinite_warnings
 from lcad_bench.evaluation.identity import unsharded_run_id
 from lcad_bench.fileio import utc_now
 
@@ -104,6 +104,7 @@ def _merge_locked(
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     cells = aggregate(rows, columns, levels)
     summaries, warnings = summarize_levels(suite, rows, levels)
+    warnings += nonfinite_warnings(cells)
     # a shard whose statistics are missing would make a level's FID cover fewer samples than
     # its rows: such a cell is not computed, and says why
     incomplete: dict[tuple[str, str], str] = {}

@@ -135,6 +135,7 @@ class Cell(BaseModel):
     n_pairs: int
     n_images: int
     n_failed: int = 0
+    n_nonfinite: int = 0  # successful samples whose value was NaN/inf, left out of the mean
 
 
 class Results(BaseModel):

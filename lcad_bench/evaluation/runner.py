@@ -26,7 +26,7 @@ import numpy as np
 
 from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation import rundir
-from lcad_bench.evaluation.aggregate import aggregate
+from lcad_bench.evaluation.aggregate import aggregate, nonfinite_warnings
 from lcad_bench.evaluation.cache import OutputCache, request_key
 from lcad_bench.evaluation.inputs import InputPreparer, Prepared, frozen, read_png, request_for
 from lcad_bench.evaluation.plan import Item, RunPlan, check_run_args, plan_run
@@ -444,6 +444,7 @@ def _write_run(
     samples = rundir.write_samples(plan.out, rows, columns)
     cells = aggregate(rows, columns, plan.levels)
     summaries, warnings = summarize_levels(suite, rows, plan.levels)
+    warnings += nonfinite_warnings(cells)
     n_failed = sum(1 for r in rows if r.get("error"))
     if n_failed:
         warnings.insert(0, f"{n_failed} samples failed (see the error column of samples.parquet)")

@@ -177,3 +177,33 @@ def test_fid_real_set_has_every_pair_with_a_successful_output(tiny_split, tmp_pa
     real = load_distribution_state(tmp_path / "r")["complete"]["fid"]["real"]
     want = features(np.stack([gts[p] for p in sorted(gts)]))
     np.testing.assert_allclose(real["total"], want.sum(0), rtol=1e-12, atol=1e-12)
+
+
+class NanSuite(SimpleSuite):
+    """psnr_np is NaN for one sample (a metric that misbehaves on it)."""
+
+    def per_sample(self, items, preds, gts, preps):
+        out = super().per_sample(items, preds, gts, preps)
+        for it, row in zip(items, out):
+            if (it.record.pair_id, it.level) == ("img001#0", "complete"):
+                row["psnr_np"] = float("nan")
+        return out
+
+
+def test_nan_metric_values_are_counted_and_named_not_dropped_silently(tiny_split, tmp_path):
+    res = evaluate(create_model("gray"), tiny_split, tmp_path / "r", suite=NanSuite(), quiet=True)
+    cell = {(c.level, c.metric): c for c in res.aggregates}
+    c = cell[("complete", "psnr_np")]
+    assert c.n_nonfinite == 1 and c.n_pairs == 7 and c.n_failed == 0 and np.isfinite(c.mean)
+    assert (
+        cell[("complete", "mean_out")].n_nonfinite == 0
+        and cell[("complete", "mean_out")].n_pairs == 8
+    )
+    assert cell[("sparse", "psnr_np")].n_nonfinite == 0
+    assert any(
+        "psnr_np at level complete: 1 samples had a NaN/inf value" in w for w in res.warnings
+    )
+    on_disk = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert {(a["level"], a["metric"]): a["n_nonfinite"] for a in on_disk["aggregates"]}[
+        ("complete", "psnr_np")
+    ] == 1
