@@ -18,16 +18,8 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.evaluation.rundir import Cell
-from lcad_bench.metrics.base import ColumnInfo
+from lcad_bench.metrics.base import ColumnInfo, is_number
 from lcad_bench.protocol import BOOTSTRAP_B, BOOTSTRAP_SEED
-
-
-def _number(v: Any) -> bool:
-    return (
-        isinstance(v, (int, float, np.number))
-        and not isinstance(v, (bool, np.bool_))
-        and bool(np.isfinite(v))
-    )
 
 
 def bootstrap_ci(
@@ -78,7 +70,7 @@ def _per_pair(
         v = r.get(col)
         if r.get("error"):
             continue  # failed samples: counted in n_failed
-        if not _number(v):
+        if not is_number(v):
             if _nonfinite(v):
                 dropped.add(k)
             continue  # a missing value (None: the metric has none for this sample)

@@ -15,7 +15,7 @@
       .lcad-bench.lock        held (flock) by the process writing the folder; names it
 
 ``merge``, ``show``, ``summarize`` and the leaderboard read run folders only through this module
-(:func:`open_run`, :func:`read_samples`, :func:`safe_join`). File names of outputs and ground
+(:func:`open_run`, :func:`read_samples`, :func:`~lcad_bench.fileio.safe_join`). File names of outputs and ground
 truths are collision-free: a readable part plus a hash of the full key.
 """
 
@@ -40,7 +40,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
-from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, file_mode, file_sha256, utc_now
+from lcad_bench.fileio import (
+    atomic_write_bytes,
+    atomic_write_text,
+    file_mode,
+    file_sha256,
+    safe_join,
+    utc_now,
+)
 from lcad_bench.metrics.base import ColumnInfo
 
 SCHEMA_VERSION = 2
@@ -100,22 +107,6 @@ def require_unique(paths: Iterable[str], what: str) -> None:
             f"{len(dup)} {what} would share a file name, e.g. {dup[0]}; this is a bug in lcad-bench, please report it",
             ExitCode.BUG,
         )
-
-
-def safe_join(root: str | Path, rel: Any) -> Path | None:
-    """``root / rel`` when ``rel`` is a relative path that stays inside ``root``, else None."""
-    if not isinstance(rel, str) or not rel or "\0" in rel:
-        return None
-    p = Path(rel)
-    if p.is_absolute() or ".." in p.parts:
-        return None
-    rootp = Path(root).resolve()
-    full = (rootp / p).resolve()
-    try:
-        full.relative_to(rootp)
-    except ValueError:
-        return None
-    return full
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,16 +294,6 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
             if r.get(c) is not None:
                 r[c] = json.loads(r[c])
     return rows
-
-
-def metric_column_names(path: str | Path) -> list[str]:
-    """The per-sample metric columns of a samples table (everything but the base columns)."""
-    import pyarrow.parquet as pq
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / SAMPLES_FILE
-    return [n for n in pq.read_schema(p).names if n not in BASE_COLUMN_NAMES]
 
 
 # --------------------------------------------------------------------------------------------

@@ -334,3 +334,28 @@ def test_files_follow_the_process_umask(tmp_path, umask):
     for p in paths:
         mode = stat.S_IMODE(p.stat().st_mode)
         assert mode == (want_d if p.is_dir() else want_f), f"{p}: {oct(mode)}"
+
+
+def test_safe_join_refuses_escapes_and_link_loops(tmp_path):
+    """The one rule for paths read from files (fileio.safe_join; rundir and the split reader use
+    it): inside the root or None, never an exception (a link loop raised RuntimeError before)."""
+    from lcad_bench.fileio import safe_join
+
+    root = tmp_path / "run"
+    (root / "outputs").mkdir(parents=True)
+    (root / "outputs" / "a.png").write_bytes(b"x")
+    (root / "loop").symlink_to("loop")
+    (root / "out").symlink_to(tmp_path)
+    assert safe_join(root, "outputs/a.png") == (root / "outputs" / "a.png").resolve()
+    for rel in (
+        "/etc/passwd",
+        "outputs/../../x",
+        "",
+        "a\0b",
+        None,
+        3,
+        "loop/x",
+        "out/elsewhere.png",
+    ):
+        assert safe_join(root, rel) is None, rel
+    assert rundir.safe_join is safe_join
