@@ -104,6 +104,33 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def inside(path: Path, root: Path, root_resolved: bool = False) -> bool:
+    """True when ``path`` resolves (symlinks followed) inside ``root`` (resolved too, unless
+    ``root_resolved`` says it already is); False also when it cannot be resolved (a link loop)."""
+    try:
+        path.resolve().relative_to(root if root_resolved else root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def safe_join(root: str | Path, rel: Any) -> Path | None:
+    """``root / rel``, resolved, when ``rel`` is a plain relative path (a non-empty string, not
+    absolute, no ``..``, no NUL) that stays inside ``root`` through any symlinks; else None. The
+    one rule for a path read from a file (a split's shard list, a run's samples table)."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        return None
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts:
+        return None
+    try:
+        rootp = Path(root).resolve()
+        full = (rootp / p).resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return None
+    return full if inside(full, rootp, root_resolved=True) else None
+
+
 def canonical_json(obj: Any) -> str:
     """Sorted, compact JSON: the hash input of every content key."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

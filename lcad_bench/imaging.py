@@ -239,9 +239,35 @@ _MODE_NAMES = {
     "CMYK": "CMYK image", "P": "palette image", "PA": "palette+alpha image", "RGBA": "RGBA image",
     "RGBa": "RGBA image", "LA": "gray+alpha image", "La": "gray+alpha image", "1": "1-bit image",
     "I": "32-bit integer image", "F": "float image", "YCbCr": "YCbCr image", "LAB": "Lab image",
-    "HSV": "HSV image",
+    "HSV": "HSV image", "L": "grayscale image", "RGB": "RGB image",
 }  # fmt: skip
 _GRAY16 = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+def stored_bits(im: Image.Image) -> int:
+    """Bits per sample as the file stores them (8 or 16), read from the decoder's raw mode of an
+    opened image before :meth:`~PIL.Image.Image.load`: Pillow presents a 48-bit RGB PNG or TIFF as
+    mode ``RGB`` (keeping the high byte of each sample), so the mode alone does not tell."""
+    if im.mode in _GRAY16:
+        return 16
+    for tile in im.tile:
+        args = tile[3]
+        raw = args if isinstance(args, str) else args[0] if isinstance(args, tuple) and args else ""
+        if isinstance(raw, str) and ";16" in raw:
+            return 16
+    return 8
+
+
+def describe_mode(mode: str, bits: int = 8) -> str:
+    """What an image of Pillow ``mode`` is, in words ("16-bit grayscale image", "48-bit RGB
+    image", "palette image"): the one wording of every message that refuses an image."""
+    if mode in _GRAY16 or mode == "L" and bits == 16:
+        return "16-bit grayscale image"
+    if mode == "RGB" and bits == 16:
+        return "48-bit RGB image (16 bits per sample)"
+    if bits == 16:
+        return f"16-bit {_MODE_NAMES.get(mode, f'{mode} image')}"
+    return _MODE_NAMES.get(mode, f"{mode} image")
 
 
 class ImageDecodeError(InputFormatError):
@@ -306,19 +332,13 @@ def decode_image(source: Any, name: str, *, allow_gray: bool = True) -> DecodedI
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise Image.DecompressionBombError(f"{w} x {h} = {w * h} pixels")
-            mode = im.mode
+            mode, bits = im.mode, stored_bits(im)
             if mode not in ("RGB", "L", *_GRAY16, "I") or (
                 mode in ("L", *_GRAY16, "I") and not allow_gray
             ):
-                kind = (
-                    "grayscale image"
-                    if mode == "L"
-                    else "16-bit grayscale image"
-                    if mode in _GRAY16
-                    else _MODE_NAMES.get(mode, f"{mode} image")
-                )
                 raise ImageDecodeError(
-                    "non-RGB image", f"{name} is a {kind} (mode {mode}); convert it to 8-bit RGB"
+                    "non-RGB image",
+                    f"{name} is a {describe_mode(mode, bits)} (mode {mode}); convert it to 8-bit RGB",
                 )  # fmt: skip
             im.load()
             a = np.asarray(im)
@@ -346,8 +366,8 @@ def decode_image(source: Any, name: str, *, allow_gray: bool = True) -> DecodedI
             "unreadable image",
             f"{name}: cannot be decoded ({detail}; truncated or corrupt?); restore the file or re-download it",
         ) from None
-    if mode == "RGB":
-        return DecodedImage(np.ascontiguousarray(a, dtype=np.uint8), mode, False, 8)
+    if mode == "RGB":  # 48-bit too: Pillow keeps the high byte, as scale16 does
+        return DecodedImage(np.ascontiguousarray(a, dtype=np.uint8), mode, False, bits)
     if mode == "L":
         g, bits = a.astype(np.uint8, copy=False), 8
     else:

@@ -2,7 +2,9 @@
 
 Per level x metric column: the mean over pairs (seeds averaged per pair first), a 95% percentile
 bootstrap interval that resamples *images* (pairs sharing a ground truth are correlated; B and
-the seed come from :mod:`lcad_bench.protocol`), n_pairs, n_images and n_failed. A derived column
+the seed come from :mod:`lcad_bench.protocol`), n_pairs, n_images, n_failed and n_nonfinite (samples
+whose value was NaN or inf: left out of the mean, counted, and named in the run's warnings,
+never dropped silently). A derived column
 (ΔCF) is a function of the per-level means of its inputs; its interval applies the function to
 the same bootstrap resamples.
 """
@@ -16,16 +18,8 @@ from typing import Any
 import numpy as np
 
 from lcad_bench.evaluation.rundir import Cell
-from lcad_bench.metrics.base import ColumnInfo
+from lcad_bench.metrics.base import ColumnInfo, is_number
 from lcad_bench.protocol import BOOTSTRAP_B, BOOTSTRAP_SEED
-
-
-def _number(v: Any) -> bool:
-    return (
-        isinstance(v, (int, float, np.number))
-        and not isinstance(v, (bool, np.bool_))
-        and bool(np.isfinite(v))
-    )
 
 
 def bootstrap_ci(
@@ -60,16 +54,39 @@ def bootstrap_stat(
     return float(lo), float(hi)
 
 
-def _per_pair(rows: Sequence[dict[str, Any]], col: str) -> tuple[dict[str, float], dict[str, str]]:
+def _nonfinite(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) and not bool(np.isfinite(v))
+
+
+def _per_pair(
+    rows: Sequence[dict[str, Any]], col: str
+) -> tuple[dict[str, float], dict[str, str], set[int]]:
+    """Per pair the mean of ``col`` over its successful samples, the pairs' images, and the
+    indices of the rows whose value is NaN or inf (left out, and counted: ``n_nonfinite``)."""
     per: dict[str, list[float]] = defaultdict(list)
     img: dict[str, str] = {}
-    for r in rows:
+    dropped: set[int] = set()
+    for k, r in enumerate(rows):
         v = r.get(col)
-        if r.get("error") or not _number(v):
-            continue  # failed samples and missing values
+        if r.get("error"):
+            continue  # failed samples: counted in n_failed
+        if not is_number(v):
+            if _nonfinite(v):
+                dropped.add(k)
+            continue  # a missing value (None: the metric has none for this sample)
         per[r["pair_id"]].append(float(v))
         img[r["pair_id"]] = r["image_key"]
-    return {p: float(np.mean(v)) for p, v in per.items()}, img
+    return {p: float(np.mean(v)) for p, v in per.items()}, img, dropped
+
+
+def nonfinite_warnings(cells: Sequence[Cell]) -> list[str]:
+    """A warning per cell that left out NaN/inf values (for results.json's warnings)."""
+    return [
+        f"{c.metric} at level {c.level}: {c.n_nonfinite} samples had a NaN/inf value, left out of the "
+        "mean (n_nonfinite of the cell); a metric should never return one: check the metric and those outputs"
+        for c in cells
+        if c.n_nonfinite
+    ]
 
 
 def aggregate(
@@ -96,17 +113,19 @@ def aggregate(
 
 
 def _mean_cell(lrows: Sequence[dict[str, Any]], name: str, level: str, failed: int) -> Cell | None:
-    per_pair, img_of = _per_pair(lrows, name)
+    per_pair, img_of, dropped = _per_pair(lrows, name)
     if not per_pair:
         if all(r.get("error") for r in lrows) or any(name in r for r in lrows):
-            return Cell(level=level, metric=name, mean=None, n_pairs=0, n_images=0, n_failed=failed)
+            return Cell(level=level, metric=name, mean=None, n_pairs=0, n_images=0, n_failed=failed,
+                        n_nonfinite=len(dropped))  # fmt: skip
         return None
     pairs = sorted(per_pair)
     vals = np.array([per_pair[p] for p in pairs])
     groups = np.array([img_of[p] for p in pairs])
     lo, hi = bootstrap_ci(vals, groups)
     return Cell(level=level, metric=name, mean=float(vals.mean()), ci_low=lo, ci_high=hi,
-                n_pairs=len(pairs), n_images=len(set(groups)), n_failed=failed)  # fmt: skip
+                n_pairs=len(pairs), n_images=len(set(groups)), n_failed=failed,
+                n_nonfinite=len(dropped))  # fmt: skip
 
 
 def _derived_cell(
@@ -114,11 +133,12 @@ def _derived_cell(
 ) -> Cell | None:
     assert col.derive is not None
     inputs = [_per_pair(lrows, name) for name in col.derived_from]
-    common = sorted(set.intersection(*(set(p) for p, _ in inputs)))
+    common = sorted(set.intersection(*(set(p) for p, _, _ in inputs)))
     if not common:
         return None
+    dropped = set().union(*(d for _, _, d in inputs))  # samples with NaN/inf in any input
     groups = np.array([inputs[0][1][p] for p in common])
-    arrays = [np.array([per[p] for p in common]) for per, _ in inputs]
+    arrays = [np.array([per[p] for p in common]) for per, _, _ in inputs]
     derive = col.derive
 
     def stat(means: list[Any]) -> Any:
@@ -126,4 +146,5 @@ def _derived_cell(
 
     lo, hi = bootstrap_stat(arrays, groups, stat)
     return Cell(level=level, metric=col.name, mean=float(stat([float(a.mean()) for a in arrays])), ci_low=lo,
-                ci_high=hi, n_pairs=len(common), n_images=len(set(groups)), n_failed=failed)  # fmt: skip
+                ci_high=hi, n_pairs=len(common), n_images=len(set(groups)), n_failed=failed,
+                n_nonfinite=len(dropped))  # fmt: skip

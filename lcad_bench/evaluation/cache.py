@@ -1,11 +1,12 @@
 """The output cache of one model configuration: PNGs under
 ``RUN/outputs/<config16>/<level>/`` with an append-only sha256 index. Each PNG is written to a
 temporary name and moved into place, then indexed, so a killed run resumes without recomputing
-finished samples; the key of an output hashes the model config, pair id, level, seed and the
-request content (description, masks, input)."""
+finished samples; the key of an output hashes the model config and every field of the request
+the model got (:func:`request_key`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -13,23 +14,49 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.evaluation.inputs import Prepared, encode_png
+from lcad_bench.evaluation.inputs import encode_png
 from lcad_bench.evaluation.plan import Item
 from lcad_bench.evaluation.rundir import INDEX_FILE, output_relpath, outputs_relroot, writing
-from lcad_bench.fileio import atomic_write_bytes, file_sha256
+from lcad_bench.fileio import atomic_write_bytes, canonical_json, file_sha256
+from lcad_bench.models import ColorizationRequest
 
 WRITE_QUEUE = 64  # queued writes (each holds one image) before the run waits for the writer
 
 
-def request_key(cfg_hash: str, item: Item, prep: Prepared, uses_masks: bool) -> str:
-    """Output-cache key: config hash, pair, level, seed and a hash of the request content."""
-    h = hashlib.sha256()
-    for part in (cfg_hash, item.record.pair_id, item.level, str(item.seed), item.description):
-        h.update(part.encode("utf-8") + b"\0")
-    h.update(hashlib.sha256(prep.gt.tobytes()).digest())
-    if uses_masks and prep.masks is not None:
-        h.update(np.packbits(prep.masks).tobytes())
+KEY_VERSION = b"lcad-bench request key 2"  # 2: every request field (1: no prompt, no phrases)
+
+
+def request_key(
+    cfg_hash: str, request: ColorizationRequest, memo: dict[int, Any] | None = None
+) -> str:
+    """Output-cache key: the model config hash and every field of the ``request`` the model gets
+    (all but ``key`` itself): pair, level, seed, description, instance prompt, the phrase records
+    (canonical JSON) and the bytes, dtype and shape of every array (L*, gray, masks). A field added
+    to :class:`~lcad_bench.models.ColorizationRequest` is covered without a change here, so an
+    output is reused only for a request the model cannot tell apart from the one that made it.
+    ``memo``: a small dict that keeps the digests of arrays shared between requests (the L* and
+    gray of an image), keyed by identity."""
+    h = hashlib.sha256(KEY_VERSION + b"\0" + cfg_hash.encode("utf-8") + b"\0")
+    for f in dataclasses.fields(request):
+        if f.name == "key":
+            continue
+        h.update(f.name.encode("utf-8") + b"\0" + _digest(getattr(request, f.name), memo) + b"\0")
     return h.hexdigest()
+
+
+def _digest(value: Any, memo: dict[int, Any] | None) -> bytes:
+    if not isinstance(value, np.ndarray):
+        return canonical_json(value).encode("utf-8")
+    hit = memo.get(id(value)) if memo is not None else None
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    a = np.ascontiguousarray(value)
+    d = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + b"\0" + a.tobytes()).digest()
+    if memo is not None:
+        if len(memo) > 32:
+            memo.clear()
+        memo[id(value)] = (value, d)  # the reference keeps the id from being reused
+    return d
 
 
 class OutputCache:

@@ -13,8 +13,13 @@ processes:
 * per-sample rows, run counts and the distribution metrics' sufficient statistics (FID: float64
   sums, never per-process scores) are gathered on rank 0 over a gloo group, rows are put back in
   the single-process plan order, and rank 0 writes the ONE run folder, identical to a
-  single-process run's apart from timestamps and ``environment.world_size``;
-* every process returns the same :class:`~.rundir.Results` (so every process exits alike).
+  single-process run's apart from ``created_at``, ``environment.world_size`` and the last bits of
+  FID (its float64 sums are added in another order: equal to 1e-9; rows, aggregates and
+  intervals are identical);
+* every process returns the same :class:`~.rundir.Results` (so every process exits alike), and
+  an error of any process (``--strict`` and a failed sample, a run folder that cannot be written,
+  a bug) reaches every process through the same gather and broadcast (:func:`all_or_none`): all
+  raise it with its exit code, none is left waiting in a collective until the timeout.
 
 Processes that share no process group (Slurm arrays, several machines without a rendezvous) use
 ``--shard i/n`` and ``lcad-bench merge`` instead (docs/evaluating.md).
@@ -23,11 +28,12 @@ Processes that share no process group (Slurm arrays, several machines without a 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lcad_bench.errors import LcadBenchError, UsageError
+from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation.plan import RunPlan, in_shard, rank_shard
 
 # Variables a launcher sets to the number of processes (torchrun/accelerate, MPI flavours).
@@ -226,17 +232,65 @@ def check_suite(suite: Any) -> None:
         )
 
 
-def gather_run(
-    world: World, full: RunPlan, rows: list[dict[str, Any]], counts: dict[str, int], suite: Any
-) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
-    """Gather rows, counts and distribution statistics on rank 0.
+class ProcessFailedError(LcadBenchError):
+    """A process of a data-parallel run stopped with an error: every process raises this, with
+    that error's message and exit code (so every process exits alike, none waits for the others
+    until the timeout)."""
 
-    Rank 0 gets the rows of every process in ``full``'s item order (the order of a
-    single-process run) and the summed counts, and its ``suite`` holds every process's
-    statistics; the other ranks get None. Every item of ``full`` must come back exactly once."""
-    parts = world.gather({"rows": rows, "counts": counts, "dist": suite.distribution_state()})
-    if parts is None:
-        return None
+
+def all_or_none(world: World, work: Callable[[], Any], finish: Callable[[list[Any]], Any]) -> Any:
+    """Run this process's ``work()``, gather every process's result on rank 0, run
+    ``finish(results)`` there (results in rank order) and return its value on every process.
+
+    Every process takes part in exactly one gather and one broadcast whatever fails, so a process
+    that raises never leaves another blocked in a collective. An error of ``work`` on any process,
+    or of ``finish`` on rank 0, is sent to all: each raises :class:`ProcessFailedError` with its
+    message and exit code (the lowest failing rank's, when several fail). The process whose code
+    failed raises its own error unchanged when it is not an :class:`LcadBenchError` (a bug: its
+    traceback is printed there; the others exit 1 too)."""
+    own: BaseException | None = None
+    try:
+        payload: dict[str, Any] = {"ok": work()}
+    except Exception as exc:  # noqa: BLE001  (sent to every process, raised below)
+        own, payload = exc, _error_record(world, exc)
+    parts = world.gather(payload)
+    outcome: dict[str, Any] | None = None
+    if parts is not None:  # rank 0
+        failed = [p for p in parts if "error" in p]
+        if failed:
+            outcome = failed[0]
+        else:
+            try:
+                outcome = {"ok": finish([p["ok"] for p in parts])}
+            except Exception as exc:  # noqa: BLE001  (sent to every process, raised below)
+                own, outcome = exc, _error_record(world, exc)
+    outcome = world.broadcast(outcome)
+    assert outcome is not None
+    if "error" not in outcome:
+        return outcome["ok"]
+    if own is not None and outcome["rank"] == world.rank and not isinstance(own, LcadBenchError):
+        raise own
+    raise ProcessFailedError(outcome["error"], ExitCode(outcome["exit_code"])) from own
+
+
+def _error_record(world: World, exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, LcadBenchError):
+        text, code = str(exc), int(exc.exit_code)
+    else:
+        text = f"unexpected error (a bug; its traceback is in that process's output): {type(exc).__name__}: {exc}"
+        code = int(ExitCode.BUG)
+    return {"error": f"process {world.rank} of {world.size}: {text}", "exit_code": code,
+            "rank": world.rank}  # fmt: skip
+
+
+def combine(
+    world: World, full: RunPlan, parts: list[dict[str, Any]], suite: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """On rank 0, the per-process ``{"rows", "counts", "dist"}`` of :func:`all_or_none` (rank
+    order; part 0 is rank 0's own, whose statistics ``suite`` already holds) as one run: the rows
+    in ``full``'s item order (the order of a single-process run), the summed counts, and every
+    process's statistics merged into ``suite``. Every item of ``full`` must come back exactly
+    once."""
     for part in parts[1:]:
         suite.merge_distribution_state(part["dist"])
     order: dict[tuple[str, str, int], int] = {}
@@ -263,6 +317,7 @@ def gather_run(
             f"{len(missing)} items came back from no process, e.g. {it.record.pair_id} [{it.level}] "
             "(a bug; nothing was written)"
         )
-    total = {k: sum(int(p["counts"].get(k, 0)) for p in parts) for k in counts}
+    keys = sorted({k for p in parts for k in p["counts"]})
+    total = {k: sum(int(p["counts"].get(k, 0)) for p in parts) for k in keys}
     log = {**total, "world_size": world.size, "ranks": [p["counts"] for p in parts]}
     return placed, log  # type: ignore[return-value]

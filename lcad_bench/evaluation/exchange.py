@@ -26,6 +26,7 @@ entry.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lcad_bench.errors import InputFormatError, MissingInputError, UsageError
-from lcad_bench.evaluation.rundir import file_name
+from lcad_bench.evaluation.rundir import file_name, make_run_dir, write_error, writing
 from lcad_bench.models import ColorizationRequest, Colorizer, SampleFailure
 
 FORMAT = "lcad-bench-inputs"
@@ -167,19 +168,21 @@ def export_inputs(
 
     import lcad_bench
     from lcad_bench.errors import LcadBenchError
-    from lcad_bench.evaluation.inputs import phrases_for_level, prepare, write_png
+    from lcad_bench.evaluation.inputs import prepare, request_for, write_png
     from lcad_bench.evaluation.plan import TEXT_FIELD, plan_run
     from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, utc_now
     from lcad_bench.protocol import EVAL_RESOLUTION, PROTOCOL_VERSION, RESIZE_POLICY, SEED_RULE
 
     root = Path(out)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())) and not overwrite:
+    if root.exists() and not root.is_dir():  # with or without --overwrite: exit 3, not a traceback
+        raise write_error(root, OSError(errno.ENOTDIR, "it is a file, not a folder"))
+    if root.exists() and any(root.iterdir()) and not overwrite:
         raise UsageError(
             f"{root} exists and is not empty; pass --overwrite to rewrite the inputs there "
             "(other files, e.g. predictions, are kept) or choose another --out"
         )
     plan = plan_run(_Enumerate(), split_path, root, levels, limit, base_seed, n_seeds, shard)
-    root.mkdir(parents=True, exist_ok=True)
+    make_run_dir(root)  # a folder in the way, no permission: exit 3 naming it
     lines: list[str] = []
     failed: list[dict[str, str]] = []
     grays: set[str] = set()
@@ -214,24 +217,21 @@ def export_inputs(
             mask_relpath(rec.pair_id, k)
             for k in range(0 if prep.masks is None else len(prep.masks))
         ]
-        phrases = [
-            {"k": k, "mask": masks[k], **ph}
-            for k, ph in enumerate(
-                phrases_for_level(prep, it.described_phrase_ids, it.description == rec.caption)
-            )
-        ]
+        req = request_for(it, prep, uses_instance_masks=True)  # what a mask-aware plug-in gets
+        phrases = [{"k": k, "mask": masks[k], **ph} for k, ph in enumerate(req.phrases)]
         line = ManifestLine(
             id=f"{rec.pair_id}|{it.level}|seed{it.seed}", pair_id=rec.pair_id, image_key=rec.image_key,
-            level=it.level, s=it.s, seed=it.seed, description=it.description,
-            instance_prompt=rec.instance_prompt if it.level == "complete" else None, width=w, height=h,
+            level=it.level, s=it.s, seed=it.seed, description=req.description,
+            instance_prompt=req.instance_prompt, width=w, height=h,
             gray=gray_relpath(rec.image_key), masks=masks, phrases=phrases,
             output=output_relpath(it.level, rec.pair_id, it.seed),
         )  # fmt: skip
         lines.append(line.model_dump_json())
     bar.close()
-    atomic_write_bytes(
-        root / MANIFEST_FILE, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-    )
+    with writing(root / MANIFEST_FILE):  # disk full, not writable: exit 3 naming the file
+        atomic_write_bytes(
+            root / MANIFEST_FILE, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+        )
     m = plan.split.manifest
     header = ExportHeader(
         lcad_bench=lcad_bench.__version__,
@@ -246,8 +246,10 @@ def export_inputs(
                 "images": len(grays), "failed_pairs": len(failed)},
         failed=failed,
     )  # fmt: skip
-    atomic_write_text(root / HEADER_FILE, header.model_dump_json(indent=2) + "\n")
-    atomic_write_text(root / README_FILE, readme_text(header))
+    for name, text in ((HEADER_FILE, header.model_dump_json(indent=2) + "\n"),
+                       (README_FILE, readme_text(header))):  # fmt: skip
+        with writing(root / name):
+            atomic_write_text(root / name, text)
     return header
 
 
@@ -363,12 +365,6 @@ def predictions_sha256(root: Path) -> str:
     return h.hexdigest()
 
 
-_MODE_NAMES = {
-    "L": "grayscale", "LA": "gray+alpha", "RGBA": "RGBA", "P": "palette", "1": "1-bit", "CMYK": "CMYK",
-    "I;16": "16-bit", "I;16B": "16-bit", "I": "32-bit integer", "F": "float",
-}  # fmt: skip
-
-
 class PredictionsColorizer(Colorizer):
     """An external method's outputs, read from a predictions folder by :func:`output_relpath`."""
 
@@ -439,6 +435,8 @@ class PredictionsColorizer(Colorizer):
     def _read(self, r: ColorizationRequest) -> np.ndarray | SampleFailure:
         from PIL import Image, UnidentifiedImageError
 
+        from lcad_bench.imaging import describe_mode, stored_bits
+
         rel = output_relpath(r.level, r.pair_id, r.seed)
         path = self.root / rel
         h, w = r.luminance.shape
@@ -449,14 +447,15 @@ class PredictionsColorizer(Colorizer):
             )
         try:
             with Image.open(path) as im:
+                # the bit depth before load: Pillow shows a 48-bit PNG as mode RGB (high bytes)
+                mode, size, bits = im.mode, im.size, stored_bits(im)
                 im.load()
-                mode, size = im.mode, im.size
-                arr = np.asarray(im) if mode == "RGB" else None
+                arr = np.asarray(im) if mode == "RGB" and bits == 8 else None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             return SampleFailure(f"prediction file {path} is not a readable image ({exc})")
         if arr is None:
             return SampleFailure(
-                f"prediction file {path} is a {_MODE_NAMES.get(mode, mode)} image (mode {mode}); "
+                f"prediction file {path} is a {describe_mode(mode, bits)} (mode {mode}); "
                 "write 8-bit RGB (no alpha, no 16-bit)"
             )
         if size != (w, h):

@@ -14,6 +14,7 @@ applies it to what ``results.json`` records).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,12 @@ from lcad_bench.fileio import content_sha256
 from lcad_bench.protocol import LEVELS
 
 ID_HASH_CHARS = 16
+SHARD_SUFFIX = "-shard{}of{}"  # the one format of a shard's run-id suffix (i, n)
+_SHARDED_ID = re.compile(
+    rf"(-[0-9a-f]{{{ID_HASH_CHARS}}})"
+    + re.escape(SHARD_SUFFIX).replace(re.escape("{}"), r"\d+")
+    + r"\Z"
+)
 
 
 def ordered_levels(levels: Sequence[str] | None) -> list[str]:
@@ -54,8 +61,14 @@ def run_identity(
 
 def run_id_of(model_name: str, identity: Mapping[str, Any], shard: Sequence[int] | None) -> str:
     """``<model>-<hash16>`` (+ ``-shard<i>of<n>``)."""
-    suffix = f"-shard{shard[0]}of{shard[1]}" if shard else ""
+    suffix = SHARD_SUFFIX.format(*shard) if shard else ""
     return f"{model_name}-{content_sha256(dict(identity))[:ID_HASH_CHARS]}{suffix}"
+
+
+def unsharded_run_id(run_id: str) -> str:
+    """The id of the full run a shard's ``run_id`` belongs to: the shard suffix removed, and only
+    that (anchored after the hash at the end, so a model named ``my-sharded`` keeps its name)."""
+    return _SHARDED_ID.sub(r"\1", run_id)
 
 
 def partial_reasons(
@@ -69,5 +82,6 @@ def partial_reasons(
     if set(lv) != set(LEVELS):
         out.append(f"levels {', '.join(lv)}")
     if shard:
-        out.append(f"shard {shard[0]}/{shard[1]} (merge first)")
+        why = "merge first" if limit is None else "a limited shard: cannot be merged"
+        out.append(f"shard {shard[0]}/{shard[1]} ({why})")
     return out

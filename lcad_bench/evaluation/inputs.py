@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,8 +32,12 @@ from lcad_bench.imaging import (
     mask_to_eval_geometry,
     to_eval_geometry,
 )
+from lcad_bench.models import ColorizationRequest
 from lcad_bench.protocol import EVAL_RESOLUTION, PROTOCOL_VERSION, RESAMPLE, RESIZE_POLICY
 from lcad_bench.splits import PairRecord, Split
+
+if TYPE_CHECKING:
+    from lcad_bench.evaluation.plan import Item
 
 # Lossless either way: zlib level 1 with the run-length strategy encodes ~2.5x faster than
 # Pillow's default (level 6) and ~15 % faster than level 1 alone, with smaller files than the
@@ -243,7 +247,24 @@ def phrases_for_level(
     )
 
 
+def request_for(item: Item, prep: Prepared, uses_instance_masks: bool) -> ColorizationRequest:
+    """The request a model gets for ``item`` (its ``key`` still empty): the one rule for what a
+    model sees, used by the runner, by the output-cache key (:func:`.cache.request_key` hashes
+    every field of it) and by ``export-inputs``. The instance prompt only at ``complete``; masks
+    and their phrase records (:func:`phrases_for_level`) only for a model that uses masks."""
+    rec = item.record
+    return ColorizationRequest(
+        key="", pair_id=rec.pair_id, level=item.level, luminance=prep.luminance, gray=prep.gray,
+        description=item.description,
+        instance_prompt=rec.instance_prompt if item.level == "complete" else None,
+        masks=prep.masks if uses_instance_masks else None,
+        phrases=phrases_for_level(prep, item.described_phrase_ids, item.description == rec.caption)
+        if uses_instance_masks else (),
+        seed=item.seed,
+    )  # fmt: skip
+
+
 __all__ = [
     "GT_GEOMETRY", "ImageDecodeError", "InputPreparer", "Prepared", "encode_png", "frozen",
-    "phrase_for_level", "phrases_for_level", "prepare", "read_png", "write_png",
+    "phrase_for_level", "phrases_for_level", "prepare", "read_png", "request_for", "write_png",
 ]  # fmt: skip

@@ -2,7 +2,8 @@
 
 Checks that the shards belong to the same model configuration, split and protocol, that every
 (pair, level, seed) appears exactly once, and (when the shards say how many there were) that all
-n shards are present. The merged folder is an ordinary run folder: the shards' outputs and ground
+n shards are present. Shards run with ``--limit`` are refused: the limit applies inside each
+shard, so their union is no subset any other run covers (docs/evaluating.md#sharding-and-merging). The merged folder is an ordinary run folder: the shards' outputs and ground
 truths are linked into it (hard links, copies across file systems), per-sample rows are
 concatenated and re-aggregated, metric summaries are recomputed from the rows, and distribution
 metrics (FID) are recomputed from the shards' saved sufficient statistics, which needs no
@@ -18,7 +19,8 @@ from typing import Any
 
 from lcad_bench.errors import InputFormatError, UsageError
 from lcad_bench.evaluation import rundir
-from lcad_bench.evaluation.aggregate import aggregate
+from lcad_bench.evaluation.aggregate import aggregate, nonfinite_warnings
+from lcad_bench.evaluation.identity import unsharded_run_id
 from lcad_bench.fileio import utc_now
 
 
@@ -42,6 +44,15 @@ def merge_runs(shards: Sequence[str | Path], out: str | Path, suite: Any = None)
                 raise InputFormatError(
                     f"{p}: its {what} differs from {shards[0]}'s; only shards of one run can be merged"
                 )
+    for p, run in zip(shards, runs):
+        limit = run.results.split.get("limit")
+        if limit is not None:
+            raise UsageError(
+                f"{p} ran with --limit {limit}: the limit applies inside each shard (its first {limit} pairs), so "
+                f"merged limited shards cover up to {limit} pairs per shard, a subset no unsharded `--limit {limit}` "
+                "run has, and the board would compare them as one; merge shards run without --limit, or run "
+                f"`evaluate --limit {limit}` without --shard"
+            )
     specs = [tuple(run.results.split.get("shard") or ()) for run in runs]
     if all(specs):
         n = specs[0][1]
@@ -93,6 +104,7 @@ def _merge_locked(
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     cells = aggregate(rows, columns, levels)
     summaries, warnings = summarize_levels(suite, rows, levels)
+    warnings += nonfinite_warnings(cells)
     # a shard whose statistics are missing would make a level's FID cover fewer samples than
     # its rows: such a cell is not computed, and says why
     incomplete: dict[tuple[str, str], str] = {}
@@ -131,7 +143,7 @@ def _merge_locked(
     split.update(shard=None, n_pairs=len({r["pair_id"] for r in rows}), n_images=len({r["image_key"] for r in rows}),
                  merged_from=[str(p) for p in shards])  # fmt: skip
     merged = first.model_copy(update={
-        "run_id": first.run_id.split("-shard")[0],
+        "run_id": unsharded_run_id(first.run_id),
         "created_at": utc_now(),
         "split": split,
         "aggregates": cells,

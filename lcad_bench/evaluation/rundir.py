@@ -15,7 +15,7 @@
       .lcad-bench.lock        held (flock) by the process writing the folder; names it
 
 ``merge``, ``show``, ``summarize`` and the leaderboard read run folders only through this module
-(:func:`open_run`, :func:`read_samples`, :func:`safe_join`). File names of outputs and ground
+(:func:`open_run`, :func:`read_samples`, :func:`~lcad_bench.fileio.safe_join`). File names of outputs and ground
 truths are collision-free: a readable part plus a hash of the full key.
 """
 
@@ -40,7 +40,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from lcad_bench.errors import ExitCode, InputFormatError, LcadBenchError, MissingInputError
-from lcad_bench.fileio import atomic_write_bytes, atomic_write_text, file_mode, file_sha256, utc_now
+from lcad_bench.fileio import (
+    atomic_write_bytes,
+    atomic_write_text,
+    file_mode,
+    file_sha256,
+    safe_join,
+    utc_now,
+)
 from lcad_bench.metrics.base import ColumnInfo
 
 SCHEMA_VERSION = 2
@@ -102,22 +109,6 @@ def require_unique(paths: Iterable[str], what: str) -> None:
         )
 
 
-def safe_join(root: str | Path, rel: Any) -> Path | None:
-    """``root / rel`` when ``rel`` is a relative path that stays inside ``root``, else None."""
-    if not isinstance(rel, str) or not rel or "\0" in rel:
-        return None
-    p = Path(rel)
-    if p.is_absolute() or ".." in p.parts:
-        return None
-    rootp = Path(root).resolve()
-    full = (rootp / p).resolve()
-    try:
-        full.relative_to(rootp)
-    except ValueError:
-        return None
-    return full
-
-
 # --------------------------------------------------------------------------------------------
 # results.json
 
@@ -135,6 +126,7 @@ class Cell(BaseModel):
     n_pairs: int
     n_images: int
     n_failed: int = 0
+    n_nonfinite: int = 0  # successful samples whose value was NaN/inf, left out of the mean
 
 
 class Results(BaseModel):
@@ -304,16 +296,6 @@ def read_samples(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def metric_column_names(path: str | Path) -> list[str]:
-    """The per-sample metric columns of a samples table (everything but the base columns)."""
-    import pyarrow.parquet as pq
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / SAMPLES_FILE
-    return [n for n in pq.read_schema(p).names if n not in BASE_COLUMN_NAMES]
-
-
 # --------------------------------------------------------------------------------------------
 # distribution state, run log
 
@@ -387,6 +369,8 @@ def write_error(path: str | Path, exc: OSError) -> RunWriteError:
         fix = "choose a writable --out or fix the folder's permissions"
     elif code in (errno.ENOTDIR, errno.EEXIST):
         fix = "--out must be a folder (or not exist yet), not a file; choose another --out"
+    elif code == errno.EISDIR:
+        fix = "a folder stands where this file goes; remove it or choose another --out"
     else:
         fix = "check the disk and rerun the same command (finished outputs are kept)"
     return RunWriteError(f"cannot write {path}: {why}; {fix}")
@@ -398,7 +382,10 @@ def writing(path: str | Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise write_error(getattr(exc, "filename", None) or path, exc) from exc
+        # os.replace(tmp, target) names the target second: name the file being written, not
+        # its temporary name
+        name = getattr(exc, "filename2", None) or getattr(exc, "filename", None) or path
+        raise write_error(name, exc) from exc
 
 
 def make_run_dir(run_dir: str | Path) -> Path:

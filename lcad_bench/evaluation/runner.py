@@ -13,6 +13,7 @@ and that copy is both scored and written (docs/evaluating.md#failures).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import sys
 import threading
@@ -25,20 +26,14 @@ import numpy as np
 
 from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation import rundir
-from lcad_bench.evaluation.aggregate import aggregate
+from lcad_bench.evaluation.aggregate import aggregate, nonfinite_warnings
 from lcad_bench.evaluation.cache import OutputCache, request_key
-from lcad_bench.evaluation.inputs import (
-    InputPreparer,
-    Prepared,
-    frozen,
-    phrases_for_level,
-    read_png,
-)
+from lcad_bench.evaluation.inputs import InputPreparer, Prepared, frozen, read_png, request_for
 from lcad_bench.evaluation.plan import Item, RunPlan, check_run_args, plan_run
 from lcad_bench.evaluation.provenance import environment
 from lcad_bench.evaluation.suite import MetricSuite
 from lcad_bench.fileio import utc_now
-from lcad_bench.models import ColorizationRequest, Colorizer, SampleFailure
+from lcad_bench.models import Colorizer, SampleFailure
 from lcad_bench.protocol import (
     BOOTSTRAP_B,
     BOOTSTRAP_SEED,
@@ -112,6 +107,7 @@ class _Entry:
     prep: Prepared | None
     state: str  # pending | ready | cached | failed
     pred: np.ndarray | None = None
+    request: Any = None  # the ColorizationRequest (with its key) of a prepared item
 
 
 def run_items(
@@ -137,6 +133,8 @@ def run_items(
     cache = OutputCache(plan.out, plan.config_hash)
     inputs = InputPreparer(plan.split, plan.out, cache.submit)
     counts = {"cached": 0, "computed": 0, "failed": 0}
+    key_memo: dict[int, Any] = {}
+    real_seen: set[tuple[str, str]] = set()  # (pair, level) whose GT is in FID's real set
     rows: list[dict[str, Any]] = []
     queue: deque[_Entry] = deque()
     pending: list[_Entry] = []
@@ -163,10 +161,15 @@ def run_items(
             rows.append(_base_row(it, cache) | v)
         for lv in sorted({it.level for it in items}):
             sel = [e for e in to_score if e.item.level == lv]
-            # every output is a fake; each pair's ground truth is real once (its first seed)
-            suite.update_distribution(
-                lv, [e.pred for e in sel], [e.prep.gt for e in sel if e.item.s == 0]
-            )  # type: ignore[union-attr]
+            # every output is a fake; the ground truth of each pair with a successful output is
+            # real once, at its first successful seed (docs/protocol.md#fid): plan order, so the
+            # same in a resumed, sharded or data-parallel run
+            reals = []
+            for e in sel:
+                if (e.item.record.pair_id, lv) not in real_seen:
+                    real_seen.add((e.item.record.pair_id, lv))
+                    reals.append(e.prep.gt)  # type: ignore[union-attr]
+            suite.update_distribution(lv, [e.pred for e in sel], reals)
         bar.update(len(to_score))
         to_score.clear()
 
@@ -177,6 +180,7 @@ def run_items(
                 try:
                     e.pred = frozen(read_png(e.item.path))  # type: ignore[arg-type]
                 except Exception as exc:  # noqa: BLE001  (any decoder error: recompute next time)
+                    counts["cached"] -= 1  # each sample is counted once: this one as failed
                     fail(
                         e,
                         f"cached output {e.item.path} is unreadable ({exc}); delete it to recompute",
@@ -190,24 +194,11 @@ def run_items(
             if len(to_score) >= METRIC_BATCH:
                 score_flush()
 
-    def request(e: _Entry) -> ColorizationRequest:
-        p = e.prep
-        assert p is not None
-        return ColorizationRequest(
-            key=e.item.key, pair_id=e.item.record.pair_id, level=e.item.level, luminance=p.luminance, gray=p.gray,
-            description=e.item.description,
-            instance_prompt=e.item.record.instance_prompt if e.item.level == "complete" else None,
-            masks=p.masks if model.uses_instance_masks else None,
-            phrases=phrases_for_level(p, e.item.described_phrase_ids, e.item.description == e.item.record.caption)
-            if model.uses_instance_masks else (),
-            seed=e.item.seed,
-        )  # fmt: skip
-
     def call(entries: list[_Entry]) -> tuple[list[Any], list[str | None], bool]:
         """One model call: (outputs, per-sample errors, failed as a whole). A call that fails as
         a whole (an exception, an exit, a timeout, a wrong number of outputs) gives one error
         for all."""
-        reqs = [request(e) for e in entries]
+        reqs = [e.request for e in entries]
         limit = sample_timeout * len(reqs) if sample_timeout else None
         try:
             with deadline(limit):
@@ -263,7 +254,9 @@ def run_items(
                 fail(e, p)
                 drain()
                 continue
-            it.key = request_key(plan.config_hash, it, p, model.uses_instance_masks)
+            req = request_for(it, p, model.uses_instance_masks)
+            it.key = request_key(plan.config_hash, req, key_memo)
+            e.request = dataclasses.replace(req, key=it.key)
             it.path = cache.path(it)
             if cache.has(it):
                 e.state = "cached"
@@ -378,16 +371,22 @@ def _run_lock(out: Path, command: str, world: Any) -> Iterator[None]:
         with rundir.locked(out, command):
             yield
         return
+    from lcad_bench.evaluation.distributed import ProcessFailedError
+
     with contextlib.ExitStack() as stack:
-        error = ""
+        error: dict[str, Any] | None = None
         if world.is_main:
             try:
                 stack.enter_context(rundir.locked(out, command))
-            except LcadBenchError as exc:
-                error = str(exc)
+            except LcadBenchError as exc:  # locked by another process, or not writable (exit 3)
+                error = {"error": str(exc), "exit_code": int(exc.exit_code)}
+                own: LcadBenchError = exc
         error = world.broadcast(error)
         if error:
-            raise rundir.RunLockedError(error)
+            if world.is_main:
+                raise own
+            raise ProcessFailedError(f"process 0 of {world.size}: {error['error']}",
+                                     ExitCode(error["exit_code"]))  # fmt: skip
         yield
 
 
@@ -396,25 +395,47 @@ def _evaluate_locked(
     batch_size: int, base_seed: int, n_seeds: int, shard: tuple[int, int] | None, strict: bool,
     quiet: bool, sample_timeout: float | None, world: Any,
 ) -> rundir.Results:  # fmt: skip
-    rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
-                             sample_timeout=sample_timeout)  # fmt: skip
-    cache = OutputCache(plan.out, plan.config_hash)
-    for r, it in zip(rows, plan.items):
-        r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
-    log: dict[str, Any] = dict(counts)
-    if world is not None:
+    def work() -> tuple[list[dict[str, Any]], dict[str, int]]:
+        rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
+                                 sample_timeout=sample_timeout)  # fmt: skip
+        cache = OutputCache(plan.out, plan.config_hash)
+        for r, it in zip(rows, plan.items):
+            r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
+        return rows, counts
+
+    def finish(rows: list[dict[str, Any]], log: dict[str, Any]) -> rundir.Results:
+        return _write_run(
+            full, suite, rows, log, split_path, limit, base_seed, n_seeds, shard, world
+        )
+
+    if world is None:
+        rows, counts = work()
+        res = finish(rows, dict(counts))
+    else:
         from lcad_bench.evaluation import distributed
 
-        gathered = distributed.gather_run(world, full, rows, counts, suite)
-        if gathered is None:  # not rank 0: wait for the Results rank 0 wrote
-            res = world.broadcast()
-            if strict and res.counts.get("failed"):
-                raise SamplesFailedError(
-                    f"{res.counts['failed']} samples failed; see {plan.out / rundir.SAMPLES_FILE}"
-                )
-            return res
-        rows, log = gathered
-        plan = full
+        def rank_work() -> dict[str, Any]:
+            rows, counts = work()
+            return {"rows": rows, "counts": counts, "dist": suite.distribution_state()}
+
+        def gathered(parts: list[dict[str, Any]]) -> rundir.Results:
+            return finish(*distributed.combine(world, full, parts, suite))
+
+        # every process gets rank 0's Results, or the first error of any process
+        res = distributed.all_or_none(world, rank_work, gathered)
+    if strict and res.counts.get("failed"):
+        raise SamplesFailedError(
+            f"{res.counts['failed']} samples failed; see {plan.out / rundir.SAMPLES_FILE}"
+        )
+    return res
+
+
+def _write_run(
+    plan: RunPlan, suite: MetricSuite, rows: list[dict[str, Any]], log: dict[str, Any],
+    split_path: str | Path, limit: int | None, base_seed: int, n_seeds: int,
+    shard: tuple[int, int] | None, world: Any,
+) -> rundir.Results:  # fmt: skip
+    """Write the run folder from every row of ``plan`` and return its Results."""
     rundir.append_run_log(plan.out, log)
     columns = [*suite.columns(), *rundir.infer_columns(rows, suite.columns())]
     # written in this order, results.json last: it records the sha256 of the other two, so a
@@ -423,6 +444,7 @@ def _evaluate_locked(
     samples = rundir.write_samples(plan.out, rows, columns)
     cells = aggregate(rows, columns, plan.levels)
     summaries, warnings = summarize_levels(suite, rows, plan.levels)
+    warnings += nonfinite_warnings(cells)
     n_failed = sum(1 for r in rows if r.get("error"))
     if n_failed:
         warnings.insert(0, f"{n_failed} samples failed (see the error column of samples.parquet)")
@@ -476,8 +498,4 @@ def _evaluate_locked(
         distribution_state=dist_file,
     )
     rundir.write_results(plan.out, res)
-    if world is not None:
-        world.broadcast(res)
-    if strict and n_failed:
-        raise SamplesFailedError(f"{n_failed} samples failed; see {plan.out / rundir.SAMPLES_FILE}")
     return res

@@ -227,7 +227,7 @@ class PerSampleMetric(Metric):
         """Summary of a set of this metric's rows: the mean of the value column and n (metrics
         add their diagnostics and ``warnings``)."""
         col = self.info.value_column
-        vals = [float(r[col]) for r in rows if _is_number(r.get(col))]
+        vals = [float(r[col]) for r in rows if is_number(r.get(col))]
         return {col: float(np.mean(vals)) if vals else None, "n": len(vals)}
 
     def reset(self) -> None:
@@ -265,45 +265,10 @@ class DistributionMetric(Metric):
         raise NotImplementedError
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
+    """A finite int or float (numpy too), not a bool: a value a mean can use."""
     return (
         isinstance(v, (int, float, np.number))
         and not isinstance(v, (bool, np.bool_))
         and np.isfinite(v)
     )
-
-
-class MeanAccumulator:
-    """Running float64 mean of a per-sample value (count, sum, sum of squares)."""
-
-    __slots__ = ("n", "total", "total_sq")
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.total = 0.0
-        self.total_sq = 0.0
-
-    def add(self, values: Sequence[float] | np.ndarray) -> None:
-        """Add values."""
-        v = np.asarray(values, dtype=np.float64).ravel()
-        self.n += int(v.size)
-        self.total += float(v.sum())
-        self.total_sq += float((v * v).sum())
-
-    @property
-    def mean(self) -> float | None:
-        """Mean, or None when empty."""
-        return self.total / self.n if self.n else None
-
-    @property
-    def std(self) -> float | None:
-        """Population standard deviation, or None when empty."""
-        if not self.n:
-            return None
-        m = self.total / self.n
-        return float(np.sqrt(max(self.total_sq / self.n - m * m, 0.0)))
-
-
-def as_float64(images: np.ndarray) -> np.ndarray:
-    """uint8 N x H x W x 3 -> float64 in [0, 255]."""
-    return np.asarray(images, dtype=np.float64)

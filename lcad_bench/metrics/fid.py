@@ -3,7 +3,8 @@
 Features: pytorch-fid's TF-ported Inception (``pt_inception-2015-12-05``), pool3, 2048-d, with the
 backend's own bilinear resize to 299 and [-1, 1] scaling; inputs are the uint8 RGB images / 255,
 as pytorch-fid's own loader feeds them. The fake set is every evaluated output; the real set is
-the GT of the same pairs, one per pair.
+the GT of each pair with a successful output, once (the runner adds it at the pair's first
+successful seed).
 
 Statistics: per set ``n``, the feature sum and the sum of outer products, in float64 (about 32 MB
 at 2048-d whatever N is). ``mean = s / n`` and ``cov = (S - n mean mean^T) / (n - 1)`` equal

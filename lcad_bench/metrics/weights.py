@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lcad_bench.errors import ExitCode, LcadBenchError, MissingInputError, UsageError
-from lcad_bench.fileio import make_temp_file
+from lcad_bench.fileio import file_sha256, make_temp_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,18 +209,15 @@ _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, cached per (path, size, mtime) in this process."""
+    """:func:`lcad_bench.fileio.file_sha256` of a weight file, cached per (path, size, mtime) in
+    this process (weights are large and checked by every metric that loads them)."""
     p = Path(path)
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     hit = _HASH_CACHE.get(key)
     if hit is not None:
         return hit
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = file_sha256(p)  # the hashing itself is fileio's
     _HASH_CACHE[key] = digest
     return digest
 

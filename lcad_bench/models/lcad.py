@@ -25,6 +25,24 @@ from lcad_bench.models.base import placed_device
 PRESETS = ("official_eval", "official_eval_legacy", "official_instance")
 
 
+def checkpoint_files(root: Path) -> list[Path]:
+    """Every regular file under ``root``, sorted, symlinked folders followed (a text encoder
+    linked in from elsewhere is part of the model; each real folder is read once, so a link
+    loop ends)."""
+    import os
+
+    files: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        files += [Path(dirpath, f) for f in filenames if Path(dirpath, f).is_file()]
+    return sorted(files)
+
+
 class LCADColorizer(Colorizer):
     """L-CAD (NeurIPS 2023) on diffusers."""
 
@@ -74,13 +92,16 @@ class LCADColorizer(Colorizer):
         self._pipe: Any = None
 
     def config(self) -> dict[str, Any]:
+        """The settings and the sha256 of every file of the checkpoint folder: weights, but also
+        model_index.json, the scheduler, unet, vae and text-encoder configs and the tokenizer
+        files, which change pixels as much as the weights do."""
         from lcad_bench.fileio import file_sha256
 
-        weights = sorted(Path(self.checkpoint).rglob("*.safetensors"))
+        root = Path(self.checkpoint)
         return {
             "preset": self.preset, "dtype": self.dtype, "steps": self.steps, "guidance": self.guidance,
             "resolution": self.resolution, "postprocess": self.postprocess,
-            "weights_sha256": {str(p.relative_to(self.checkpoint)): file_sha256(p) for p in weights},
+            "files_sha256": {p.relative_to(root).as_posix(): file_sha256(p) for p in checkpoint_files(root)},
         }  # fmt: skip
 
     def use_device(self, device: str) -> None:

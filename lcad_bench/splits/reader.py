@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lcad_bench.errors import InputFormatError, MissingInputError
-from lcad_bench.fileio import file_sha256
+from lcad_bench.fileio import file_sha256, inside, safe_join
 from lcad_bench.imaging import DecodedImage, decode_image
 from lcad_bench.splits.manifest import MANIFEST_FILE, Manifest
 from lcad_bench.splits.schema import SCHEMA_VERSION, PairRecord, content_hash
@@ -171,16 +171,6 @@ def image_path_problem(rel: str, root: Path, root_resolved: Path | None = None) 
     return None
 
 
-def inside(path: Path, root: Path, root_resolved: bool = False) -> bool:
-    """True when ``path`` resolves (symlinks followed) inside ``root`` (resolved too, unless
-    ``root_resolved`` says it already is)."""
-    try:
-        path.resolve().relative_to(root if root_resolved else root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return True
-
-
 def load_split(path: str | Path, verify: bool = True) -> Split:
     """Load a split folder as typed records; with ``verify`` check shard checksums, row counts and
     the content hash against the manifest. Errors name the file and the fix."""
@@ -206,7 +196,7 @@ def load_split(path: str | Path, verify: bool = True) -> Split:
     for shard in manifest.shards:
         rel = PurePath(shard.path)
         f = root / rel
-        if not shard.path or rel.is_absolute() or ".." in rel.parts or not inside(f, root):
+        if safe_join(root, shard.path) is None:
             raise InputFormatError(
                 f"{mpath}: shard path {shard.path!r} leaves the split folder {root}; a split reads only "
                 "its own data/ files: rebuild the split"

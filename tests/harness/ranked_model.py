@@ -30,3 +30,19 @@ class RankedSlowGray(Colorizer):
             f.flush()
             os.fsync(f.fileno())
         return [r.gray for r in batch]
+
+
+class FailsOnRank(RankedSlowGray):
+    """Raises for every request in process ``rank`` (a failed sample there; with --strict that
+    process stops with exit code 5 while the others go on)."""
+
+    name = "fails-on-rank"
+
+    def __init__(self, log: str, rank: str = "1", delay: float = 0.0):
+        super().__init__(log, delay)
+        self.fail_rank = str(rank)
+
+    def colorize(self, batch):
+        if self.rank == self.fail_rank:
+            raise RuntimeError(f"process {self.rank} cannot colorize {batch[0].pair_id}")
+        return super().colorize(batch)

@@ -19,10 +19,10 @@ from ranked_model import RankedSlowGray
 from simple_suite import SimpleSuite
 from tiny_fid import tiny_suite
 
-from lcad_bench.errors import LcadBenchError, UsageError
+from lcad_bench.errors import ExitCode, LcadBenchError, UsageError
 from lcad_bench.evaluation import distributed, rundir
 from lcad_bench.evaluation.plan import in_shard, plan_run, rank_shard
-from lcad_bench.evaluation.runner import evaluate
+from lcad_bench.evaluation.runner import SamplesFailedError, evaluate
 
 HERE = Path(__file__).parent
 N_ITEMS = 28  # the tiny split: 8 pairs x (complete, sparse, none) + 4 partial
@@ -146,7 +146,7 @@ def test_suite_without_state_cannot_be_split():
 
 
 class _FakeWorld:
-    """Rank 0 of two, the other rank's part given."""
+    """Rank 0 of two, the other rank's part given; broadcast hands back what rank 0 sends."""
 
     size, rank, is_main = 2, 0, True
 
@@ -155,6 +155,9 @@ class _FakeWorld:
 
     def gather(self, obj):
         return [obj, self.other]
+
+    def broadcast(self, obj=None):
+        return obj
 
 
 def test_gather_puts_rows_in_plan_order_and_refuses_gaps(tiny_split, tmp_path):
@@ -166,20 +169,55 @@ def test_gather_puts_rows_in_plan_order_and_refuses_gaps(tiny_split, tmp_path):
     mine = [r for r in rows if in_shard(r["pair_id"], rank_shard(None, 0, 2))]
     other = [r for r in rows if r not in mine]
     suite = tiny_suite()
-    placed, log = distributed.gather_run(
-        _FakeWorld({"rows": other, "counts": {"computed": len(other)}, "dist": {}}), full, mine,
-        {"computed": len(mine)}, suite,
-    )  # fmt: skip
+
+    def combine(mine_rows, other_rows, mine_counts=None, other_counts=None):
+        parts = [{"rows": mine_rows, "counts": mine_counts or {}, "dist": {}},
+                 {"rows": other_rows, "counts": other_counts or {}, "dist": {}}]  # fmt: skip
+        return distributed.combine(_FakeWorld(None), full, parts, suite)
+
+    placed, log = combine(mine, other, {"computed": len(mine)}, {"computed": len(other)})
     assert [r["k"] for r in placed] == list(range(len(rows)))
     assert log["computed"] == len(rows) and log["world_size"] == 2
     with pytest.raises(LcadBenchError, match="came back from no process"):
-        distributed.gather_run(
-            _FakeWorld({"rows": other[1:], "counts": {}, "dist": {}}), full, mine, {}, suite
-        )
+        combine(mine, other[1:])
     with pytest.raises(LcadBenchError, match="came twice"):
-        distributed.gather_run(
-            _FakeWorld({"rows": other + mine[:1], "counts": {}, "dist": {}}), full, mine, {}, suite
-        )
+        combine(mine, other + mine[:1])
+
+
+def test_an_error_of_any_process_reaches_every_process():
+    """all_or_none: rank 0 learns rank 1's error at the gather and sends it to all (its exit code
+    kept); rank 0's own error in ``finish`` likewise; a success returns finish's value."""
+    other_failed = {"error": "process 1 of 2: b#0 [complete]: boom", "exit_code": 5, "rank": 1}
+    with pytest.raises(distributed.ProcessFailedError, match="process 1 of 2: b#0") as e:
+        distributed.all_or_none(_FakeWorld(other_failed), lambda: 1, lambda parts: "never")
+    assert e.value.exit_code == ExitCode.SAMPLES_FAILED
+
+    def finish(parts):
+        raise rundir.RunWriteError("cannot write results.json")
+
+    with pytest.raises(distributed.ProcessFailedError, match="process 0 of 2: cannot write") as e:
+        distributed.all_or_none(_FakeWorld({"ok": 2}), lambda: 1, finish)
+    assert e.value.exit_code == ExitCode.MISSING
+    assert distributed.all_or_none(_FakeWorld({"ok": 2}), lambda: 1, sum) == 3
+
+    class Other(_FakeWorld):  # rank 1: its work fails; it still joins the gather and broadcast
+        rank, is_main = 1, False
+        calls: list[str] = []
+
+        def gather(self, obj):
+            self.calls.append(f"gather {obj.get('error', '')}")
+
+        def broadcast(self, obj=None):
+            self.calls.append("broadcast")
+            return other_failed
+
+    def work():
+        raise SamplesFailedError("b#0 [complete]: boom")
+
+    with pytest.raises(distributed.ProcessFailedError) as e:
+        distributed.all_or_none(Other(None), work, sum)
+    assert Other.calls == ["gather process 1 of 2: b#0 [complete]: boom", "broadcast"]
+    assert e.value.exit_code == ExitCode.SAMPLES_FAILED
 
 
 def _index_keys(run: Path) -> set[str]:
@@ -270,3 +308,59 @@ def test_data_parallel_run_equals_one_process_and_resumes_per_rank(tiny_split, t
             np.testing.assert_allclose(y["outer"], x["outer"], rtol=0, atol=1e-9)
     last = json.loads((out / rundir.RUN_LOG_FILE).read_text().splitlines()[-1])
     assert last["world_size"] == 2 and last["cached"] == len(finished) and len(last["ranks"]) == 2
+
+
+def _launch_two(args: list[str]) -> list[tuple[int, str]]:
+    """Two ``lcad-bench evaluate`` processes of one gloo group, started by hand (the variables
+    torchrun sets), so each one's exit code and stderr can be checked: [(code, stderr)] by rank.
+    The collective timeout is short: a process left waiting fails the test instead of hanging."""
+    port = _free_port()
+    procs = []
+    for r in range(2):
+        env = _env() | {"RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "ACCELERATE_USE_CPU": "true",
+                        distributed.TIMEOUT_VAR: "60"}  # fmt: skip
+        procs.append(subprocess.Popen([sys.executable, "-m", "lcad_bench", "evaluate", *args], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+    out = []
+    try:
+        for p in procs:
+            _o, err = p.communicate(timeout=240)
+            out.append((p.returncode, err))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return out
+
+
+@pytest.mark.parametrize(
+    "case", ["rank1_strict", "rank0_results_unwritable", "rank0_out_is_a_file"]
+)
+def test_a_failing_process_stops_every_process_alike(tiny_split, tmp_path, case):
+    """A process that fails (--strict and a failed sample in rank 1; rank 0 unable to write
+    results.json after the gather; rank 0 unable to create --out) makes every process stop with
+    its message and exit code: no gloo traceback, no process waiting in a collective."""
+    out = tmp_path / "run"
+    args = ["--split", str(tiny_split), "--out", str(out), "--metrics", "psnr", "-q"]
+    if case == "rank1_strict":
+        args += [
+            "--model",
+            "ranked_model:FailsOnRank",
+            "--model-arg",
+            f"log={tmp_path / 'log'}",
+            "--strict",
+        ]
+        code, needle = ExitCode.SAMPLES_FAILED, "process 1 cannot colorize"
+    elif case == "rank0_results_unwritable":
+        (out / rundir.RESULTS_FILE).mkdir(parents=True)
+        args += ["--model", "gray"]
+        code, needle = ExitCode.MISSING, f"cannot write {out / rundir.RESULTS_FILE}"
+    else:
+        out.write_text("a file")
+        args += ["--model", "gray"]
+        code, needle = ExitCode.MISSING, "--out must be a folder"
+    results = _launch_two(args)
+    for rank, (rc, err) in enumerate(results):
+        assert rc == code and needle in err and "Traceback" not in err, (rank, rc, err[-3000:])

@@ -8,12 +8,13 @@ import pytest
 from tiny_fid import features
 
 from lcad_bench.errors import InputFormatError
+from lcad_bench.evaluation.identity import unsharded_run_id
 from lcad_bench.evaluation.merge import merge_runs
 from lcad_bench.evaluation.runner import evaluate
 from lcad_bench.evaluation.suite import ProtocolSuite
 from lcad_bench.metrics import get_metric
 from lcad_bench.metrics.fid import FID
-from lcad_bench.models import create_model
+from lcad_bench.models import Colorizer, create_model
 
 
 def suite():
@@ -67,3 +68,25 @@ def test_merge_refuses_missing_or_repeated_shards(tiny_split, tmp_path):
         merge_runs(
             [tmp_path / "s0", tmp_path / "s1", tmp_path / "other"], tmp_path / "m", suite=suite()
         )
+
+
+class _Sharded(Colorizer):
+    """A model whose name contains "-shard" (the merged run id must keep it)."""
+
+    name = "my-sharded-shard1of2"
+
+    def colorize(self, batch):
+        return [r.gray for r in batch]
+
+
+def test_merged_run_id_keeps_a_model_name_with_shard_in_it(tiny_split, tmp_path):
+    full = evaluate(_Sharded(), tiny_split, tmp_path / "full", suite=suite(), quiet=True)
+    for i in range(2):
+        evaluate(
+            _Sharded(), tiny_split, tmp_path / f"s{i}", suite=suite(), shard=(i, 2), quiet=True
+        )
+    shard0 = json.loads((tmp_path / "s0" / "results.json").read_text())["run_id"]
+    assert shard0 == full.run_id + "-shard0of2"
+    merged = merge_runs([tmp_path / "s0", tmp_path / "s1"], tmp_path / "m", suite=suite())
+    assert merged.run_id == full.run_id  # the full run's id, model name intact
+    assert unsharded_run_id("my-sharded-0123456789abcdef") == "my-sharded-0123456789abcdef"

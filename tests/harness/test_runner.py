@@ -12,7 +12,7 @@ from simple_suite import SimpleSuite
 from lcad_bench.errors import ExitCode
 from lcad_bench.evaluation.plan import in_shard, parse_shard
 from lcad_bench.evaluation.runner import SamplesFailedError, evaluate
-from lcad_bench.models import Colorizer, create_model
+from lcad_bench.models import Colorizer, SampleFailure, create_model
 from lcad_bench.protocol import pair_seed
 
 
@@ -143,3 +143,67 @@ def test_shards_partition_and_seeds():
     import hashlib
 
     assert pair_seed(0, "x#0", 1) == int.from_bytes(hashlib.sha256(b"0|x#0|1").digest()[:4], "big")
+
+
+class FailsFirstSeed(Colorizer):
+    """Fails seed 0 (only) of one pair; its seed 1 succeeds."""
+
+    name = "fails-first-seed"
+
+    def colorize(self, batch):
+        bad = ("img001#0", pair_seed(0, "img001#0", 0))
+        return [SampleFailure("no output for seed 0") if (r.pair_id, r.seed) == bad else r.gray
+                for r in batch]  # fmt: skip
+
+
+def test_fid_real_set_has_every_pair_with_a_successful_output(tiny_split, tmp_path):
+    """docs/protocol.md#fid: real = the GT of each pair with a successful output, once. A pair
+    whose seed 0 failed but seed 1 succeeded keeps its GT in the real set (at its first
+    successful seed), and the statistics equal those of the explicit sets."""
+    from tiny_fid import features, tiny_suite
+
+    from lcad_bench.evaluation.inputs import prepare
+    from lcad_bench.evaluation.rundir import load_distribution_state
+    from lcad_bench.splits import load_split
+
+    res = evaluate(FailsFirstSeed(), tiny_split, tmp_path / "r", suite=tiny_suite(), n_seeds=2,
+                   quiet=True)  # fmt: skip
+    fid = {d["level"]: d for d in res.distribution_metrics}
+    assert res.counts["failed"] == 4  # seed 0 of img001#0 at each of its 4 levels
+    assert fid["complete"]["n_fake"] == 15 and fid["complete"]["n_real"] == 8
+    assert fid["sparse"]["n_real"] == fid["none"]["n_real"] == 8 and fid["partial"]["n_real"] == 4
+    split = load_split(tiny_split)
+    gts = {r.pair_id: prepare(split, r, tmp_path / "scratch").gt for r in split.records}
+    real = load_distribution_state(tmp_path / "r")["complete"]["fid"]["real"]
+    want = features(np.stack([gts[p] for p in sorted(gts)]))
+    np.testing.assert_allclose(real["total"], want.sum(0), rtol=1e-12, atol=1e-12)
+
+
+class NanSuite(SimpleSuite):
+    """psnr_np is NaN for one sample (a metric that misbehaves on it)."""
+
+    def per_sample(self, items, preds, gts, preps):
+        out = super().per_sample(items, preds, gts, preps)
+        for it, row in zip(items, out):
+            if (it.record.pair_id, it.level) == ("img001#0", "complete"):
+                row["psnr_np"] = float("nan")
+        return out
+
+
+def test_nan_metric_values_are_counted_and_named_not_dropped_silently(tiny_split, tmp_path):
+    res = evaluate(create_model("gray"), tiny_split, tmp_path / "r", suite=NanSuite(), quiet=True)
+    cell = {(c.level, c.metric): c for c in res.aggregates}
+    c = cell[("complete", "psnr_np")]
+    assert c.n_nonfinite == 1 and c.n_pairs == 7 and c.n_failed == 0 and np.isfinite(c.mean)
+    assert (
+        cell[("complete", "mean_out")].n_nonfinite == 0
+        and cell[("complete", "mean_out")].n_pairs == 8
+    )
+    assert cell[("sparse", "psnr_np")].n_nonfinite == 0
+    assert any(
+        "psnr_np at level complete: 1 samples had a NaN/inf value" in w for w in res.warnings
+    )
+    on_disk = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert {(a["level"], a["metric"]): a["n_nonfinite"] for a in on_disk["aggregates"]}[
+        ("complete", "psnr_np")
+    ] == 1

@@ -58,7 +58,50 @@ def test_lcad_model_colorizes(tiny_pipe, tmp_path):
     )
     o = lr.colorize(reqs[:1])[0]
     assert lr.luminance_replaced and np.abs(srgb_to_lab(o)[..., 0] - lum).mean() < 2.0
-    assert "weights_sha256" in m.config() and m.config()["weights_sha256"]
+    files = m.config()["files_sha256"]
+    assert "model_index.json" in files and "scheduler/scheduler_config.json" in files
+    assert any(f.endswith(".safetensors") for f in files)
+
+
+def _tiny_folder(d):
+    """The file layout of a converted pipeline, with stand-in contents."""
+    for rel, text in {"model_index.json": '{"_class_name": "LCADPipeline"}',
+                      "scheduler/scheduler_config.json": '{"steps_offset": 1}',
+                      "unet/config.json": '{"sample_size": 32}',
+                      "unet/diffusion_pytorch_model.safetensors": "weights",
+                      "vae/config.json": '{"scaling_factor": 0.18215}',
+                      "tokenizer/vocab.json": '{"a": 0}'}.items():  # fmt: skip
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text(text)
+    return d
+
+
+def test_config_hash_covers_every_file_of_the_checkpoint(tmp_path):
+    """A changed scheduler, unet or vae config, model_index.json or tokenizer file changes the
+    config hash (and so the output-cache key), not only changed weights."""
+    from lcad_bench.evaluation.plan import config_hash
+
+    d = _tiny_folder(tmp_path / "ckpt")
+
+    def h():
+        return config_hash(create_model("lcad", {"checkpoint": str(d)}).config())
+
+    seen = {h()}
+    for rel in ("scheduler/scheduler_config.json", "model_index.json", "unet/config.json",
+                "vae/config.json", "tokenizer/vocab.json", "unet/diffusion_pytorch_model.safetensors"):  # fmt: skip
+        (d / rel).write_text((d / rel).read_text() + " ")
+        seen.add(h())
+    assert len(seen) == 7  # every change gave a new hash
+    # a text encoder linked in from elsewhere is part of the model
+    other = tmp_path / "clip"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    (d / "text_encoder").symlink_to(other, target_is_directory=True)
+    files = create_model("lcad", {"checkpoint": str(d)}).config()["files_sha256"]
+    assert "text_encoder/config.json" in files
+    linked = h()
+    (other / "config.json").write_text('{"hidden_size": 8}')
+    assert h() != linked
 
 
 def test_lcad_batch_positions_agree_in_float64(tiny_pipe64):

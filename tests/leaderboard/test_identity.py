@@ -46,4 +46,5 @@ def test_partial_reasons():
     assert partial_reasons(None, None, None) == []
     assert partial_reasons(["none", "sparse", "partial", "complete"], None, None) == []
     assert partial_reasons(["complete", "sparse"], 10, [0, 2]) == [
-        "limit 10", "levels complete, sparse", "shard 0/2 (merge first)"]  # fmt: skip
+        "limit 10", "levels complete, sparse", "shard 0/2 (a limited shard: cannot be merged)"]  # fmt: skip
+    assert partial_reasons(None, None, [1, 2]) == ["shard 1/2 (merge first)"]

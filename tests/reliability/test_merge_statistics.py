@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rel_helpers import path_split, png, rgb
+from rel_helpers import lcad_bench, path_split, png, rgb
 
+from lcad_bench.errors import ExitCode
 from lcad_bench.evaluation import rundir
 from lcad_bench.evaluation.merge import merge_runs
 from lcad_bench.evaluation.runner import evaluate
@@ -113,3 +114,35 @@ def test_saved_statistics_are_byte_stable(split8, tmp_path, monkeypatch):
     for r in (first, again):
         r.pop("created_at")
     assert again == first and first["distribution_state"]["sha256"]
+
+
+def test_merging_limited_shards_is_refused(split8, tmp_path):
+    """--limit applies inside each shard: two `--shard i/2 --limit 2` runs cover up to 4 pairs, not
+    the 2 of an unsharded `--limit 2` run, so merging them would put a run on the board next to
+    runs over other pairs. The CLI refuses (exit 2) naming the shard and the fix."""
+    for i in range(2):
+        code, _out, err = lcad_bench("evaluate", "--model", "gray", "--split", str(split8), "--metrics", "psnr",
+                                     "--shard", f"{i}/2", "--limit", "2", "--out", str(tmp_path / f"s{i}"), "-q")  # fmt: skip
+        assert code == 0, err[-2000:]
+    code, _out, err = lcad_bench(
+        "merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "m")
+    )
+    assert code == ExitCode.USAGE and "Traceback" not in err, err[-2000:]
+    assert f"{tmp_path / 's0'} ran with --limit 2" in err and "without --shard" in err
+    assert not (tmp_path / "m" / rundir.RESULTS_FILE).exists()
+    # the same shards without --limit merge
+    for i in range(2):
+        evaluate(
+            create_model("gray"),
+            split8,
+            tmp_path / f"f{i}",
+            suite=suite(),
+            shard=(i, 2),
+            quiet=True,
+        )
+    assert (
+        merge_runs([tmp_path / "f0", tmp_path / "f1"], tmp_path / "fm", suite=suite()).split[
+            "limit"
+        ]
+        is None
+    )

@@ -198,6 +198,30 @@ def test_out_that_is_a_file_is_exit_3(split3, tmp_path):
     assert rc == ExitCode.MISSING and "--out must be a folder" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+def test_export_inputs_out_that_is_a_file_is_exit_3(split3, tmp_path, overwrite):
+    """export-inputs --out FILE [--overwrite]: exit 3 naming the file (was a FileExistsError
+    traceback with --overwrite, and advice to pass --overwrite without it)."""
+    f = tmp_path / "taken"
+    f.write_text("not a folder")
+    rc, _, err = lcad_bench("export-inputs", "--split", str(split3), "--out", str(f), "-q",
+                            *(["--overwrite"] if overwrite else []))  # fmt: skip
+    assert rc == ExitCode.MISSING and "Traceback" not in err, err[-2000:]
+    assert f"cannot write {f}" in err and "--out must be a folder" in err
+    assert f.read_text() == "not a folder"
+
+
+def test_export_inputs_write_failure_is_exit_3(split3, tmp_path):
+    """A manifest that cannot be written (here: a folder in its place) is exit 3 naming it."""
+    out = tmp_path / "exp"
+    (out / "manifest.jsonl").mkdir(parents=True)
+    rc, _, err = lcad_bench(
+        "export-inputs", "--split", str(split3), "--out", str(out), "--overwrite", "-q"
+    )
+    assert rc == ExitCode.MISSING and "Traceback" not in err, err[-2000:]
+    assert f"cannot write {out / 'manifest.jsonl'}" in err
+
+
 def test_unwritable_out_is_exit_3(split3, tmp_path, monkeypatch, cli, capsys):
     out = tmp_path / "ro"
     if os.geteuid() != 0:
@@ -250,6 +274,36 @@ def test_ground_truth_of_a_changed_source_is_not_reused(tmp_path):
     assert idx["source_sha256"] == hashlib.sha256(png(rgb(7))).hexdigest()
 
 
+def test_unreadable_cached_output_is_counted_once_as_failed(split3, tmp_path):
+    """A cached output whose bytes match its index line but do not decode fails its sample
+    (naming the file); the run log counts it as failed only, not also as cached."""
+    import hashlib
+
+    out = tmp_path / "run"
+    evaluate(create_model("gray"), split3, out, suite=psnr_suite(), quiet=True)
+    first = rows(out)[0]
+    n, target = len(rows(out)), out / first["output_path"]
+    idx = next(out.glob("outputs/*/index.jsonl"))
+    rec = next(
+        r
+        for r in map(json.loads, idx.read_text().splitlines())
+        if r["sha256"] == first["output_sha256"]
+    )
+    garbage = b"\x89PNG garbage"
+    target.write_bytes(garbage)
+    with idx.open("a") as f:  # the index agrees with the file: only decoding can tell
+        f.write(json.dumps(rec | {"sha256": hashlib.sha256(garbage).hexdigest()}) + "\n")
+    evaluate(create_model("gray"), split3, out, suite=psnr_suite(), quiet=True)
+    last = run_log(out)[-1]
+    assert (last["cached"], last["computed"], last["failed"]) == (n - 1, 0, 1)
+    bad = [r for r in rows(out) if r["error"]]
+    assert (
+        len(bad) == 1
+        and str(target) in bad[0]["error"]
+        and "delete it to recompute" in bad[0]["error"]
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # names, permissions
 
@@ -280,3 +334,28 @@ def test_files_follow_the_process_umask(tmp_path, umask):
     for p in paths:
         mode = stat.S_IMODE(p.stat().st_mode)
         assert mode == (want_d if p.is_dir() else want_f), f"{p}: {oct(mode)}"
+
+
+def test_safe_join_refuses_escapes_and_link_loops(tmp_path):
+    """The one rule for paths read from files (fileio.safe_join; rundir and the split reader use
+    it): inside the root or None, never an exception (a link loop raised RuntimeError before)."""
+    from lcad_bench.fileio import safe_join
+
+    root = tmp_path / "run"
+    (root / "outputs").mkdir(parents=True)
+    (root / "outputs" / "a.png").write_bytes(b"x")
+    (root / "loop").symlink_to("loop")
+    (root / "out").symlink_to(tmp_path)
+    assert safe_join(root, "outputs/a.png") == (root / "outputs" / "a.png").resolve()
+    for rel in (
+        "/etc/passwd",
+        "outputs/../../x",
+        "",
+        "a\0b",
+        None,
+        3,
+        "loop/x",
+        "out/elsewhere.png",
+    ):
+        assert safe_join(root, rel) is None, rel
+    assert rundir.safe_join is safe_join
