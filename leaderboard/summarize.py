@@ -122,9 +122,12 @@ def split_label(name: Any, content_hash: Any) -> str:
 def run_short_id(run_id: str) -> str:
     """The distinguishing part of a run id: 7 characters of the hash after the model name (and
     the shard)."""
-    head, sep, shard = run_id.partition("-shard")
-    tail = head.rsplit("-", 1)[-1][:7]
-    return f"{tail} shard {shard}" if sep else tail
+    from lcad_bench.evaluation.identity import unsharded_run_id
+
+    base = unsharded_run_id(run_id)  # the one rule for the shard suffix
+    tail = base.rsplit("-", 1)[-1][:7]
+    suffix = run_id[len(base) :]
+    return f"{tail} shard {suffix.removeprefix('-shard')}" if suffix else tail
 
 
 def _levels_of(res: Results) -> list[str]:

@@ -48,3 +48,18 @@ def test_partial_reasons():
     assert partial_reasons(["complete", "sparse"], 10, [0, 2]) == [
         "limit 10", "levels complete, sparse", "shard 0/2 (a limited shard: cannot be merged)"]  # fmt: skip
     assert partial_reasons(None, None, [1, 2]) == ["shard 1/2 (merge first)"]
+
+
+def test_run_short_id_uses_the_one_shard_suffix_rule():
+    """The board's short run label strips only the exact shard suffix: a model named
+    ``my-sharded`` keeps its hash, a shard shows its i-of-n."""
+    from lcad_bench.leaderboard.summarize import run_short_id
+
+    from lcad_bench.evaluation.identity import run_id_of
+
+    ident = {"x": 1}
+    full = run_id_of("my-sharded", ident, None)
+    shard = run_id_of("my-sharded", ident, (1, 3))
+    h = full.rsplit("-", 1)[-1]
+    assert run_short_id(full) == h[:7]
+    assert run_short_id(shard) == f"{h[:7]} shard 1of3"
