@@ -28,13 +28,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FLOORS = {
     "gold_val2017_test": (0.98, 0.985, 0.995, 0.98),
     "gold_val2017_heldout": (0.99, 0.985, 0.995, 0.99),
+    "gold_val2017_test2": (0.98, 0.985, 0.99, None),  # no partial text (README: none left)
 }
 
 
 @pytest.mark.parametrize("folder", sorted(FLOORS))
 def test_blind_gold_set(extractor, folder, capsys):
     rows = gold.read_val2017_gold(FIXTURES / folder / "gold.tsv")
-    assert len(rows) >= 400 and all(int(r["image_id"]) % 2 == 0 for r in rows)
+    assert len(rows) >= 300 and all(int(r["image_id"]) % 2 == 0 for r in rows)
     r = gold.score_val2017(extractor, rows)
     with capsys.disabled():
         print(
@@ -44,13 +45,22 @@ def test_blind_gold_set(extractor, folder, capsys):
         )
     p, rec, sp, pa = FLOORS[folder]
     assert r["pair_precision"] >= p and r["pair_recall"] >= rec, r["misses"]
-    assert r["sparse_accuracy"] >= sp and r["partial_accuracy"] >= pa, r["misses"]
+    assert r["sparse_accuracy"] >= sp, r["misses"]
+    if pa is None:
+        assert r["partial_judged"] == 0
+    else:
+        assert r["partial_accuracy"] >= pa, r["misses"]
 
 
 def test_gold_sets_are_disjoint():
     ids = {
         folder: {r["ann_id"] for r in gold.read_val2017_gold(FIXTURES / folder / "gold.tsv")}
-        for folder in ("gold_val2017", "gold_val2017_heldout", "gold_val2017_test")
+        for folder in (
+            "gold_val2017",
+            "gold_val2017_heldout",
+            "gold_val2017_test",
+            "gold_val2017_test2",
+        )
     }
     names = sorted(ids)
     for i, a in enumerate(names):
