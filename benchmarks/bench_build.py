@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import peak_rss_mb, shared_data, write_result
+from benchmarks.common import shared_data, write_result
 
 TARGET = 5000.0
 
@@ -69,7 +69,6 @@ def run() -> dict[str, Any]:
                 "captions_for_review": m.counts["captions_for_review"],
                 **{k: v for k, v in m.counts.items() if k.startswith("multi_instance")},
             }
-    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import shared_data, write_result
+from benchmarks.common import REPO, shared_data, write_result
 
 N_IMAGES = 118_287
 N_CAPTIONS = 591_753
@@ -95,7 +95,8 @@ def write_instances(path: Path, root: Path, n_images: int, n_anns: int) -> int:
 
 
 LOAD_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
+from benchmarks.common import peak_rss_mb
 from pathlib import Path
 t0 = time.perf_counter()
 if sys.argv[1] == "builder":
@@ -110,7 +111,7 @@ else:
     data = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
     n = len(data["annotations"])
 print(json.dumps({"seconds": time.perf_counter() - t0, "annotations": n,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -126,7 +127,7 @@ def instances_load(tmp: Path, root: Path, n_images: int, n_anns: int) -> dict[st
     }
     for mode in ("builder", "json_loads", "imports_only"):
         p = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, mode, str(inst), str(caps)], capture_output=True,
-                           text=True, timeout=3600, check=True)  # fmt: skip
+                           text=True, timeout=3600, check=True, cwd=REPO)  # fmt: skip
         r = json.loads(p.stdout.strip().splitlines()[-1])
         assert r["annotations"] in (n_anns, None), r
         out[mode] = {"seconds": round(r["seconds"], 1), "peak_rss_mb": round(r["peak_rss_mb"], 1)}

@@ -35,8 +35,22 @@ def environment() -> dict[str, Any]:
     }
 
 
+REPO = Path(__file__).resolve().parents[1]  # child scripts run here (they import benchmarks.*)
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (MiB)."""
+    """Peak resident set size of this process since it started its program (MiB): Linux's
+    ``VmHWM``. Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries the RSS a process had
+    before ``execve`` into it, so a child started from a large benchmark process reports at
+    least its parent's RSS (a 10 MB child of an 800 MB parent reads 811 MB). Elsewhere the
+    ``ru_maxrss`` value is returned."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
