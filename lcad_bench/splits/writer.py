@@ -95,7 +95,9 @@ def refuse_out(out: str | Path, overwrite: bool) -> None:
     """The ``--out`` rule of every builder, checked before any work and again by
     :func:`write_split`: ``out`` (and every existing folder above it) must be a folder or not
     exist yet, else exit 3 even with ``overwrite`` (a file is never replaced); an existing,
-    non-empty folder needs ``overwrite`` (exit 2)."""
+    non-empty folder needs ``overwrite`` (exit 2), and ``overwrite`` replaces only a split (a
+    folder with a ``manifest.json``): any other non-empty folder is refused (exit 2), so a
+    mistyped ``--out`` never deletes unrelated files."""
     o = Path(out)
     for p in (o, *o.parents):
         if p.exists() or p.is_symlink():
@@ -106,10 +108,17 @@ def refuse_out(out: str | Path, overwrite: bool) -> None:
                     "(--overwrite replaces only a folder)"
                 )
             break
-    if o.is_dir() and any(o.iterdir()) and not overwrite:
-        raise UsageError(
-            f"{o} exists and is not empty; pass --overwrite to replace it or choose another --out"
-        )
+    if o.is_dir() and any(o.iterdir()):
+        if not overwrite:
+            raise UsageError(
+                f"{o} exists and is not empty; pass --overwrite to replace it or choose another "
+                "--out"
+            )
+        if not (o / MANIFEST_FILE).is_file():
+            raise UsageError(
+                f"{o} is not empty and is not a split (no {MANIFEST_FILE}); --overwrite replaces "
+                "only a split folder: choose another --out, or empty or remove the folder yourself"
+            )
 
 
 def write_split(

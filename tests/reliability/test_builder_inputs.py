@@ -198,3 +198,24 @@ def test_write_split_refuses_a_file_even_with_overwrite(tmp_path):
     with pytest.raises(SplitOutError, match="not a folder") as ei:
         write_split(f, [], None, overwrite=True)  # type: ignore[arg-type]
     assert ei.value.exit_code == ExitCode.MISSING and f.read_text() == "keep me"
+
+
+def test_overwrite_replaces_only_a_split_folder(tmp_path):
+    """`--overwrite` on a non-empty folder that is not a split (no manifest.json) used to delete
+    the whole folder; it is a usage error now, the files untouched, and a split folder is still
+    replaced."""
+    from rel_helpers import lcad_bench
+
+    out = tmp_path / "documents"
+    out.mkdir()
+    (out / "thesis.tex").write_text("keep me")
+    rc, _out, err = lcad_bench("build", "demo", "--out", str(out), "--overwrite", timeout=120)
+    assert rc == ExitCode.USAGE, err
+    assert "Traceback" not in err and "is not a split (no manifest.json)" in err
+    assert (out / "thesis.tex").read_text() == "keep me"
+
+    split = tmp_path / "split"
+    assert lcad_bench("build", "demo", "--out", str(split), timeout=120)[0] == 0
+    rc, _out, err = lcad_bench("build", "demo", "--out", str(split), "--overwrite", timeout=120)
+    assert rc == 0, err
+    assert (split / "manifest.json").is_file()
