@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lcad_bench.evaluation.rundir import Cell
+from lcad_bench.evaluation.rundir import Cell, level_rows
 from lcad_bench.metrics.base import ColumnInfo, is_number
 from lcad_bench.protocol import BOOTSTRAP_B, BOOTSTRAP_SEED
 
@@ -96,7 +96,7 @@ def aggregate(
     every aggregated float column and every derived column."""
     cells = []
     for level in levels:
-        lrows = [r for r in rows if r["level"] == level]
+        lrows = level_rows(rows, level)  # lazy for a RowSpool: flat in the number of rows
         if not lrows:
             continue
         failed = sum(1 for r in lrows if r.get("error"))

@@ -30,6 +30,7 @@ import os
 import re
 import socket
 import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from lcad_bench.fileio import (
     atomic_write_text,
     file_mode,
     file_sha256,
+    make_temp_file,
     safe_join,
     utc_now,
 )
@@ -221,29 +223,180 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
+SAMPLES_ROW_GROUP = 1024  # rows per row group of samples.parquet (written one group at a time)
+
+
 def write_samples(
     run_dir: str | Path, rows: Sequence[dict[str, Any]], metric_columns: Sequence[ColumnInfo]
 ) -> dict[str, Any]:
-    """Write ``RUN/samples.parquet`` (typed) and return its ``{path, rows, sha256}`` record."""
+    """Write ``RUN/samples.parquet`` (typed) and return its ``{path, rows, sha256}`` record.
+
+    ``rows`` is read in order, :data:`SAMPLES_ROW_GROUP` rows at a time, and streamed into a
+    temporary file of the run folder that replaces the table atomically: memory stays flat in the
+    number of rows (``rows`` may be a :class:`RowSpool`), and the bytes depend only on the rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = samples_schema([*metric_columns, *infer_columns(rows, metric_columns)])
+    extra = infer_columns(rows, metric_columns)
+    schema = samples_schema([*metric_columns, *extra])
     kinds = {
         f.name: ("json" if (f.metadata or {}).get(b"lcad_bench.dtype") == b"json" else None)
         for f in schema
     }
-    floats = {c.name: c.dtype for c in (*metric_columns, *infer_columns(rows, metric_columns))}
-    data = {
-        f.name: [_encode(r.get(f.name), kinds[f.name] or floats.get(f.name, "")) for r in rows]
-        for f in schema
-    }
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pydict(data, schema=schema), buf)
-    raw = buf.getvalue()
-    with writing(Path(run_dir) / SAMPLES_FILE):
-        atomic_write_bytes(Path(run_dir) / SAMPLES_FILE, raw)
-    return {"path": SAMPLES_FILE, "rows": len(rows), "sha256": hashlib.sha256(raw).hexdigest()}
+    floats = {c.name: c.dtype for c in (*metric_columns, *extra)}
+    enc = [(f.name, kinds[f.name] or floats.get(f.name, "")) for f in schema]
+    path = Path(run_dir) / SAMPLES_FILE
+    n = 0
+    with writing(path):
+        fd, tmp = make_temp_file(f".{SAMPLES_FILE}.", ".tmp", Path(run_dir))
+        try:
+            with os.fdopen(fd, "wb") as f:
+                writer = pq.ParquetWriter(f, schema)
+                try:
+                    chunk: list[dict[str, Any]] = []
+
+                    def flush() -> None:
+                        data = {
+                            name: [_encode(r.get(name), kind) for r in chunk] for name, kind in enc
+                        }
+                        writer.write_table(pa.Table.from_pydict(data, schema=schema))
+                        chunk.clear()
+
+                    wrote = False
+                    for r in rows:
+                        chunk.append(r)
+                        n += 1
+                        if len(chunk) >= SAMPLES_ROW_GROUP:
+                            flush()
+                            wrote = True
+                    if chunk or not wrote:
+                        flush()
+                finally:
+                    writer.close()
+                f.flush()
+                os.fsync(f.fileno())
+            digest = file_sha256(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+    return {"path": SAMPLES_FILE, "rows": n, "sha256": digest}
+
+
+class RowSpool(Sequence[dict[str, Any]]):
+    """The per-sample rows of a run while it runs, kept on disk rather than in memory: each row
+    pickled into an unlinked temporary file of the run folder (gone when closed or when the
+    process dies), with 9 bytes per row in memory. Reading gives the rows back equal (same keys,
+    same value types) and in order; :meth:`level_rows` and :meth:`select` give lazy views, so
+    writing the table, aggregating and summarising stay flat in the number of rows.
+    ``fixup(k, row)``, when set, completes row ``k`` as it is read (e.g. a sha256 known only
+    after the outputs are written)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        fd, tmp = make_temp_file(".samples-spool.", ".tmp", Path(run_dir))
+        os.unlink(tmp)
+        self._f = os.fdopen(fd, "w+b")
+        self._off = array("q", [0])
+        self._lvl = array("H")
+        self._levels: dict[str, int] = {}
+        self._dirty = False
+        self.fixup: Any = None
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Add a row at the end."""
+        import pickle
+
+        raw = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+        self._f.write(raw)
+        self._dirty = True
+        self._off.append(self._off[-1] + len(raw))
+        self._lvl.append(self._levels.setdefault(str(row.get("level")), len(self._levels)))
+
+    def __len__(self) -> int:
+        return len(self._lvl)
+
+    def _read(self, k: int) -> dict[str, Any]:
+        import pickle
+
+        if self._dirty:
+            self._f.flush()
+            self._dirty = False
+        a, b = self._off[k], self._off[k + 1]
+        row = pickle.loads(os.pread(self._f.fileno(), b - a, a))
+        if self.fixup is not None:
+            self.fixup(k, row)
+        return row
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return _RowView(self, range(len(self))[k])
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self._read(k)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for k in range(len(self)):
+            yield self._read(k)
+
+    def level_rows(self, level: str) -> Sequence[dict[str, Any]]:
+        """The rows of one level, in order (lazy)."""
+        code = self._levels.get(level)
+        return _RowView(
+            self, [] if code is None else [k for k, c in enumerate(self._lvl) if c == code]
+        )
+
+    def select(self, pred: Any) -> Sequence[dict[str, Any]]:
+        """The rows for which ``pred(row)`` is true, in order (lazy)."""
+        return _RowView(self, [k for k in range(len(self)) if pred(self._read(k))])
+
+    def close(self) -> None:
+        """Drop the rows (the file is already unlinked)."""
+        self._f.close()
+
+
+class _RowView(Sequence[dict[str, Any]]):
+    """Some rows of a :class:`RowSpool`, read on access."""
+
+    def __init__(self, spool: RowSpool, index: Sequence[int]) -> None:
+        self._spool = spool
+        self._index = array("q", index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return _RowView(self._spool, self._index[k])
+        return self._spool._read(self._index[k])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for k in self._index:
+            yield self._spool._read(k)
+
+    def level_rows(self, level: str) -> Sequence[dict[str, Any]]:
+        """The rows of one level, in order (lazy)."""
+        return _RowView(
+            self._spool, [k for k in self._index if self._spool._read(k).get("level") == level]
+        )
+
+    def select(self, pred: Any) -> Sequence[dict[str, Any]]:
+        """The rows for which ``pred(row)`` is true, in order (lazy)."""
+        return _RowView(self._spool, [k for k in self._index if pred(self._spool._read(k))])
+
+
+def level_rows(rows: Sequence[dict[str, Any]], level: str) -> Sequence[dict[str, Any]]:
+    """The rows of one level, in order (lazy for a :class:`RowSpool`)."""
+    lazy = getattr(rows, "level_rows", None)
+    return lazy(level) if lazy is not None else [r for r in rows if r["level"] == level]
+
+
+def select_rows(rows: Sequence[dict[str, Any]], pred: Any) -> Sequence[dict[str, Any]]:
+    """The rows for which ``pred(row)`` is true, in order (lazy for a :class:`RowSpool`)."""
+    lazy = getattr(rows, "select", None)
+    return lazy(pred) if lazy is not None else [r for r in rows if pred(r)]
 
 
 def infer_columns(

@@ -117,14 +117,14 @@ def run_items(
     strict: bool = False,
     quiet: bool = False,
     sample_timeout: float | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
+) -> tuple[rundir.RowSpool, dict[str, int]]:
     """Colorize every item whose output is not cached, and score every item, in one pass.
 
     Items are scored in plan order with fixed metric-batch boundaries whether their output was
     computed now or read from the cache, so a resumed run gives exactly the rows and
     distribution statistics of an uninterrupted one. Fresh outputs are scored from memory; only
     cached ones are decoded. Only the current pair's inputs and the pending batches are held in
-    memory (flat in the number of samples)."""
+    memory (flat in the number of samples); the rows go to a :class:`~.rundir.RowSpool`."""
     from collections import deque
 
     from tqdm import tqdm
@@ -135,7 +135,7 @@ def run_items(
     counts = {"cached": 0, "computed": 0, "failed": 0}
     key_memo: dict[int, Any] = {}
     real_seen: set[tuple[str, str]] = set()  # (pair, level) whose GT is in FID's real set
-    rows: list[dict[str, Any]] = []
+    rows = rundir.RowSpool(plan.out)  # on disk, in plan order: memory flat in the number of rows
     queue: deque[_Entry] = deque()
     pending: list[_Entry] = []
     to_score: list[_Entry] = []
@@ -238,6 +238,7 @@ def run_items(
         pending.clear()
         drain()
 
+    ok = False
     try:
         current: tuple[str, Prepared | str] | None = None
         for it in plan.items:
@@ -269,11 +270,14 @@ def run_items(
         generate_flush()
         drain()
         score_flush()
+        ok = True
     finally:
         try:
             cache.join()
         finally:
             bar.close()
+            if not ok:
+                rows.close()
     return rows, counts
 
 
@@ -305,7 +309,7 @@ def summarize_levels(
     out: list[dict[str, Any]] = []
     warnings: list[str] = []
     for lv in levels:
-        lrows = [r for r in rows if r["level"] == lv]
+        lrows = rundir.level_rows(rows, lv)
         if not lrows:
             continue
         for name, summary in suite.summarize(lv, lrows).items():
@@ -395,27 +399,39 @@ def _evaluate_locked(
     batch_size: int, base_seed: int, n_seeds: int, shard: tuple[int, int] | None, strict: bool,
     quiet: bool, sample_timeout: float | None, world: Any,
 ) -> rundir.Results:  # fmt: skip
-    def work() -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def work() -> tuple[rundir.RowSpool, dict[str, int]]:
         rows, counts = run_items(plan, suite, batch_size=batch_size, strict=strict, quiet=quiet,
                                  sample_timeout=sample_timeout)  # fmt: skip
-        cache = OutputCache(plan.out, plan.config_hash)
-        for r, it in zip(rows, plan.items):
-            r["output_sha256"] = cache.index.get(it.key) if it.error is None else None
+        index = OutputCache(plan.out, plan.config_hash).index
+        items = plan.items
+
+        def fixup(k: int, r: dict[str, Any]) -> None:  # row k is item k (plan order)
+            it = items[k]
+            r["output_sha256"] = index.get(it.key) if it.error is None else None
+
+        rows.fixup = fixup
         return rows, counts
 
-    def finish(rows: list[dict[str, Any]], log: dict[str, Any]) -> rundir.Results:
+    def finish(rows: Sequence[dict[str, Any]], log: dict[str, Any]) -> rundir.Results:
         return _write_run(
             full, suite, rows, log, split_path, limit, base_seed, n_seeds, shard, world
         )
 
     if world is None:
         rows, counts = work()
-        res = finish(rows, dict(counts))
+        try:
+            res = finish(rows, dict(counts))
+        finally:
+            rows.close()
     else:
         from lcad_bench.evaluation import distributed
 
         def rank_work() -> dict[str, Any]:
-            rows, counts = work()
+            spool, counts = work()
+            try:
+                rows = list(spool)  # gathered on rank 0 (pickled): plain rows
+            finally:
+                spool.close()
             return {"rows": rows, "counts": counts, "dist": suite.distribution_state()}
 
         def gathered(parts: list[dict[str, Any]]) -> rundir.Results:
@@ -431,7 +447,7 @@ def _evaluate_locked(
 
 
 def _write_run(
-    plan: RunPlan, suite: MetricSuite, rows: list[dict[str, Any]], log: dict[str, Any],
+    plan: RunPlan, suite: MetricSuite, rows: Sequence[dict[str, Any]], log: dict[str, Any],
     split_path: str | Path, limit: int | None, base_seed: int, n_seeds: int,
     shard: tuple[int, int] | None, world: Any,
 ) -> rundir.Results:  # fmt: skip

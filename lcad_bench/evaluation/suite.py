@@ -11,6 +11,7 @@ import numpy as np
 
 from lcad_bench.evaluation.inputs import Prepared
 from lcad_bench.evaluation.plan import Item
+from lcad_bench.evaluation.rundir import select_rows
 from lcad_bench.metrics.base import ColumnInfo, LinkedPhrase, MetricBatch
 
 
@@ -120,7 +121,7 @@ class ProtocolSuite(MetricSuite):
         return rows
 
     def summarize(self, level: str, rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        ok = [r for r in rows if not r.get("error")]
+        ok = select_rows(rows, lambda r: not r.get("error"))  # lazy for a RowSpool
         return {n: _jsonable(m.summarize(ok)) for n, m in self.per.items()}
 
     def _fresh(self, n: str) -> Any:
