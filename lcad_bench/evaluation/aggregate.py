@@ -21,6 +21,8 @@ from lcad_bench.evaluation.rundir import Cell, level_rows
 from lcad_bench.metrics.base import ColumnInfo, is_number
 from lcad_bench.protocol import BOOTSTRAP_B, BOOTSTRAP_SEED
 
+BOOTSTRAP_BLOCK = 1 << 19  # resample draws (b x groups) held at once by bootstrap_stat
+
 
 def bootstrap_ci(
     values: np.ndarray, groups: np.ndarray, b: int = BOOTSTRAP_B, seed: int = BOOTSTRAP_SEED
@@ -45,10 +47,20 @@ def bootstrap_stat(
         v = float(stat([float(c.mean()) for c in columns]))
         return v, v
     cnts = np.bincount(inv, minlength=g).astype(float)
+    sums = [np.bincount(inv, weights=c, minlength=g) for c in columns]
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, g, size=(b, g))
-    denom = cnts[idx].sum(axis=1)
-    means = [np.bincount(inv, weights=c, minlength=g)[idx].sum(axis=1) / denom for c in columns]
+    # the b resamples are drawn and reduced a block at a time (a few MB, whatever g is): the
+    # generator's stream and each resample's sums are those of one (b, g) draw, so the interval
+    # is the same to the bit, with memory flat in the number of groups
+    step = max(1, BOOTSTRAP_BLOCK // g)
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(columns) + 1)]
+    for start in range(0, b, step):
+        idx = rng.integers(0, g, size=(min(step, b - start), g))
+        parts[0].append(cnts[idx].sum(axis=1))
+        for k, sm in enumerate(sums):
+            parts[k + 1].append(sm[idx].sum(axis=1))
+    denom = np.concatenate(parts[0])
+    means = [np.concatenate(p) / denom for p in parts[1:]]
     vals = np.asarray(stat(means), dtype=np.float64)  # stat is applied elementwise to arrays
     lo, hi = np.percentile(vals, [2.5, 97.5])
     return float(lo), float(hi)
